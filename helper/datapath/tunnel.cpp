@@ -1,0 +1,430 @@
+#include "helper/datapath/tunnel.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace calnet::helper {
+
+namespace wg = calnet::wireguard;
+
+namespace {
+
+constexpr std::size_t kBatch = 64;
+// One slot holds the largest datagram: 16-byte header, inner packet up to 64 KiB, padding, tag.
+constexpr std::size_t kSlotSize = 65536 + 64;
+constexpr std::size_t kMaxInner = kSlotSize - wg::kTransportOverhead - wg::kPaddingMultiple;
+constexpr std::size_t kHandshakeQueueMax = 1024;
+constexpr std::size_t kUnderLoadThreshold = kHandshakeQueueMax / 8;
+constexpr auto kUnderLoadHold = std::chrono::seconds(1);
+constexpr int kDefaultMtu = 1420;
+
+std::chrono::steady_clock::time_point toTimePoint(wg::Instant t) {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(t));
+}
+
+unsigned cryptoThreads() {
+    if (const char* env = std::getenv("CALNET_CRYPTO_THREADS"))
+        return unsigned(std::strtoul(env, nullptr, 10));
+    const unsigned n = std::thread::hardware_concurrency();
+    return n > 1 ? n - 1 : 0;
+}
+
+void signal(int fd) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(fd, &one, sizeof one);
+}
+
+void drain(int fd) {
+    std::uint64_t v;
+    [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
+}
+
+struct Slots {
+    std::vector<std::uint8_t> storage = std::vector<std::uint8_t>(kBatch * kSlotSize);
+    std::uint8_t* at(std::size_t i) { return storage.data() + i * kSlotSize; }
+};
+
+} // namespace
+
+wg::Now currentTime() {
+    wg::Now now;
+    now.mono = std::chrono::duration_cast<wg::Instant>(
+        std::chrono::steady_clock::now().time_since_epoch());
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    now.wall = {std::int64_t(ts.tv_sec), std::uint32_t(ts.tv_nsec)};
+    return now;
+}
+
+Tunnel::Tunnel() = default;
+
+Tunnel::~Tunnel() {
+    stop();
+}
+
+bool Tunnel::start(const std::string& interfaceName, std::string& error) {
+    stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    inboundStopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stopFd_ < 0 || inboundStopFd_ < 0) {
+        error = std::string("eventfd: ") + std::strerror(errno);
+        return false;
+    }
+    if (!tun_.open(interfaceName, error))
+        return false;
+    tun_.setMtu(kDefaultMtu);
+    device_.setMtu(kDefaultMtu);
+    if (!udp_.open(0, 0, error)) {
+        tun_.close();
+        return false;
+    }
+    listenPort_ = udp_.port();
+    const unsigned threads = cryptoThreads();
+    outboundPool_ = std::make_unique<WorkerPool>(threads);
+    inboundPool_ = std::make_unique<WorkerPool>(threads);
+    running_ = true;
+    outbound_ = std::thread([this] { outboundLoop(); });
+    handshake_ = std::thread([this] { handshakeLoop(); });
+    timer_ = std::thread([this] { timerLoop(); });
+    startInbound();
+    return true;
+}
+
+void Tunnel::stop() {
+    if (stopFd_ < 0)
+        return;
+    running_ = false;
+    signal(stopFd_);
+    stopInbound();
+    handshakeReady_.notify_all();
+    {
+        std::lock_guard lock(timerMutex_);
+        timerWake_.notify_all();
+    }
+    for (std::thread* t : {&outbound_, &handshake_, &timer_})
+        if (t->joinable())
+            t->join();
+    outboundPool_.reset();
+    inboundPool_.reset();
+    {
+        std::lock_guard lock(mutex_);
+        device_.removeAllPeers();
+        device_.clearPrivateKey();
+    }
+    udp_.close();
+    tun_.close();
+    ::close(stopFd_);
+    ::close(inboundStopFd_);
+    stopFd_ = inboundStopFd_ = -1;
+}
+
+void Tunnel::startInbound() {
+    drain(inboundStopFd_);
+    inboundRunning_ = true;
+    inbound_ = std::thread([this] { inboundLoop(); });
+}
+
+void Tunnel::stopInbound() {
+    inboundRunning_ = false;
+    signal(inboundStopFd_);
+    if (inbound_.joinable())
+        inbound_.join();
+}
+
+bool Tunnel::waitReadable(int fd, int wakeFd) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wakeFd, POLLIN, 0}};
+    const int r = ::poll(fds, 2, 1000);
+    if (r <= 0 || (fds[1].revents & POLLIN))
+        return false;
+    return (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+}
+
+void Tunnel::countDrop(wg::DropReason reason) noexcept {
+    if (reason != wg::DropReason::None)
+        stats_.drops[std::size_t(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Tunnel::rearmTimer(wg::Instant hint) {
+    std::lock_guard lock(timerMutex_);
+    if (hint < timerDeadline_) {
+        timerDeadline_ = hint;
+        timerWake_.notify_one();
+    }
+}
+
+void Tunnel::sendActions(wg::Actions& actions) {
+    if (actions.transmits.empty())
+        return;
+    std::shared_lock lock(socketLock_);
+    for (auto& t : actions.transmits)
+        udp_.sendOne(t.to, t.bytes.data(), t.bytes.size());
+    actions.transmits.clear();
+}
+
+void Tunnel::withDevice(const std::function<void(wg::Device&, wg::Now, wg::Actions&)>& fn) {
+    const wg::Now now = currentTime();
+    wg::Actions actions;
+    wg::Instant hint;
+    {
+        std::lock_guard lock(mutex_);
+        fn(device_, now, actions);
+        hint = device_.deadlineHint();
+    }
+    sendActions(actions);
+    rearmTimer(hint);
+}
+
+bool Tunnel::setListenPort(std::uint16_t port, std::string& error) {
+    std::lock_guard config(configMutex_);
+    if (port != 0 && port == listenPort_)
+        return true;
+    UdpSocket fresh;
+    if (!fresh.open(port, fwmark_, error))
+        return false;
+    stopInbound();
+    {
+        std::unique_lock lock(socketLock_);
+        udp_.swap(fresh);
+        listenPort_ = udp_.port();
+    }
+    fresh.close();
+    startInbound();
+    return true;
+}
+
+bool Tunnel::setFwmark(std::uint32_t mark, std::string& error) {
+    std::lock_guard config(configMutex_);
+    std::shared_lock lock(socketLock_);
+    if (!udp_.setFwmark(mark)) {
+        error = std::string("SO_MARK: ") + std::strerror(errno);
+        return false;
+    }
+    fwmark_ = mark;
+    return true;
+}
+
+// ---- outbound: TUN -> UDP ----------------------------------------------------------------------
+
+void Tunnel::outboundLoop() {
+    Slots slots;
+    std::array<std::size_t, kBatch> lengths{};
+    std::array<wg::SendTicket, kBatch> tickets;
+    std::array<std::size_t, kBatch> sendable{};
+    std::array<Datagram, kBatch> datagrams;
+    wg::Actions actions;
+
+    while (running_) {
+        if (!waitReadable(tun_.fd(), stopFd_))
+            continue;
+        std::size_t n = 0;
+        while (n < kBatch) {
+            const long len = tun_.read(slots.at(n) + wg::kTransportHeaderLen, kMaxInner);
+            if (len == 0)
+                break;
+            if (len < 0) {
+                stats_.tunReadErrors.fetch_add(1, std::memory_order_relaxed);
+                if (len == -EBADFD || len == -EIO || len == -ENODEV) {
+                    failed_ = true; // the interface went away
+                    running_ = false;
+                }
+                break;
+            }
+            lengths[n++] = std::size_t(len);
+        }
+        if (n == 0)
+            continue;
+
+        const wg::Now now = currentTime();
+        std::size_t m = 0;
+        wg::Instant hint;
+        {
+            std::lock_guard lock(mutex_);
+            for (std::size_t i = 0; i < n; ++i) {
+                wg::DropReason reason = wg::DropReason::None;
+                const auto packet = std::span<const std::uint8_t>(
+                    slots.at(i) + wg::kTransportHeaderLen, lengths[i]);
+                if (device_.prepareOutbound(packet, now, tickets[i], reason, actions) ==
+                    wg::OutboundResult::Send)
+                    sendable[m++] = i;
+                countDrop(reason);
+            }
+            hint = device_.deadlineHint();
+        }
+
+        outboundPool_->parallelFor(m, [&](std::size_t k) {
+            const std::size_t i = sendable[k];
+            std::uint8_t* slot = slots.at(i);
+            const wg::SendTicket& t = tickets[i];
+            std::memset(slot + wg::kTransportHeaderLen + lengths[i], 0,
+                        t.paddedLength - lengths[i]);
+            t.keypair->seal(t.counter, slot, t.paddedLength);
+            datagrams[k] = Datagram{slot, kSlotSize, t.paddedLength + wg::kTransportOverhead, t.to};
+        });
+        {
+            std::shared_lock lock(socketLock_);
+            udp_.send(std::span(datagrams.data(), m));
+        }
+        for (std::size_t k = 0; k < m; ++k)
+            tickets[sendable[k]].keypair.reset();
+        sendActions(actions);
+        rearmTimer(hint);
+    }
+}
+
+// ---- inbound: UDP -> TUN -----------------------------------------------------------------------
+
+void Tunnel::inboundLoop() {
+    Slots slots;
+    std::array<Datagram, kBatch> datagrams;
+    std::array<std::size_t, kBatch> transport{};
+    std::array<wg::RecvTicket, kBatch> tickets;
+    std::array<std::uint8_t, kBatch> opened{};
+    std::array<std::size_t, kBatch> innerLengths{};
+    wg::Actions actions;
+    for (std::size_t i = 0; i < kBatch; ++i)
+        datagrams[i] = Datagram{slots.at(i), kSlotSize, 0, {}};
+
+    while (inboundRunning_) {
+        int fd;
+        {
+            std::shared_lock lock(socketLock_);
+            fd = udp_.fd();
+        }
+        if (!waitReadable(fd, inboundStopFd_))
+            continue;
+        int got;
+        {
+            std::shared_lock lock(socketLock_);
+            got = udp_.receive(std::span(datagrams.data(), kBatch));
+        }
+        if (got <= 0)
+            continue;
+
+        const wg::Now now = currentTime();
+        std::size_t m = 0;
+        for (int i = 0; i < got; ++i) {
+            const auto bytes =
+                std::span<const std::uint8_t>(datagrams[i].data, datagrams[i].length);
+            const auto type = wg::messageType(bytes);
+            if (!type) {
+                countDrop(wg::DropReason::BadMessage);
+            } else if (*type == wg::MessageType::TransportData) {
+                transport[m++] = std::size_t(i);
+            } else {
+                std::lock_guard lock(handshakeMutex_);
+                if (handshakeQueue_.size() >= kHandshakeQueueMax) {
+                    stats_.handshakeQueueFull.fetch_add(1, std::memory_order_relaxed);
+                } else {
+                    handshakeQueue_.push_back({{bytes.begin(), bytes.end()}, datagrams[i].peer});
+                    handshakeReady_.notify_one();
+                }
+            }
+        }
+        if (m == 0)
+            continue;
+
+        {
+            std::lock_guard lock(mutex_);
+            for (std::size_t k = 0; k < m; ++k) {
+                const Datagram& d = datagrams[transport[k]];
+                const auto r = device_.prepareInbound({d.data, d.length}, now, tickets[k]);
+                opened[k] = r == wg::DropReason::None;
+                countDrop(r);
+            }
+        }
+        inboundPool_->parallelFor(m, [&](std::size_t k) {
+            if (opened[k]) {
+                const Datagram& d = datagrams[transport[k]];
+                opened[k] = tickets[k].keypair->open(d.data, d.length);
+                if (!opened[k])
+                    countDrop(wg::DropReason::DecryptFailed);
+            }
+        });
+        wg::Instant hint;
+        {
+            std::lock_guard lock(mutex_);
+            for (std::size_t k = 0; k < m; ++k) {
+                innerLengths[k] = 0;
+                if (!opened[k])
+                    continue;
+                Datagram& d = datagrams[transport[k]];
+                wg::DropReason reason = wg::DropReason::None;
+                std::size_t inner = 0;
+                if (device_.completeInbound(tickets[k], {d.data, d.length}, d.peer, now, inner,
+                                            reason, actions) == wg::InboundResult::WriteToTun)
+                    innerLengths[k] = inner;
+                countDrop(reason);
+            }
+            hint = device_.deadlineHint();
+        }
+        for (std::size_t k = 0; k < m; ++k) {
+            if (innerLengths[k] > 0)
+                tun_.write(datagrams[transport[k]].data + wg::kTransportHeaderLen, innerLengths[k]);
+            tickets[k].keypair.reset();
+        }
+        sendActions(actions);
+        rearmTimer(hint);
+    }
+}
+
+// ---- handshakes --------------------------------------------------------------------------------
+
+void Tunnel::handshakeLoop() {
+    wg::Actions actions;
+    while (running_) {
+        HandshakeItem item;
+        bool underLoad;
+        {
+            std::unique_lock lock(handshakeMutex_);
+            handshakeReady_.wait_for(lock, std::chrono::milliseconds(500),
+                                     [&] { return !running_ || !handshakeQueue_.empty(); });
+            if (!running_ || handshakeQueue_.empty())
+                continue;
+            const auto steadyNow = std::chrono::steady_clock::now();
+            if (handshakeQueue_.size() >= kUnderLoadThreshold)
+                lastUnderLoad_ = steadyNow;
+            underLoad = steadyNow - lastUnderLoad_ < kUnderLoadHold;
+            item = std::move(handshakeQueue_.front());
+            handshakeQueue_.pop_front();
+        }
+        const wg::Now now = currentTime();
+        wg::Instant hint;
+        {
+            std::lock_guard lock(mutex_);
+            countDrop(device_.handleHandshake(item.bytes, item.from, now, underLoad, actions));
+            hint = device_.deadlineHint();
+        }
+        sendActions(actions);
+        rearmTimer(hint);
+    }
+}
+
+// ---- timers ------------------------------------------------------------------------------------
+
+void Tunnel::timerLoop() {
+    wg::Actions actions;
+    while (running_) {
+        const wg::Now now = currentTime();
+        wg::Instant next;
+        const int mtu = tun_.mtu();
+        {
+            std::lock_guard lock(mutex_);
+            if (mtu > 0)
+                device_.setMtu(std::size_t(mtu));
+            next = device_.tick(now, actions);
+        }
+        sendActions(actions);
+        std::unique_lock lock(timerMutex_);
+        timerDeadline_ = next;
+        const wg::Instant wakeAt = std::min(next, now.mono + std::chrono::seconds(1));
+        timerWake_.wait_until(lock, toTimePoint(wakeAt),
+                              [&] { return !running_ || timerDeadline_ < wakeAt; });
+    }
+}
+
+} // namespace calnet::helper

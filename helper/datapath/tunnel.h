@@ -1,0 +1,128 @@
+// Tunnel: one WireGuard interface at run time — the sans-I/O wireguard::Device plus the TUN
+// device, the UDP socket and the threads that move packets between them.
+//
+// Threads (none runs a Qt event loop):
+//   outbound   TUN -> read a batch -> route + reserve counters [lock] -> seal [workers]
+//              -> sendmmsg in batch order
+//   inbound    UDP -> recvmmsg a batch -> transport: find keypairs [lock] -> open [workers]
+//              -> replay/roaming/source checks [lock] -> write to TUN in batch order;
+//              handshake messages -> handshake queue
+//   handshake  pops the handshake queue; "under load" when it is 1/8 full (or was within the
+//              last second), which turns on cookies and per-source rate limits
+//   timers     sleeps until the Device's next deadline, then tick()s it
+//
+// Lock order: configMutex_ before socketLock_; mutex_ (the Device) is never held while taking
+// either, and socketLock_ is taken (shared) only after mutex_ has been released.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "core/wireguard/device.h"
+#include "helper/datapath/tundevice.h"
+#include "helper/datapath/udpsocket.h"
+#include "helper/datapath/workerpool.h"
+#include "helper/uapi/devicehost.h"
+
+namespace calnet::helper {
+
+// Steady clock plus wall clock, read once per batch.
+wireguard::Now currentTime();
+
+class Tunnel final : public DeviceHost {
+public:
+    struct Stats {
+        std::array<std::atomic<std::uint64_t>, wireguard::kDropReasonCount> drops{};
+        std::atomic<std::uint64_t> tunReadErrors{0};
+        std::atomic<std::uint64_t> handshakeQueueFull{0};
+    };
+
+    Tunnel();
+    ~Tunnel() override;
+    Tunnel(const Tunnel&) = delete;
+    Tunnel& operator=(const Tunnel&) = delete;
+
+    // Creates the TUN interface (MTU 1420, as wireguard-go) and starts the threads. The UDP
+    // socket opens on a random port right away; setListenPort() moves it.
+    bool start(const std::string& interfaceName, std::string& error);
+    // Stops every thread, closes the socket and removes the interface. Idempotent.
+    void stop();
+    // Set once the TUN device failed for good (e.g. the interface was deleted).
+    [[nodiscard]] bool failed() const noexcept { return failed_.load(); }
+
+    // Runs fn with the Device locked; handshakes/keepalives it queues in Actions are sent and
+    // the timer thread is re-armed afterwards. All configuration goes through here.
+    void withDevice(const std::function<void(wireguard::Device&, wireguard::Now,
+                                             wireguard::Actions&)>& fn) override;
+
+    [[nodiscard]] std::uint16_t listenPort() const noexcept override { return listenPort_.load(); }
+    bool setListenPort(std::uint16_t port, std::string& error) override;
+    [[nodiscard]] std::uint32_t fwmark() const noexcept override { return fwmark_.load(); }
+    bool setFwmark(std::uint32_t mark, std::string& error) override;
+
+    [[nodiscard]] const std::string& interfaceName() const noexcept { return tun_.name(); }
+    Stats& stats() noexcept { return stats_; }
+
+private:
+    struct HandshakeItem {
+        std::vector<std::uint8_t> bytes;
+        net::SocketAddress from;
+    };
+
+    void outboundLoop();
+    void inboundLoop();
+    void handshakeLoop();
+    void timerLoop();
+    void sendActions(wireguard::Actions& actions);
+    void countDrop(wireguard::DropReason reason) noexcept;
+    void rearmTimer(wireguard::Instant hint);
+    bool waitReadable(int fd, int wakeFd);
+    void startInbound();
+    void stopInbound();
+
+    TunDevice tun_;
+    UdpSocket udp_;
+    std::unique_ptr<WorkerPool> outboundPool_;
+    std::unique_ptr<WorkerPool> inboundPool_;
+
+    std::mutex mutex_; // guards device_
+    wireguard::Device device_;
+
+    // Guards udp_: senders hold it shared, a rebind (listen port) holds it exclusively after
+    // stopping the inbound thread. configMutex_ serialises rebinds.
+    std::shared_mutex socketLock_;
+    std::mutex configMutex_;
+    std::atomic<std::uint16_t> listenPort_{0};
+    std::atomic<std::uint32_t> fwmark_{0};
+
+    std::mutex handshakeMutex_; // guards handshakeQueue_, lastUnderLoad_
+    std::condition_variable handshakeReady_;
+    std::deque<HandshakeItem> handshakeQueue_;
+    std::chrono::steady_clock::time_point lastUnderLoad_{};
+
+    std::mutex timerMutex_; // guards timerDeadline_
+    std::condition_variable timerWake_;
+    wireguard::Instant timerDeadline_ = wireguard::kNever;
+
+    std::atomic<bool> running_{false};
+    std::atomic<bool> inboundRunning_{false};
+    std::atomic<bool> failed_{false};
+    int stopFd_ = -1;        // eventfd: wakes the outbound thread's poll on stop
+    int inboundStopFd_ = -1; // eventfd: wakes the inbound thread's poll (stop or rebind)
+    std::thread outbound_;
+    std::thread inbound_;
+    std::thread handshake_;
+    std::thread timer_;
+    Stats stats_;
+};
+
+} // namespace calnet::helper

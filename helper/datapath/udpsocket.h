@@ -1,0 +1,58 @@
+// UdpSocket: the one UDP socket of an interface, dual-stack (IPv6 with IPV6_V6ONLY off, so IPv4
+// peers appear as v4-mapped addresses and are reported as plain IPv4), falling back to IPv4
+// alone where IPv6 is disabled. Batched I/O with recvmmsg/sendmmsg.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "core/net/ipaddress.h"
+
+namespace calnet::helper {
+
+struct Datagram {
+    std::uint8_t* data = nullptr; // buffer
+    std::size_t capacity = 0;     // receive: buffer size
+    std::size_t length = 0;       // receive: bytes received; send: bytes to send
+    net::SocketAddress peer;      // receive: source; send: destination
+};
+
+class UdpSocket {
+public:
+    UdpSocket() = default;
+    ~UdpSocket();
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+
+    // Binds to `port` on all addresses (0 = any free port). fwmark 0 = none.
+    bool open(std::uint16_t port, std::uint32_t fwmark, std::string& error);
+    void close();
+    [[nodiscard]] bool isOpen() const noexcept { return fd_ >= 0; }
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    bool setFwmark(std::uint32_t mark);
+    void swap(UdpSocket& other) noexcept {
+        std::swap(fd_, other.fd_);
+        std::swap(v6_, other.v6_);
+        std::swap(port_, other.port_);
+    }
+
+    // Receives up to batch.size() datagrams without blocking; returns the count (0 if none),
+    // or -errno.
+    int receive(std::span<Datagram> batch) noexcept;
+    // Sends every datagram in order; returns how many went out (failures are skipped, not
+    // retried: UDP is lossy and the protocol copes).
+    int send(std::span<const Datagram> batch) noexcept;
+    bool sendOne(const net::SocketAddress& to, const std::uint8_t* data,
+                 std::size_t length) noexcept;
+
+private:
+    int fd_ = -1;
+    bool v6_ = false;
+    std::uint16_t port_ = 0;
+};
+
+} // namespace calnet::helper

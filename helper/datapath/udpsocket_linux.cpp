@@ -1,0 +1,205 @@
+// Linux half of UdpSocket.
+#include "helper/datapath/udpsocket.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace calnet::helper {
+
+namespace {
+
+constexpr int kSocketBufferBytes = 7 << 20; // as wireguard-go: room for bursts at Gbit/s
+constexpr std::size_t kMaxBatch = 128;
+
+socklen_t toSockaddr(const net::SocketAddress& a, bool v6Socket, sockaddr_storage& ss) {
+    std::memset(&ss, 0, sizeof ss);
+    if (!v6Socket) {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(a.port);
+        std::memcpy(&s4->sin_addr, a.address.bytes.data(), 4);
+        return sizeof *s4;
+    }
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(a.port);
+    if (a.address.family == net::Family::V4) {
+        std::uint8_t* b = s6->sin6_addr.s6_addr;
+        b[10] = b[11] = 0xff; // ::ffff:a.b.c.d
+        std::memcpy(b + 12, a.address.bytes.data(), 4);
+    } else {
+        std::memcpy(s6->sin6_addr.s6_addr, a.address.bytes.data(), 16);
+    }
+    return sizeof *s6;
+}
+
+net::SocketAddress fromSockaddr(const sockaddr_storage& ss) {
+    net::SocketAddress out;
+    if (ss.ss_family == AF_INET) {
+        const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
+        out.address.family = net::Family::V4;
+        std::memcpy(out.address.bytes.data(), &s4->sin_addr, 4);
+        out.port = ntohs(s4->sin_port);
+        return out;
+    }
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    const std::uint8_t* b = s6->sin6_addr.s6_addr;
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(b, kMapped, 12) == 0) {
+        out.address.family = net::Family::V4;
+        std::memcpy(out.address.bytes.data(), b + 12, 4);
+    } else {
+        out.address.family = net::Family::V6;
+        std::memcpy(out.address.bytes.data(), b, 16);
+    }
+    out.port = ntohs(s6->sin6_port);
+    return out;
+}
+
+} // namespace
+
+UdpSocket::~UdpSocket() {
+    close();
+}
+
+bool UdpSocket::open(std::uint16_t port, std::uint32_t fwmark, std::string& error) {
+    close();
+    int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool v6 = fd >= 0;
+    if (v6) {
+        const int off = 0;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    } else {
+        fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            error = std::string("socket: ") + std::strerror(errno);
+            return false;
+        }
+    }
+    // FORCE variants exceed rmem_max as root; fall back to the plain ones otherwise.
+    for (auto [force, plain] : {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}})
+        if (::setsockopt(fd, SOL_SOCKET, force, &kSocketBufferBytes, sizeof(int)) < 0)
+            ::setsockopt(fd, SOL_SOCKET, plain, &kSocketBufferBytes, sizeof(int));
+
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (v6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_addr = in6addr_any;
+        s6->sin6_port = htons(port);
+        len = sizeof *s6;
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_addr.s_addr = htonl(INADDR_ANY);
+        s4->sin_port = htons(port);
+        len = sizeof *s4;
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+        error = "bind port " + std::to_string(port) + ": " + std::strerror(errno);
+        ::close(fd);
+        return false;
+    }
+    len = sizeof ss;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    fd_ = fd;
+    v6_ = v6;
+    port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (fwmark != 0 && !setFwmark(fwmark)) {
+        error = std::string("SO_MARK: ") + std::strerror(errno);
+        close();
+        return false;
+    }
+    return true;
+}
+
+void UdpSocket::close() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    port_ = 0;
+}
+
+bool UdpSocket::setFwmark(std::uint32_t mark) {
+    const int m = int(mark);
+    return ::setsockopt(fd_, SOL_SOCKET, SO_MARK, &m, sizeof m) == 0;
+}
+
+int UdpSocket::receive(std::span<Datagram> batch) noexcept {
+    const std::size_t n = std::min(batch.size(), kMaxBatch);
+    std::array<mmsghdr, kMaxBatch> msgs;
+    std::array<iovec, kMaxBatch> iov;
+    std::array<sockaddr_storage, kMaxBatch> addrs;
+    for (std::size_t i = 0; i < n; ++i) {
+        iov[i] = {batch[i].data, batch[i].capacity};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_name = &addrs[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = ::recvmmsg(fd_, msgs.data(), unsigned(n), MSG_DONTWAIT, nullptr);
+    if (got < 0)
+        return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+    for (int i = 0; i < got; ++i) {
+        batch[i].length = msgs[i].msg_len;
+        batch[i].peer = fromSockaddr(addrs[i]);
+    }
+    return got;
+}
+
+int UdpSocket::send(std::span<const Datagram> batch) noexcept {
+    int sent = 0;
+    std::array<mmsghdr, kMaxBatch> msgs;
+    std::array<iovec, kMaxBatch> iov;
+    std::array<sockaddr_storage, kMaxBatch> addrs;
+    while (!batch.empty()) {
+        const std::size_t n = std::min(batch.size(), kMaxBatch);
+        for (std::size_t i = 0; i < n; ++i) {
+            iov[i] = {batch[i].data, batch[i].length};
+            msgs[i] = {};
+            msgs[i].msg_hdr.msg_name = &addrs[i];
+            msgs[i].msg_hdr.msg_namelen = toSockaddr(batch[i].peer, v6_, addrs[i]);
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        std::size_t done = 0;
+        while (done < n) {
+            const int r = ::sendmmsg(fd_, msgs.data() + done, unsigned(n - done), 0);
+            if (r < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == ENOBUFS) {
+                    // Socket buffer full: wait briefly for room rather than drop a burst.
+                    pollfd p{fd_, POLLOUT, 0};
+                    if (::poll(&p, 1, 100) > 0)
+                        continue;
+                }
+                ++done; // skip the datagram that failed (unreachable, no route, ...)
+                continue;
+            }
+            done += std::size_t(r);
+            sent += r;
+        }
+        batch = batch.subspan(n);
+    }
+    return sent;
+}
+
+bool UdpSocket::sendOne(const net::SocketAddress& to, const std::uint8_t* data,
+                        std::size_t length) noexcept {
+    sockaddr_storage ss;
+    const socklen_t len = toSockaddr(to, v6_, ss);
+    return ::sendto(fd_, data, length, 0, reinterpret_cast<sockaddr*>(&ss), len) == ssize_t(length);
+}
+
+} // namespace calnet::helper

@@ -1,0 +1,156 @@
+// calnetd: the Calnet helper.
+//
+//   calnetd [-f|--foreground] IFNAME     a drop-in for `wireguard-go IFNAME`: creates the TUN
+//                                        interface, serves the UAPI on
+//                                        /var/run/wireguard/IFNAME.sock, and daemonises unless
+//                                        in the foreground (or WG_PROCESS_FOREGROUND=1).
+//
+// SIGTERM, SIGINT and SIGHUP stop it cleanly: socket and interface are removed before exit.
+// It also exits when the interface is deleted underneath it, as wireguard-go does.
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper/datapath/tunnel.h"
+#include "helper/uapi/uapiserver.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void usage(FILE* out) {
+    std::fprintf(out, "Usage: calnetd [-f|--foreground] INTERFACE-NAME\n"
+                      "       calnetd --version\n"
+                      "\n"
+                      "Creates a userspace WireGuard interface and serves its configuration on\n"
+                      "/var/run/wireguard/INTERFACE-NAME.sock for wg(8) and wg-quick(8).\n"
+                      "Stays in the foreground with -f or WG_PROCESS_FOREGROUND=1.\n");
+}
+
+// Forks; the parent waits for the child's readiness byte and exits with its status, so the
+// caller (wg-quick) sees the interface exist by the time we return, as with wireguard-go.
+int daemonise(int& readyFd) {
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) < 0)
+        return -1;
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        ::close(pipeFds[1]);
+        char status = 1;
+        if (::read(pipeFds[0], &status, 1) != 1)
+            status = 1;
+        std::_Exit(status);
+    }
+    ::close(pipeFds[0]);
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        if (!std::getenv("LOG_LEVEL")) {
+            ::dup2(null, STDOUT_FILENO);
+            ::dup2(null, STDERR_FILENO);
+        }
+        ::close(null);
+    }
+    readyFd = pipeFds[1];
+    return 0;
+}
+
+void reportReady(int& readyFd, char status) {
+    if (readyFd >= 0) {
+        [[maybe_unused]] auto w = ::write(readyFd, &status, 1);
+        ::close(readyFd);
+        readyFd = -1;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    bool foreground = false;
+    std::string ifname;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "-f" || arg == "--foreground") {
+            foreground = true;
+        } else if (arg == "--version" || arg == "-v") {
+            std::printf("calnetd %s (userspace WireGuard, UAPI compatible with wireguard-go)\n",
+                        kVersion);
+            return 0;
+        } else if (arg == "-h" || arg == "--help") {
+            usage(stdout);
+            return 0;
+        } else if (!arg.empty() && arg[0] == '-') {
+            usage(stderr);
+            return 2;
+        } else if (ifname.empty()) {
+            ifname = arg;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (ifname.empty()) {
+        usage(stderr);
+        return 2;
+    }
+    if (const char* env = std::getenv("WG_PROCESS_FOREGROUND"); env && std::string(env) == "1")
+        foreground = true;
+
+    int readyFd = -1;
+    if (!foreground && daemonise(readyFd) < 0) {
+        std::fprintf(stderr, "calnetd: fork: %s\n", std::strerror(errno));
+        return 1;
+    }
+
+    // Signals are taken synchronously by this thread only; block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    calnet::helper::Tunnel tunnel;
+    calnet::helper::UapiServer uapi(tunnel);
+    std::string error;
+    if (!uapi.listen(calnet::helper::UapiServer::socketPathFor(ifname), error) ||
+        !tunnel.start(ifname, error)) {
+        std::fprintf(stderr, "calnetd: %s\n", error.c_str());
+        uapi.stop();
+        reportReady(readyFd, 1);
+        return 1;
+    }
+    uapi.start();
+    std::fprintf(stderr, "calnetd: interface %s up, UAPI on %s\n", ifname.c_str(),
+                 calnet::helper::UapiServer::socketPathFor(ifname).c_str());
+    reportReady(readyFd, 0);
+
+    int exitCode = 0;
+    for (;;) {
+        timespec timeout{1, 0};
+        const int sig = sigtimedwait(&signals, nullptr, &timeout);
+        if (sig > 0)
+            break;
+        if (tunnel.failed()) {
+            std::fprintf(stderr, "calnetd: interface %s is gone, exiting\n", ifname.c_str());
+            exitCode = 1;
+            break;
+        }
+    }
+    uapi.stop();
+    tunnel.stop();
+    std::fprintf(stderr, "calnetd: %s shut down\n", ifname.c_str());
+    return exitCode;
+}

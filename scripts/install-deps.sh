@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Calnet needs to build, run and test, from Debian 12 packages only.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   also what the test suite and benchmarks use
+# Runs apt-get update only when something is missing, so repeated runs are fast.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libsodium-dev libb2-dev
+  qt6-base-dev
+  iproute2 iputils-ping procps
+  wireguard-tools
+)
+test_packages=(
+  wireguard-go iperf3 python3 clang libclang-rt-14-dev
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=("${test_packages[@]}")
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

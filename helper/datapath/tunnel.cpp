@@ -281,13 +281,20 @@ void Tunnel::outboundLoop() {
 void Tunnel::inboundLoop() {
     Slots slots;
     std::array<Datagram, kBatch> datagrams;
-    std::array<std::size_t, kBatch> transport{};
-    std::array<wg::RecvTicket, kBatch> tickets;
-    std::array<std::uint8_t, kBatch> opened{};
-    std::array<std::size_t, kBatch> innerLengths{};
+    // One received buffer may hold many datagrams (UDP GRO); these are the views into them.
+    struct Packet {
+        std::uint8_t* data;
+        std::size_t length;
+        const net::SocketAddress* from;
+        wg::RecvTicket ticket;
+        bool opened;
+        std::size_t innerLength;
+    };
+    std::vector<Packet> packets;
+    packets.reserve(kBatch * 64);
     wg::Actions actions;
     for (std::size_t i = 0; i < kBatch; ++i)
-        datagrams[i] = Datagram{slots.at(i), kSlotSize, 0, {}};
+        datagrams[i] = Datagram{slots.at(i), kSlotSize, 0, {}, 0};
 
     while (inboundRunning_) {
         int fd;
@@ -306,70 +313,76 @@ void Tunnel::inboundLoop() {
             continue;
 
         const wg::Now now = currentTime();
-        std::size_t m = 0;
+        packets.clear();
         for (int i = 0; i < got; ++i) {
-            const auto bytes =
-                std::span<const std::uint8_t>(datagrams[i].data, datagrams[i].length);
-            const auto type = wg::messageType(bytes);
-            if (!type) {
-                countDrop(wg::DropReason::BadMessage);
-            } else if (*type == wg::MessageType::TransportData) {
-                transport[m++] = std::size_t(i);
-            } else {
-                std::lock_guard lock(handshakeMutex_);
-                if (handshakeQueue_.size() >= kHandshakeQueueMax) {
-                    stats_.handshakeQueueFull.fetch_add(1, std::memory_order_relaxed);
+            const Datagram& d = datagrams[i];
+            const std::size_t step = d.segmentSize ? d.segmentSize : d.length;
+            for (std::size_t off = 0; off < d.length; off += step) {
+                const auto bytes =
+                    std::span<std::uint8_t>(d.data + off, std::min(step, d.length - off));
+                const auto type = wg::messageType(bytes);
+                if (!type) {
+                    countDrop(wg::DropReason::BadMessage);
+                } else if (*type == wg::MessageType::TransportData) {
+                    packets.push_back({bytes.data(), bytes.size(), &d.peer, {}, false, 0});
                 } else {
-                    handshakeQueue_.push_back({{bytes.begin(), bytes.end()}, datagrams[i].peer});
-                    handshakeReady_.notify_one();
+                    queueHandshake(bytes, d.peer);
                 }
             }
         }
-        if (m == 0)
+        if (packets.empty())
             continue;
 
         {
             std::lock_guard lock(mutex_);
-            for (std::size_t k = 0; k < m; ++k) {
-                const Datagram& d = datagrams[transport[k]];
-                const auto r = device_.prepareInbound({d.data, d.length}, now, tickets[k]);
-                opened[k] = r == wg::DropReason::None;
+            for (Packet& p : packets) {
+                const auto r = device_.prepareInbound({p.data, p.length}, now, p.ticket);
+                p.opened = r == wg::DropReason::None;
                 countDrop(r);
             }
         }
-        inboundPool_->parallelFor(m, [&](std::size_t k) {
-            if (opened[k]) {
-                const Datagram& d = datagrams[transport[k]];
-                opened[k] = tickets[k].keypair->open(d.data, d.length);
-                if (!opened[k])
+        inboundPool_->parallelFor(packets.size(), [&](std::size_t k) {
+            Packet& p = packets[k];
+            if (p.opened) {
+                p.opened = p.ticket.keypair->open(p.data, p.length);
+                if (!p.opened)
                     countDrop(wg::DropReason::DecryptFailed);
             }
         });
         wg::Instant hint;
         {
             std::lock_guard lock(mutex_);
-            for (std::size_t k = 0; k < m; ++k) {
-                innerLengths[k] = 0;
-                if (!opened[k])
+            for (Packet& p : packets) {
+                p.innerLength = 0;
+                if (!p.opened)
                     continue;
-                Datagram& d = datagrams[transport[k]];
                 wg::DropReason reason = wg::DropReason::None;
                 std::size_t inner = 0;
-                if (device_.completeInbound(tickets[k], {d.data, d.length}, d.peer, now, inner,
+                if (device_.completeInbound(p.ticket, {p.data, p.length}, *p.from, now, inner,
                                             reason, actions) == wg::InboundResult::WriteToTun)
-                    innerLengths[k] = inner;
+                    p.innerLength = inner;
                 countDrop(reason);
             }
             hint = device_.deadlineHint();
         }
-        for (std::size_t k = 0; k < m; ++k) {
-            if (innerLengths[k] > 0)
-                tun_.write(datagrams[transport[k]].data + wg::kTransportHeaderLen, innerLengths[k]);
-            tickets[k].keypair.reset();
+        for (Packet& p : packets) {
+            if (p.innerLength > 0)
+                tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
+            p.ticket.keypair.reset();
         }
         sendActions(actions);
         rearmTimer(hint);
     }
+}
+
+void Tunnel::queueHandshake(std::span<const std::uint8_t> bytes, const net::SocketAddress& from) {
+    std::lock_guard lock(handshakeMutex_);
+    if (handshakeQueue_.size() >= kHandshakeQueueMax) {
+        stats_.handshakeQueueFull.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    handshakeQueue_.push_back({{bytes.begin(), bytes.end()}, from});
+    handshakeReady_.notify_one();
 }
 
 // ---- handshakes --------------------------------------------------------------------------------

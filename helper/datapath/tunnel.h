@@ -83,6 +83,7 @@ private:
     void handshakeLoop();
     void timerLoop();
     void sendActions(wireguard::Actions& actions);
+    void queueHandshake(std::span<const std::uint8_t> bytes, const net::SocketAddress& from);
     void countDrop(wireguard::DropReason reason) noexcept;
     void rearmTimer(wireguard::Instant hint);
     bool waitReadable(int fd, int wakeFd);

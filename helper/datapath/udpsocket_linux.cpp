@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <cstdlib>
+
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,6 +19,16 @@ namespace {
 
 constexpr int kSocketBufferBytes = 7 << 20; // as wireguard-go: room for bursts at Gbit/s
 constexpr std::size_t kMaxBatch = 128;
+// Linux accepts at most 64 segments per UDP_SEGMENT send (UDP_MAX_SEGMENTS on older kernels)
+// and a total that fits one IP datagram.
+constexpr std::size_t kMaxGsoSegments = 64;
+constexpr std::size_t kMaxGsoBytes = 65535 - 8 - 40;
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 socklen_t toSockaddr(const net::SocketAddress& a, bool v6Socket, sockaddr_storage& ss) {
     std::memset(&ss, 0, sizeof ss);
@@ -111,6 +124,13 @@ bool UdpSocket::open(std::uint16_t port, std::uint32_t fwmark, std::string& erro
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
     fd_ = fd;
     v6_ = v6;
+    gso_ = gro_ = false;
+    if (!std::getenv("CALNET_NO_UDP_OFFLOAD")) {
+        const int one = 1;
+        const int zero = 0;
+        gro_ = ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) == 0;
+        gso_ = ::setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+    }
     port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
                      : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
     if (fwmark != 0 && !setFwmark(fwmark)) {
@@ -139,6 +159,7 @@ int UdpSocket::receive(std::span<Datagram> batch) noexcept {
     std::array<mmsghdr, kMaxBatch> msgs;
     std::array<iovec, kMaxBatch> iov;
     std::array<sockaddr_storage, kMaxBatch> addrs;
+    alignas(cmsghdr) std::array<std::array<char, CMSG_SPACE(sizeof(int))>, kMaxBatch> control;
     for (std::size_t i = 0; i < n; ++i) {
         iov[i] = {batch[i].data, batch[i].capacity};
         msgs[i] = {};
@@ -146,6 +167,10 @@ int UdpSocket::receive(std::span<Datagram> batch) noexcept {
         msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        if (gro_) {
+            msgs[i].msg_hdr.msg_control = control[i].data();
+            msgs[i].msg_hdr.msg_controllen = control[i].size();
+        }
     }
     const int got = ::recvmmsg(fd_, msgs.data(), unsigned(n), MSG_DONTWAIT, nullptr);
     if (got < 0)
@@ -153,6 +178,18 @@ int UdpSocket::receive(std::span<Datagram> batch) noexcept {
     for (int i = 0; i < got; ++i) {
         batch[i].length = msgs[i].msg_len;
         batch[i].peer = fromSockaddr(addrs[i]);
+        batch[i].segmentSize = 0;
+        if (!gro_)
+            continue;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+             c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+                int size = 0;
+                std::memcpy(&size, CMSG_DATA(c), sizeof size);
+                if (size > 0 && std::size_t(size) < batch[i].length)
+                    batch[i].segmentSize = std::uint16_t(size);
+            }
+        }
     }
     return got;
 }
@@ -162,33 +199,72 @@ int UdpSocket::send(std::span<const Datagram> batch) noexcept {
     std::array<mmsghdr, kMaxBatch> msgs;
     std::array<iovec, kMaxBatch> iov;
     std::array<sockaddr_storage, kMaxBatch> addrs;
+    std::array<std::size_t, kMaxBatch + 1> firstDatagram{}; // message -> its first datagram
+    alignas(cmsghdr) std::array<std::array<char, CMSG_SPACE(sizeof(std::uint16_t))>, kMaxBatch>
+        control;
     while (!batch.empty()) {
         const std::size_t n = std::min(batch.size(), kMaxBatch);
-        for (std::size_t i = 0; i < n; ++i) {
-            iov[i] = {batch[i].data, batch[i].length};
-            msgs[i] = {};
-            msgs[i].msg_hdr.msg_name = &addrs[i];
-            msgs[i].msg_hdr.msg_namelen = toSockaddr(batch[i].peer, v6_, addrs[i]);
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        std::size_t done = 0;
-        while (done < n) {
-            const int r = ::sendmmsg(fd_, msgs.data() + done, unsigned(n - done), 0);
-            if (r < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN || errno == ENOBUFS) {
-                    // Socket buffer full: wait briefly for room rather than drop a burst.
-                    pollfd p{fd_, POLLOUT, 0};
-                    if (::poll(&p, 1, 100) > 0)
-                        continue;
+        // Group runs to one destination: every datagram the size of the first, the last one
+        // of a run possibly shorter (that is how UDP_SEGMENT splits).
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < n;) {
+            const Datagram& head = batch[i];
+            std::size_t j = i + 1;
+            std::size_t total = head.length;
+            if (gso_) {
+                while (j < n && j - i < kMaxGsoSegments && batch[j].peer == head.peer &&
+                       batch[j].length <= head.length && total + batch[j].length <= kMaxGsoBytes) {
+                    total += batch[j].length;
+                    ++j;
+                    if (batch[j - 1].length < head.length)
+                        break;
                 }
-                ++done; // skip the datagram that failed (unreachable, no route, ...)
+            }
+            for (std::size_t k = i; k < j; ++k)
+                iov[k] = {batch[k].data, batch[k].length};
+            msgs[m] = {};
+            msgs[m].msg_hdr.msg_name = &addrs[m];
+            msgs[m].msg_hdr.msg_namelen = toSockaddr(head.peer, v6_, addrs[m]);
+            msgs[m].msg_hdr.msg_iov = &iov[i];
+            msgs[m].msg_hdr.msg_iovlen = j - i;
+            if (j - i > 1) {
+                msgs[m].msg_hdr.msg_control = control[m].data();
+                msgs[m].msg_hdr.msg_controllen = control[m].size();
+                cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+                c->cmsg_level = IPPROTO_UDP;
+                c->cmsg_type = UDP_SEGMENT;
+                c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+                const std::uint16_t segment = std::uint16_t(head.length);
+                std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+            }
+            firstDatagram[m++] = i;
+            i = j;
+        }
+        firstDatagram[m] = n;
+        std::size_t done = 0;
+        while (done < m) {
+            const int r = ::sendmmsg(fd_, msgs.data() + done, unsigned(m - done), 0);
+            if (r >= 0) {
+                for (int k = 0; k < r; ++k)
+                    sent += int(firstDatagram[done + std::size_t(k) + 1] -
+                                firstDatagram[done + std::size_t(k)]);
+                done += std::size_t(r);
                 continue;
             }
-            done += std::size_t(r);
-            sent += r;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == ENOBUFS) {
+                // Socket buffer full: wait briefly for room rather than drop a burst.
+                pollfd p{fd_, POLLOUT, 0};
+                if (::poll(&p, 1, 100) > 0)
+                    continue;
+            }
+            if (errno == EIO && gso_ && msgs[done].msg_hdr.msg_iovlen > 1) {
+                // The route's device cannot take segmented UDP: stop using GSO, resend the rest.
+                gso_ = false;
+                return sent + send(batch.subspan(firstDatagram[done], n - firstDatagram[done]));
+            }
+            ++done; // skip the message that failed (unreachable, no route, ...)
         }
         batch = batch.subspan(n);
     }

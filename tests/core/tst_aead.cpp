@@ -2,9 +2,6 @@
 // draft-irtf-cfrg-xchacha-03 A.3.1 (XChaCha20-Poly1305) as rows read from tests/data/vectors,
 // sealed and opened both out of place and in place; every tampered field must fail to open and
 // leave the output zeroed; the WireGuard counter nonce layout.
-#include <QFile>
-#include <QMap>
-#include <QRegularExpression>
 #include <QTest>
 
 #include <array>
@@ -16,56 +13,18 @@
 #include <vector>
 
 #include "core/crypto/aead.h"
+#include "vectorfile.h"
 
 using calnet::crypto::AeadKey;
 using calnet::crypto::kAeadTagSize;
+using calnet::testing::bytes;
+using calnet::testing::hexField;
+using calnet::testing::loadVectors;
+using calnet::testing::Record;
 
 namespace {
 
-// ---- vector files: '#' comments, "key = value" lines, records separated by blank lines -------
-using Record = QMap<QString, QString>;
-
-QList<Record> loadVectors(const char* fileName) {
-    QFile file(QStringLiteral(CALNET_TEST_DATA_DIR "/vectors/") + QLatin1String(fileName));
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        qFatal("cannot open %s", qPrintable(file.fileName()));
-    QList<Record> records;
-    Record current;
-    for (int lineNo = 1; !file.atEnd(); ++lineNo) {
-        const QString line = QString::fromUtf8(file.readLine()).trimmed();
-        if (line.startsWith(u'#'))
-            continue;
-        if (line.isEmpty()) {
-            if (!current.isEmpty())
-                records.append(std::exchange(current, {}));
-            continue;
-        }
-        const qsizetype eq = line.indexOf(u'=');
-        const QString key = line.left(eq).trimmed();
-        if (eq <= 0 || current.contains(key))
-            qFatal("%s:%d: expected a new 'key = value'", fileName, lineNo);
-        current.insert(key, line.mid(eq + 1).trimmed());
-    }
-    if (!current.isEmpty())
-        records.append(current);
-    return records;
-}
-
-// A field that must be lowercase hex; a malformed data file stops the run loudly.
-QByteArray hexField(const Record& record, const char* key) {
-    static const QRegularExpression kHex(QStringLiteral("^(?:[0-9a-f]{2})*$"));
-    const QString value = record.value(QLatin1String(key), QStringLiteral("?"));
-    if (!kHex.match(value).hasMatch())
-        qFatal("vector '%s': field '%s' missing or not hex", qPrintable(record.value("name")), key);
-    return QByteArray::fromHex(value.toLatin1());
-}
-
 // ---- byte conversions ---------------------------------------------------------------------------
-std::span<const std::uint8_t> bytes(const QByteArray& b) {
-    return {reinterpret_cast<const std::uint8_t*>(b.constData()),
-            static_cast<std::size_t>(b.size())};
-}
-
 std::span<std::uint8_t> mutableBytes(QByteArray& b) {
     return {reinterpret_cast<std::uint8_t*>(b.data()), static_cast<std::size_t>(b.size())};
 }

@@ -1,71 +1,24 @@
 // Tests for the BLAKE2s wrappers: RFC 7693 Appendix B and the BLAKE2 reference KAT rows (read from
 // tests/data/vectors), the RFC 7693 Appendix E self-test grand hash run through blake2s(), hash()
 // and mac(), HMAC against a naive RFC 2104 reference, and KDF1..3 against wireguard-go's vectors.
-#include <QFile>
-#include <QMap>
-#include <QRegularExpression>
 #include <QTest>
 
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <utility>
 
 #include "core/crypto/blake2s.h"
+#include "vectorfile.h"
 
-using calnet::crypto::Bytes;
 using calnet::crypto::Secret;
+using calnet::testing::bytes;
+using calnet::testing::hexField;
+using calnet::testing::loadVectors;
+using calnet::testing::Record;
+using calnet::testing::toQByteArray;
 
 namespace {
-
-// ---- vector files: '#' comments, "key = value" lines, records separated by blank lines -------
-using Record = QMap<QString, QString>;
-
-QList<Record> loadVectors(const char* fileName) {
-    QFile file(QStringLiteral(CALNET_TEST_DATA_DIR "/vectors/") + QLatin1String(fileName));
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        qFatal("cannot open %s", qPrintable(file.fileName()));
-    QList<Record> records;
-    Record current;
-    for (int lineNo = 1; !file.atEnd(); ++lineNo) {
-        const QString line = QString::fromUtf8(file.readLine()).trimmed();
-        if (line.startsWith(u'#'))
-            continue;
-        if (line.isEmpty()) {
-            if (!current.isEmpty())
-                records.append(std::exchange(current, {}));
-            continue;
-        }
-        const qsizetype eq = line.indexOf(u'=');
-        const QString key = line.left(eq).trimmed();
-        if (eq <= 0 || current.contains(key))
-            qFatal("%s:%d: expected a new 'key = value'", fileName, lineNo);
-        current.insert(key, line.mid(eq + 1).trimmed());
-    }
-    if (!current.isEmpty())
-        records.append(current);
-    return records;
-}
-
-// A field that must be lowercase hex; a malformed data file stops the run loudly.
-QByteArray hexField(const Record& record, const char* key) {
-    static const QRegularExpression kHex(QStringLiteral("^(?:[0-9a-f]{2})*$"));
-    const QString value = record.value(QLatin1String(key), QStringLiteral("?"));
-    if (!kHex.match(value).hasMatch())
-        qFatal("vector '%s': field '%s' missing or not hex", qPrintable(record.value("name")), key);
-    return QByteArray::fromHex(value.toLatin1());
-}
-
-// ---- byte conversions ---------------------------------------------------------------------------
-Bytes bytes(const QByteArray& b) {
-    return {reinterpret_cast<const std::uint8_t*>(b.constData()),
-            static_cast<std::size_t>(b.size())};
-}
-
-template <typename Container> QByteArray toQByteArray(const Container& c) {
-    return QByteArray(reinterpret_cast<const char*>(c.data()), static_cast<qsizetype>(c.size()));
-}
 
 QByteArray blake2sOf(qsizetype outLen, const QByteArray& input, const QByteArray& key) {
     QByteArray out(outLen, '\0');

@@ -1,61 +1,23 @@
 // Tests for TAI64N: encodings computed from the definition (tests/data/vectors/tai64n.txt), the
 // 2^24 ns whitening, and that tai64nAfter() is exactly "later in time" on the whitened labels.
-#include <QFile>
-#include <QMap>
-#include <QRegularExpression>
 #include <QTest>
 
 #include <cstdint>
-#include <utility>
 
 #include "core/crypto/tai64n.h"
+#include "vectorfile.h"
 
 using calnet::crypto::Tai64n;
 using calnet::crypto::WallTime;
+using calnet::testing::hexField;
+using calnet::testing::loadVectors;
+using calnet::testing::Record;
+using calnet::testing::toQByteArray;
 
 namespace {
 
-// ---- vector files: '#' comments, "key = value" lines, records separated by blank lines -------
-using Record = QMap<QString, QString>;
-
-QList<Record> loadVectors(const char* fileName) {
-    QFile file(QStringLiteral(CALNET_TEST_DATA_DIR "/vectors/") + QLatin1String(fileName));
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        qFatal("cannot open %s", qPrintable(file.fileName()));
-    QList<Record> records;
-    Record current;
-    for (int lineNo = 1; !file.atEnd(); ++lineNo) {
-        const QString line = QString::fromUtf8(file.readLine()).trimmed();
-        if (line.startsWith(u'#'))
-            continue;
-        if (line.isEmpty()) {
-            if (!current.isEmpty())
-                records.append(std::exchange(current, {}));
-            continue;
-        }
-        const qsizetype eq = line.indexOf(u'=');
-        const QString key = line.left(eq).trimmed();
-        if (eq <= 0 || current.contains(key))
-            qFatal("%s:%d: expected a new 'key = value'", fileName, lineNo);
-        current.insert(key, line.mid(eq + 1).trimmed());
-    }
-    if (!current.isEmpty())
-        records.append(current);
-    return records;
-}
-
-// A field that must be lowercase hex; a malformed data file stops the run loudly.
-QByteArray hexField(const Record& record, const char* key) {
-    static const QRegularExpression kHex(QStringLiteral("^(?:[0-9a-f]{2})*$"));
-    const QString value = record.value(QLatin1String(key), QStringLiteral("?"));
-    if (!kHex.match(value).hasMatch())
-        qFatal("vector '%s': field '%s' missing or not hex", qPrintable(record.value("name")), key);
-    return QByteArray::fromHex(value.toLatin1());
-}
-
 QByteArray hexOf(const Tai64n& t) {
-    return QByteArray(reinterpret_cast<const char*>(t.data()), static_cast<qsizetype>(t.size()))
-        .toHex();
+    return toQByteArray(t).toHex();
 }
 
 WallTime at(std::int64_t seconds, std::uint32_t nanoseconds) {

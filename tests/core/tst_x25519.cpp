@@ -1,9 +1,6 @@
 // Tests for the X25519 wrapper and Secret<N>: the RFC 7748 §5.2 and §6.1 vectors and the iterated
 // test as rows read from tests/data/vectors, libsodium's small-order points (which must give
 // nullopt), RFC 7748 §5 clamping, and Secret's wipe-on-move contract.
-#include <QFile>
-#include <QMap>
-#include <QRegularExpression>
 #include <QTest>
 
 #include <array>
@@ -14,50 +11,17 @@
 
 #include "core/crypto/secret.h"
 #include "core/crypto/x25519.h"
+#include "vectorfile.h"
 
 using calnet::crypto::PrivateKey;
 using calnet::crypto::PublicKey;
 using calnet::crypto::Secret;
+using calnet::testing::hexField;
+using calnet::testing::loadVectors;
+using calnet::testing::Record;
+using calnet::testing::toQByteArray;
 
 namespace {
-
-// ---- vector files: '#' comments, "key = value" lines, records separated by blank lines -------
-using Record = QMap<QString, QString>;
-
-QList<Record> loadVectors(const char* fileName) {
-    QFile file(QStringLiteral(CALNET_TEST_DATA_DIR "/vectors/") + QLatin1String(fileName));
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        qFatal("cannot open %s", qPrintable(file.fileName()));
-    QList<Record> records;
-    Record current;
-    for (int lineNo = 1; !file.atEnd(); ++lineNo) {
-        const QString line = QString::fromUtf8(file.readLine()).trimmed();
-        if (line.startsWith(u'#'))
-            continue;
-        if (line.isEmpty()) {
-            if (!current.isEmpty())
-                records.append(std::exchange(current, {}));
-            continue;
-        }
-        const qsizetype eq = line.indexOf(u'=');
-        const QString key = line.left(eq).trimmed();
-        if (eq <= 0 || current.contains(key))
-            qFatal("%s:%d: expected a new 'key = value'", fileName, lineNo);
-        current.insert(key, line.mid(eq + 1).trimmed());
-    }
-    if (!current.isEmpty())
-        records.append(current);
-    return records;
-}
-
-// A field that must be lowercase hex; a malformed data file stops the run loudly.
-QByteArray hexField(const Record& record, const char* key) {
-    static const QRegularExpression kHex(QStringLiteral("^(?:[0-9a-f]{2})*$"));
-    const QString value = record.value(QLatin1String(key), QStringLiteral("?"));
-    if (!kHex.match(value).hasMatch())
-        qFatal("vector '%s': field '%s' missing or not hex", qPrintable(record.value("name")), key);
-    return QByteArray::fromHex(value.toLatin1());
-}
 
 // ---- byte conversions ---------------------------------------------------------------------------
 template <std::size_t N> std::array<std::uint8_t, N> toArray(const QByteArray& bytes) {
@@ -71,11 +35,6 @@ template <std::size_t N> std::array<std::uint8_t, N> toArray(const QByteArray& b
 template <std::size_t N> Secret<N> toSecret(const QByteArray& bytes) {
     const auto array = toArray<N>(bytes);
     return Secret<N>(std::span<const std::uint8_t, N>(array));
-}
-
-template <typename Bytes> QByteArray toQByteArray(const Bytes& bytes) {
-    return QByteArray(reinterpret_cast<const char*>(bytes.data()),
-                      static_cast<qsizetype>(bytes.size()));
 }
 
 const QByteArray kBasePoint = QByteArray::fromHex("09") + QByteArray(31, '\0');

@@ -107,7 +107,8 @@ int segmentCount(const VirtioNetHdr& hdr, std::span<const std::uint8_t> packet) 
 //     fields that disagree with packet.size(), SYN/RST in a GSO packet, no payload, or when the
 //     output would not fit (fewer than n buffers or lengths, or a segment > outCapacity).
 // out[i] may point anywhere in a larger buffer (e.g. after the transport header's headroom);
-// outCapacity is the usable room at each out[i].
+// outCapacity is the usable room at each out[i]; no out[i] may overlap packet. DATA_VALID is
+// ignored (the packet is complete either way).
 int segment(const VirtioNetHdr& hdr, std::span<const std::uint8_t> packet,
             std::span<std::uint8_t* const> out, std::size_t outCapacity,
             std::span<std::size_t> lengths) noexcept;
@@ -156,7 +157,8 @@ public:
     // their headroom (packet - kVirtioNetHdrLen) and point there; super-packets are built in
     // scratch[k] (kScratchLen bytes each, one per super-packet; when they run out merging
     // stops). Member packets' buffers are read only. outputs is cleared and refilled; reserve
-    // it to the batch size to keep the call allocation-free. Returns outputs.size().
+    // it to the batch size to keep the call allocation-free. Returns outputs.size(). Output
+    // pointers stay valid until the packet buffers or scratch buffers are reused.
     std::size_t build(std::span<const Input> batch, std::span<std::uint8_t* const> scratch,
                       std::vector<Output>& outputs);
 
@@ -165,7 +167,6 @@ private:
         std::array<std::uint8_t, 32> addrs{}; // src then dst (IPv4: the first 8 bytes)
         std::uint16_t srcPort = 0, dstPort = 0;
         bool v6 = false;
-        bool open = true;
         bool psh = false;
         std::uint8_t ipHdrLen = 0, tcpHdrLen = 0;
         std::uint16_t gsoSize = 0;

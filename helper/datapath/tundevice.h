@@ -19,10 +19,14 @@ public:
     TunDevice& operator=(const TunDevice&) = delete;
 
     // Creates the interface `name` (at most 15 bytes). Returns false and sets error on failure.
-    bool open(const std::string& name, std::string& error);
+    // With `offload`, every read and write carries a 10-byte virtio_net_hdr and the kernel may
+    // hand us TCP segments up to 64 KiB (TSO) with checksums left to us (see offload.h);
+    // offload() tells whether the kernel agreed.
+    bool open(const std::string& name, bool offload, std::string& error);
     void close();
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] bool offload() const noexcept { return offload_; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] int ifindex() const;
 
@@ -36,6 +40,7 @@ public:
 
 private:
     int fd_ = -1;
+    bool offload_ = false;
     std::string name_;
 };
 

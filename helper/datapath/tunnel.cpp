@@ -1,5 +1,7 @@
 #include "helper/datapath/tunnel.h"
 
+#include "helper/datapath/offload.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -45,12 +47,21 @@ void drain(int fd) {
     [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
 }
 
-struct Slots {
-    std::vector<std::uint8_t> storage = std::vector<std::uint8_t>(kBatch * kSlotSize);
-    std::uint8_t* at(std::size_t i) { return storage.data() + i * kSlotSize; }
-};
+// With TUN offload one read can become up to ~54 segments (64 KiB at MSS 1220, the smallest
+// an IPv6-capable MTU allows), so the outbound side keeps twice the slots and stops reading
+// when fewer than kMaxSegmentsPerRead + 1 are free.
+constexpr std::size_t kOutboundSlots = 2 * kBatch;
+constexpr std::size_t kMaxSegmentsPerRead = 64;
+constexpr std::size_t kScratchBuffers = 16; // super-packets built per inbound batch
 
 } // namespace
+
+// Fixed packet buffers of one thread, kSlotSize each.
+struct Tunnel::Slots {
+    explicit Slots(std::size_t count) : storage(count * kSlotSize) {}
+    std::vector<std::uint8_t> storage;
+    std::uint8_t* at(std::size_t i) { return storage.data() + i * kSlotSize; }
+};
 
 wg::Now currentTime() {
     wg::Now now;
@@ -75,7 +86,7 @@ bool Tunnel::start(const std::string& interfaceName, std::string& error) {
         error = std::string("eventfd: ") + std::strerror(errno);
         return false;
     }
-    if (!tun_.open(interfaceName, error))
+    if (!tun_.open(interfaceName, !std::getenv("CALNET_NO_TUN_OFFLOAD"), error))
         return false;
     tun_.setMtu(kDefaultMtu);
     device_.setMtu(kDefaultMtu);
@@ -210,32 +221,88 @@ bool Tunnel::setFwmark(std::uint32_t mark, std::string& error) {
 
 // ---- outbound: TUN -> UDP ----------------------------------------------------------------------
 
+std::size_t Tunnel::readTun(Slots& slots, std::span<std::size_t> slotOf,
+                            std::span<std::size_t> lengths) {
+    const bool vnet = tun_.offload();
+    std::size_t n = 0;    // packets
+    std::size_t used = 0; // slots
+    while (used + (vnet ? kMaxSegmentsPerRead + 1 : 1) <= slots.storage.size() / kSlotSize) {
+        std::uint8_t* slot = slots.at(used);
+        // The inner packet must land at slot + 16 (room for the transport header); with
+        // offload the 10-byte virtio header sits right before it.
+        const std::size_t headroom =
+            vnet ? wg::kTransportHeaderLen - offload::kVirtioNetHdrLen : wg::kTransportHeaderLen;
+        const long len = tun_.read(slot + headroom, kMaxInner);
+        if (len == 0)
+            break;
+        if (len < 0) {
+            stats_.tunReadErrors.fetch_add(1, std::memory_order_relaxed);
+            if (len == -EBADFD || len == -EIO || len == -ENODEV) {
+                failed_ = true; // the interface went away
+                running_ = false;
+            }
+            break;
+        }
+        if (!vnet) {
+            slotOf[n] = used++;
+            lengths[n++] = std::size_t(len);
+            continue;
+        }
+        if (std::size_t(len) < offload::kVirtioNetHdrLen) {
+            countDrop(wg::DropReason::InvalidIpPacket);
+            continue;
+        }
+        const auto hdr = offload::VirtioNetHdr::decode(slot + headroom);
+        const auto packet = std::span<std::uint8_t>(slot + wg::kTransportHeaderLen,
+                                                    std::size_t(len) - offload::kVirtioNetHdrLen);
+        if (hdr.gsoType == offload::kVirtioNetHdrGsoNone) {
+            if (!offload::completeChecksum(hdr, packet)) {
+                countDrop(wg::DropReason::InvalidIpPacket);
+                continue;
+            }
+            slotOf[n] = used++;
+            lengths[n++] = packet.size();
+            continue;
+        }
+        // A TSO super-packet: cut it into MTU-sized segments in the following slots.
+        const int count = offload::segmentCount(hdr, packet);
+        if (count <= 0 || std::size_t(count) > kMaxSegmentsPerRead) {
+            countDrop(wg::DropReason::InvalidIpPacket);
+            continue;
+        }
+        std::array<std::uint8_t*, kMaxSegmentsPerRead> out;
+        std::array<std::size_t, kMaxSegmentsPerRead> outLengths;
+        for (int k = 0; k < count; ++k)
+            out[std::size_t(k)] = slots.at(used + 1 + std::size_t(k)) + wg::kTransportHeaderLen;
+        const int made =
+            offload::segment(hdr, packet, std::span(out.data(), std::size_t(count)), kMaxInner,
+                             std::span(outLengths.data(), std::size_t(count)));
+        if (made <= 0) {
+            countDrop(wg::DropReason::InvalidIpPacket);
+            continue;
+        }
+        for (int k = 0; k < made; ++k) {
+            slotOf[n] = used + 1 + std::size_t(k);
+            lengths[n++] = outLengths[std::size_t(k)];
+        }
+        used += 1 + std::size_t(made);
+    }
+    return n;
+}
+
 void Tunnel::outboundLoop() {
-    Slots slots;
-    std::array<std::size_t, kBatch> lengths{};
-    std::array<wg::SendTicket, kBatch> tickets;
-    std::array<std::size_t, kBatch> sendable{};
-    std::array<Datagram, kBatch> datagrams;
+    Slots slots(kOutboundSlots);
+    std::array<std::size_t, kOutboundSlots> slotOf{};
+    std::array<std::size_t, kOutboundSlots> lengths{};
+    std::array<wg::SendTicket, kOutboundSlots> tickets;
+    std::array<std::size_t, kOutboundSlots> sendable{};
+    std::array<Datagram, kOutboundSlots> datagrams;
     wg::Actions actions;
 
     while (running_) {
         if (!waitReadable(tun_.fd(), stopFd_))
             continue;
-        std::size_t n = 0;
-        while (n < kBatch) {
-            const long len = tun_.read(slots.at(n) + wg::kTransportHeaderLen, kMaxInner);
-            if (len == 0)
-                break;
-            if (len < 0) {
-                stats_.tunReadErrors.fetch_add(1, std::memory_order_relaxed);
-                if (len == -EBADFD || len == -EIO || len == -ENODEV) {
-                    failed_ = true; // the interface went away
-                    running_ = false;
-                }
-                break;
-            }
-            lengths[n++] = std::size_t(len);
-        }
+        const std::size_t n = readTun(slots, slotOf, lengths);
         if (n == 0)
             continue;
 
@@ -247,7 +314,7 @@ void Tunnel::outboundLoop() {
             for (std::size_t i = 0; i < n; ++i) {
                 wg::DropReason reason = wg::DropReason::None;
                 const auto packet = std::span<const std::uint8_t>(
-                    slots.at(i) + wg::kTransportHeaderLen, lengths[i]);
+                    slots.at(slotOf[i]) + wg::kTransportHeaderLen, lengths[i]);
                 if (device_.prepareOutbound(packet, now, tickets[i], reason, actions) ==
                     wg::OutboundResult::Send)
                     sendable[m++] = i;
@@ -258,12 +325,13 @@ void Tunnel::outboundLoop() {
 
         outboundPool_->parallelFor(m, [&](std::size_t k) {
             const std::size_t i = sendable[k];
-            std::uint8_t* slot = slots.at(i);
+            std::uint8_t* slot = slots.at(slotOf[i]);
             const wg::SendTicket& t = tickets[i];
             std::memset(slot + wg::kTransportHeaderLen + lengths[i], 0,
                         t.paddedLength - lengths[i]);
             t.keypair->seal(t.counter, slot, t.paddedLength);
-            datagrams[k] = Datagram{slot, kSlotSize, t.paddedLength + wg::kTransportOverhead, t.to};
+            datagrams[k] =
+                Datagram{slot, kSlotSize, t.paddedLength + wg::kTransportOverhead, t.to, 0};
         });
         {
             std::shared_lock lock(socketLock_);
@@ -279,7 +347,16 @@ void Tunnel::outboundLoop() {
 // ---- inbound: UDP -> TUN -----------------------------------------------------------------------
 
 void Tunnel::inboundLoop() {
-    Slots slots;
+    Slots slots(kBatch);
+    Slots scratch(kScratchBuffers);
+    std::array<std::uint8_t*, kScratchBuffers> scratchBuffers;
+    for (std::size_t i = 0; i < kScratchBuffers; ++i)
+        scratchBuffers[i] = scratch.at(i);
+    offload::TcpCoalescer coalescer(kBatch * 64);
+    std::vector<offload::TcpCoalescer::Input> toTun;
+    std::vector<offload::TcpCoalescer::Output> writes;
+    toTun.reserve(kBatch * 64);
+    writes.reserve(kBatch * 64);
     std::array<Datagram, kBatch> datagrams;
     // One received buffer may hold many datagrams (UDP GRO); these are the views into them.
     struct Packet {
@@ -365,11 +442,23 @@ void Tunnel::inboundLoop() {
             }
             hint = device_.deadlineHint();
         }
-        for (Packet& p : packets) {
-            if (p.innerLength > 0)
-                tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
-            p.ticket.keypair.reset();
+        if (tun_.offload()) {
+            // Merge runs of one TCP flow into super-packets: one write and one pass through
+            // the kernel's TCP receive path instead of dozens.
+            toTun.clear();
+            for (Packet& p : packets)
+                if (p.innerLength > 0)
+                    toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
+            coalescer.build(toTun, scratchBuffers, writes);
+            for (const auto& w : writes)
+                tun_.write(w.data, w.length);
+        } else {
+            for (Packet& p : packets)
+                if (p.innerLength > 0)
+                    tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
         }
+        for (Packet& p : packets)
+            p.ticket.keypair.reset();
         sendActions(actions);
         rearmTimer(hint);
     }

@@ -78,6 +78,9 @@ private:
         net::SocketAddress from;
     };
 
+    struct Slots;
+    std::size_t readTun(Slots& slots, std::span<std::size_t> slotOf,
+                        std::span<std::size_t> lengths);
     void outboundLoop();
     void inboundLoop();
     void handshakeLoop();

@@ -196,6 +196,7 @@ int UdpSocket::receive(std::span<Datagram> batch) noexcept {
 
 int UdpSocket::send(std::span<const Datagram> batch) noexcept {
     int sent = 0;
+    bool waited = false;
     std::array<mmsghdr, kMaxBatch> msgs;
     std::array<iovec, kMaxBatch> iov;
     std::array<sockaddr_storage, kMaxBatch> addrs;
@@ -253,11 +254,18 @@ int UdpSocket::send(std::span<const Datagram> batch) noexcept {
             }
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == ENOBUFS) {
-                // Socket buffer full: wait briefly for room rather than drop a burst.
+            if ((errno == EAGAIN || errno == ENOBUFS) && !waited) {
+                // Socket buffer full: wait once, briefly, for room rather than drop a burst;
+                // if it stays full the rest of the batch is dropped (UDP is lossy anyway, and
+                // a stuck send must not hold up shutdown).
+                waited = true;
                 pollfd p{fd_, POLLOUT, 0};
                 if (::poll(&p, 1, 100) > 0)
                     continue;
+            }
+            if (errno == EAGAIN || errno == ENOBUFS) {
+                done = m;
+                break;
             }
             if (errno == EIO && gso_ && msgs[done].msg_hdr.msg_iovlen > 1) {
                 // The route's device cannot take segmented UDP: stop using GSO, resend the rest.

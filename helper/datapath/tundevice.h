@@ -13,6 +13,9 @@ namespace calnet::helper {
 
 class TunDevice {
 public:
+    // With offload, the kernel is told never to build a TSO packet of more segments than this.
+    static constexpr std::uint32_t kMaxGsoSegments = 64;
+
     TunDevice() = default;
     ~TunDevice();
     TunDevice(const TunDevice&) = delete;

@@ -6,6 +6,8 @@
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -26,6 +28,43 @@ int ifreqIoctl(unsigned long request, ifreq& ifr) {
     const int err = errno;
     ::close(s);
     return rc < 0 ? -err : 0;
+}
+
+// Sets IFLA_GSO_MAX_SEGS of an interface through rtnetlink (what `ip link set dev X
+// gso_max_segs N` does). The kernel then never builds a TSO packet of more segments, whatever
+// MSS the remote end advertises, which bounds the buffers one TUN read can need.
+bool setGsoMaxSegments(int ifindex, std::uint32_t segments) {
+    const int s = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (s < 0)
+        return false;
+    struct {
+        nlmsghdr nh;
+        ifinfomsg ifi;
+        alignas(NLMSG_ALIGNTO) char attrs[RTA_SPACE(sizeof(std::uint32_t))];
+    } req{};
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg)) + RTA_SPACE(sizeof(std::uint32_t));
+    req.nh.nlmsg_type = RTM_NEWLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.nh.nlmsg_seq = 1;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = ifindex;
+    auto* rta = reinterpret_cast<rtattr*>(req.attrs);
+    rta->rta_type = IFLA_GSO_MAX_SEGS;
+    rta->rta_len = RTA_LENGTH(sizeof(std::uint32_t));
+    std::memcpy(RTA_DATA(rta), &segments, sizeof segments);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    bool ok = ::sendto(s, &req, req.nh.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
+                       sizeof kernel) == ssize_t(req.nh.nlmsg_len);
+    if (ok) {
+        alignas(nlmsghdr) char reply[512];
+        const ssize_t n = ::recv(s, reply, sizeof reply, 0);
+        const auto* rh = reinterpret_cast<const nlmsghdr*>(reply);
+        ok = n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && rh->nlmsg_type == NLMSG_ERROR &&
+             reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(rh))->error == 0;
+    }
+    ::close(s);
+    return ok;
 }
 
 } // namespace
@@ -68,6 +107,11 @@ bool TunDevice::open(const std::string& name, bool offload, std::string& error) 
     }
     fd_ = fd;
     name_ = ifr.ifr_name;
+    if (offload_ && !setGsoMaxSegments(ifindex(), kMaxGsoSegments)) {
+        // Without the cap a small peer MSS could produce reads we cannot split: no offload.
+        close();
+        return open(name, false, error);
+    }
     return true;
 }
 

@@ -47,11 +47,11 @@ void drain(int fd) {
     [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
 }
 
-// With TUN offload one read can become up to ~54 segments (64 KiB at MSS 1220, the smallest
-// an IPv6-capable MTU allows), so the outbound side keeps twice the slots and stops reading
-// when fewer than kMaxSegmentsPerRead + 1 are free.
-constexpr std::size_t kOutboundSlots = 2 * kBatch;
-constexpr std::size_t kMaxSegmentsPerRead = 64;
+// With TUN offload one read becomes at most TunDevice::kMaxGsoSegments segments (the kernel is
+// told so through IFLA_GSO_MAX_SEGS, whatever MSS the peer advertises), so the outbound side
+// keeps twice the slots and stops reading when fewer than that plus one are free.
+constexpr std::size_t kMaxSegmentsPerRead = TunDevice::kMaxGsoSegments;
+constexpr std::size_t kOutboundSlots = kBatch + kMaxSegmentsPerRead + 1;
 constexpr std::size_t kScratchBuffers = 16; // super-packets built per inbound batch
 
 } // namespace

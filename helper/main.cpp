@@ -6,6 +6,8 @@
 //                                        in the foreground (or WG_PROCESS_FOREGROUND=1).
 //
 // SIGTERM, SIGINT and SIGHUP stop it cleanly: socket and interface are removed before exit.
+// SIGUSR1 prints the data path's drop counters (by reason) to stderr; they are printed at exit
+// too.
 // It also exits when the interface is deleted underneath it, as wireguard-go does.
 #include <cerrno>
 #include <csignal>
@@ -66,6 +68,21 @@ int daemonise(int& readyFd) {
     return 0;
 }
 
+// One line per non-zero drop counter: what the data path refused and why (never per packet).
+void reportDrops(calnet::helper::Tunnel& tunnel, const std::string& ifname) {
+    auto& stats = tunnel.stats();
+    for (std::size_t i = 1; i < calnet::wireguard::kDropReasonCount; ++i) {
+        const auto n = stats.drops[i].load(std::memory_order_relaxed);
+        if (n != 0)
+            std::fprintf(stderr, "calnetd: %s: dropped %llu (%s)\n", ifname.c_str(),
+                         static_cast<unsigned long long>(n),
+                         calnet::wireguard::toString(calnet::wireguard::DropReason(i)));
+    }
+    if (const auto n = stats.handshakeQueueFull.load(); n != 0)
+        std::fprintf(stderr, "calnetd: %s: dropped %llu (handshake_queue_full)\n", ifname.c_str(),
+                     static_cast<unsigned long long>(n));
+}
+
 void reportReady(int& readyFd, char status) {
     if (readyFd >= 0) {
         [[maybe_unused]] auto w = ::write(readyFd, &status, 1);
@@ -119,6 +136,7 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -141,6 +159,10 @@ int main(int argc, char** argv) {
     for (;;) {
         timespec timeout{1, 0};
         const int sig = sigtimedwait(&signals, nullptr, &timeout);
+        if (sig == SIGUSR1) {
+            reportDrops(tunnel, ifname);
+            continue;
+        }
         if (sig > 0)
             break;
         if (tunnel.failed()) {
@@ -150,6 +172,7 @@ int main(int argc, char** argv) {
         }
     }
     uapi.stop();
+    reportDrops(tunnel, ifname);
     tunnel.stop();
     std::fprintf(stderr, "calnetd: %s shut down\n", ifname.c_str());
     return exitCode;

@@ -221,6 +221,20 @@ EOF
 }
 check "8 MiB TCP at MSS 536 arrives intact (TSO capped at 64 segments)" small_mss
 
+# b drops a's packets from a source outside a's allowed IPs, and counts them by reason: SIGUSR1
+# makes calnetd print its drop counters.
+drop_counted() {
+  ip -n "$ns_a" addr add 10.242.9.9/32 dev "$if_a"
+  if ip netns exec "$ns_a" ping -c 2 -i 0.2 -W 1 -I 10.242.9.9 10.242.0.2; then
+    echo "a packet from an address outside AllowedIPs was answered"
+    return 1
+  fi
+  ip -n "$ns_a" addr del 10.242.9.9/32 dev "$if_a"
+  kill -USR1 "${pids[0]}"
+  wait_for 3 grep -Eq "dropped [1-9][0-9]* \(source_not_allowed\)" "$tmp/b.log" || { cat "$tmp/b.log"; return 1; }
+}
+check "b drops inner sources outside AllowedIPs and counts them by reason" drop_counted
+
 # ---- wg-quick down ----------------------------------------------------------------------------
 pid_a=$(calnetd_pid_of "$if_a")
 down() { ip netns exec "$ns_a" timeout 30 wg-quick down "$tmp/$if_a.conf"; }

@@ -1,5 +1,9 @@
 // calnetd: the Calnet helper.
 //
+//   calnetd --service [--socket PATH] [--state-dir DIR] [--interface NAME] [--operator-uid UID]
+//                                        the Calnet helper service: tunnel profiles, routes and
+//                                        DNS, and the local IPC socket (docs/ipc.md); stays in
+//                                        the foreground (systemd runs it).
 //   calnetd [-f|--foreground] IFNAME     a drop-in for `wireguard-go IFNAME`: creates the TUN
 //                                        interface, serves the UAPI on
 //                                        /var/run/wireguard/IFNAME.sock, and daemonises unless
@@ -21,7 +25,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <sys/signalfd.h>
+
 #include "helper/datapath/tunnel.h"
+#include "helper/service/service.h"
 #include "helper/uapi/uapiserver.h"
 
 namespace {
@@ -91,9 +101,70 @@ void reportReady(int& readyFd, char status) {
     }
 }
 
+// The service: a Qt event loop for IPC; SIGTERM/SIGINT/SIGHUP arrive through a signalfd so
+// shutdown (restoring routes, rules and DNS) runs on the same thread as everything else.
+int runService(int argc, char** argv) {
+    calnet::helper::Service::Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](const char* what) -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "calnetd: %s needs a value\n", what);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--service") {
+        } else if (arg == "--socket") {
+            options.socketPath = QString::fromLocal8Bit(value("--socket"));
+        } else if (arg == "--state-dir") {
+            options.stateDir = QString::fromLocal8Bit(value("--state-dir"));
+        } else if (arg == "--interface") {
+            options.interfaceName = QString::fromLocal8Bit(value("--interface"));
+        } else if (arg == "--operator-uid") {
+            options.operatorUid = uid_t(std::strtoul(value("--operator-uid"), nullptr, 10));
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    sigset_t handled;
+    sigemptyset(&handled);
+    sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGINT);
+    sigaddset(&handled, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    const int sigfd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    int qtArgc = 1;
+    QCoreApplication app(qtArgc, argv);
+    QSocketNotifier notifier(sigfd, QSocketNotifier::Read);
+    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
+        signalfd_siginfo info{};
+        [[maybe_unused]] auto n = ::read(sigfd, &info, sizeof info);
+        app.quit();
+    });
+    calnet::helper::Service service(options);
+    QString error;
+    if (!service.start(&error)) {
+        std::fprintf(stderr, "calnetd: %s\n", qPrintable(error));
+        return 1;
+    }
+    std::fprintf(stderr, "calnetd: service listening on %s\n", qPrintable(options.socketPath));
+    const int rc = app.exec();
+    service.shutdown();
+    std::fprintf(stderr, "calnetd: service stopped\n");
+    return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--service")
+            return runService(argc, argv);
+
     bool foreground = false;
     std::string ifname;
     for (int i = 1; i < argc; ++i) {
@@ -131,13 +202,13 @@ int main(int argc, char** argv) {
     }
 
     // Signals are taken synchronously by this thread only; block them before any thread starts.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGHUP);
-    sigaddset(&signals, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    sigset_t handled;
+    sigemptyset(&handled);
+    sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGINT);
+    sigaddset(&handled, SIGHUP);
+    sigaddset(&handled, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &handled, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
     calnet::helper::Tunnel tunnel;
@@ -158,7 +229,7 @@ int main(int argc, char** argv) {
     int exitCode = 0;
     for (;;) {
         timespec timeout{1, 0};
-        const int sig = sigtimedwait(&signals, nullptr, &timeout);
+        const int sig = sigtimedwait(&handled, nullptr, &timeout);
         if (sig == SIGUSR1) {
             reportDrops(tunnel, ifname);
             continue;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test: the release build runs all labels
-# (core, helper, integration); an AddressSanitizer + UBSan build runs the unit tests again.
+# Installs dependencies, builds, and runs every test: an AddressSanitizer + UBSan build runs the
+# unit tests, a clang build runs each libFuzzer target for a bounded time, and the release build
+# runs everything (core, helper, app, integration).
 # Run as root: integration tests create network namespaces and TUN devices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,12 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 cmake --preset debug-asan >/dev/null
 cmake --build --preset debug-asan -j "$jobs"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
 
 echo "== unit tests under ASan/UBSan"
-ctest --preset debug-asan -L 'core|helper' -j "$jobs"
+ctest --preset debug-asan -L 'core|helper|app' -E '^fuzz\.' -j "$jobs"
+echo "== fuzzers (30 s each)"
+ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz
 echo "== all tests (release)"
 ctest --preset release -j "$jobs"

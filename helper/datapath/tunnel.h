@@ -70,6 +70,7 @@ public:
     bool setFwmark(std::uint32_t mark, std::string& error) override;
 
     [[nodiscard]] const std::string& interfaceName() const noexcept { return tun_.name(); }
+    [[nodiscard]] int ifindex() const { return tun_.ifindex(); }
     Stats& stats() noexcept { return stats_; }
 
 private:

@@ -1,0 +1,124 @@
+#include "app/calnetctl/format.h"
+
+#include <QJsonArray>
+#include <QStringList>
+
+namespace calnet::ctl {
+
+namespace {
+QString joined(const QJsonValue& v) {
+    QStringList parts;
+    for (const QJsonValue& item : v.toArray())
+        parts << item.toString();
+    return parts.isEmpty() ? QStringLiteral("(none)") : parts.join(QStringLiteral(", "));
+}
+QString plural(qint64 n, const char* unit) {
+    return QStringLiteral("%1 %2%3").arg(n).arg(QLatin1StringView(unit)).arg(n == 1 ? "" : "s");
+}
+} // namespace
+
+QString formatBytes(qint64 bytes) {
+    static const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024)
+        return QStringLiteral("%1 B").arg(bytes);
+    double value = double(bytes) / 1024.0;
+    int unit = 0;
+    while (value >= 1024.0 && unit < 3) {
+        value /= 1024.0;
+        ++unit;
+    }
+    return QStringLiteral("%1 %2").arg(value, 0, 'f', 2).arg(QLatin1StringView(units[unit]));
+}
+
+QString formatAge(qint64 seconds) {
+    if (seconds <= 0)
+        return QStringLiteral("Now");
+    QStringList parts;
+    const qint64 days = seconds / 86400, hours = seconds / 3600 % 24, minutes = seconds / 60 % 60,
+                 secs = seconds % 60;
+    if (days)
+        parts << plural(days, "day");
+    if (hours)
+        parts << plural(hours, "hour");
+    if (minutes)
+        parts << plural(minutes, "minute");
+    if (secs)
+        parts << plural(secs, "second");
+    return parts.join(QStringLiteral(", "));
+}
+
+QString formatStatus(const QJsonObject& s) {
+    QString out = QStringLiteral("state: %1\n").arg(s.value("state").toString());
+    if (!s.value("profile").isNull())
+        out += QStringLiteral("profile: %1\n").arg(s.value("profile").toString());
+    if (!s.value("interface").isNull())
+        out += QStringLiteral("interface: %1\n").arg(s.value("interface").toString());
+    if (!s.value("addresses").toArray().isEmpty())
+        out += QStringLiteral("addresses: %1\n").arg(joined(s.value("addresses")));
+    if (!s.value("error").isNull())
+        out += QStringLiteral("error: %1\n").arg(s.value("error").toString());
+    return out;
+}
+
+QString formatPeers(const QJsonObject& p) {
+    QString out;
+    for (const QJsonValue& v : p.value("peers").toArray()) {
+        const QJsonObject peer = v.toObject();
+        if (!out.isEmpty())
+            out += QLatin1Char('\n');
+        out += QStringLiteral("peer: %1\n").arg(peer.value("publicKey").toString());
+        if (!peer.value("name").isNull())
+            out += QStringLiteral("  name: %1\n").arg(peer.value("name").toString());
+        if (!peer.value("endpoint").isNull())
+            out += QStringLiteral("  endpoint: %1\n").arg(peer.value("endpoint").toString());
+        out += QStringLiteral("  allowed ips: %1\n").arg(joined(peer.value("allowedIps")));
+        const QString health = peer.value("health").toString();
+        if (peer.value("handshakeAgeSeconds").isNull())
+            out += QStringLiteral("  latest handshake: (none) (%1)\n").arg(health);
+        else
+            out +=
+                QStringLiteral("  latest handshake: %1 ago (%2)\n")
+                    .arg(formatAge(qint64(peer.value("handshakeAgeSeconds").toDouble())), health);
+        out += QStringLiteral("  transfer: %1 received, %2 sent\n")
+                   .arg(formatBytes(qint64(peer.value("rxBytes").toDouble())),
+                        formatBytes(qint64(peer.value("txBytes").toDouble())));
+        const int keepalive = peer.value("persistentKeepalive").toInt();
+        if (keepalive > 0)
+            out += QStringLiteral("  persistent keepalive: every %1\n")
+                       .arg(plural(keepalive, "second"));
+        out += QStringLiteral("  path: %1\n").arg(peer.value("path").toString());
+    }
+    return out.isEmpty() ? QStringLiteral("no peers (not connected)\n") : out;
+}
+
+QString formatProfiles(const QJsonObject& p) {
+    QString out;
+    for (const QJsonValue& v : p.value("profiles").toArray()) {
+        const QJsonObject profile = v.toObject();
+        out += QStringLiteral("%1%2  %3  peers %4  endpoints %5%6\n")
+                   .arg(profile.value("connected").toBool() ? QStringLiteral("* ")
+                                                            : QStringLiteral("  "),
+                        profile.value("name").toString(), joined(profile.value("addresses")))
+                   .arg(profile.value("peers").toInt())
+                   .arg(joined(profile.value("endpoints")), profile.value("fullTunnel").toBool()
+                                                                ? QStringLiteral("  full tunnel")
+                                                                : QString());
+    }
+    return out.isEmpty() ? QStringLiteral("no profiles\n") : out;
+}
+
+int exitCodeFor(const QString& code) {
+    if (code == QLatin1StringView("permission_denied"))
+        return ExitDenied;
+    if (code == QLatin1StringView("not_found"))
+        return ExitNotFound;
+    if (code == QLatin1StringView("invalid_params") || code == QLatin1StringView("bad_request"))
+        return ExitInvalid;
+    if (code == QLatin1StringView("conflict"))
+        return ExitConflict;
+    if (code == QLatin1StringView("disconnected") || code == QLatin1StringView("timeout"))
+        return ExitUnavailable;
+    return ExitFailed;
+}
+
+} // namespace calnet::ctl

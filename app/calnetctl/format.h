@@ -1,0 +1,32 @@
+// Human-readable output of calnetctl, in the spirit of `wg show`: pure functions from the
+// helper's JSON to text, so they can be tested without a helper.
+#pragma once
+
+#include <QJsonObject>
+#include <QString>
+
+namespace calnet::ctl {
+
+// "1.24 MiB", "860 B" (binary units, two decimals, as wg).
+[[nodiscard]] QString formatBytes(qint64 bytes);
+// "1 hour, 2 minutes, 5 seconds" (as wg's latest handshake).
+[[nodiscard]] QString formatAge(qint64 seconds);
+[[nodiscard]] QString formatStatus(const QJsonObject& status);
+[[nodiscard]] QString formatPeers(const QJsonObject& peers);
+[[nodiscard]] QString formatProfiles(const QJsonObject& profiles);
+
+// Exit codes (documented in `calnetctl --help`).
+enum ExitCode : int {
+    ExitOk = 0,
+    ExitFailed = 1,
+    ExitUsage = 2,
+    ExitUnavailable = 3, // no helper on the socket
+    ExitDenied = 4,      // permission_denied
+    ExitNotFound = 5,
+    ExitInvalid = 6, // invalid_params (e.g. a bad wg-quick file)
+    ExitConflict = 7,
+};
+// The exit code for an error code string of docs/ipc.md.
+[[nodiscard]] int exitCodeFor(const QString& errorCode);
+
+} // namespace calnet::ctl

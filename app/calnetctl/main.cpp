@@ -1,0 +1,178 @@
+// calnetctl: the command-line client of calnetd (docs/ipc.md). Every command is one request
+// over the local socket; --json prints the helper's reply as is.
+#include <QCoreApplication>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTextStream>
+
+#include <cstdio>
+
+#include "app/calnetctl/format.h"
+#include "core/ipc/client.h"
+
+using namespace calnet;
+
+namespace {
+
+constexpr int kTimeoutMs = 30000; // connect can take a while: DNS, interface, routes
+
+const char* kUsage =
+    "Usage: calnetctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  status                 connection state, profile, interface, addresses\n"
+    "  up [PROFILE]           connect (default: the last connected or only profile)\n"
+    "  down                   disconnect\n"
+    "  import FILE [--name N] import a wg-quick file (FILE '-' reads standard input)\n"
+    "  profiles               list profiles (* = connected)\n"
+    "  peers                  peers of the connection: endpoint, handshake age and health,\n"
+    "                         transfer, keepalive, path\n"
+    "  remove PROFILE         delete a profile\n"
+    "  export PROFILE         print a profile as a wg-quick file, keys included (admin only)\n"
+    "  version                protocol and helper version\n"
+    "\n"
+    "Options:\n"
+    "  --socket PATH          the helper's socket (default /run/calnet/calnetd.sock)\n"
+    "  --json                 print the helper's JSON reply\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failed, 2 usage, 3 helper unavailable, 4 permission denied,\n"
+    "5 not found, 6 invalid input, 7 conflict.\n";
+
+int usageError(const char* message = nullptr) {
+    if (message)
+        std::fprintf(stderr, "calnetctl: %s\n", message);
+    std::fputs(kUsage, stderr);
+    return ctl::ExitUsage;
+}
+
+void print(const QString& text) {
+    std::fputs(text.toLocal8Bit().constData(), stdout);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QStringList args = app.arguments().mid(1);
+    QString socketPath = QStringLiteral("/run/calnet/calnetd.sock");
+    bool json = false;
+    QStringList positional;
+    std::optional<QString> importName;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString& a = args[i];
+        if (a == QLatin1StringView("--socket")) {
+            if (++i >= args.size())
+                return usageError("--socket needs a path");
+            socketPath = args[i];
+        } else if (a == QLatin1StringView("--json")) {
+            json = true;
+        } else if (a == QLatin1StringView("--name")) {
+            if (++i >= args.size())
+                return usageError("--name needs a value");
+            importName = args[i];
+        } else if (a == QLatin1StringView("-h") || a == QLatin1StringView("--help")) {
+            std::fputs(kUsage, stdout);
+            return ctl::ExitOk;
+        } else if (a.startsWith(QLatin1Char('-')) && a != QLatin1StringView("-")) {
+            return usageError("unknown option");
+        } else {
+            positional << a;
+        }
+    }
+    if (positional.isEmpty())
+        return usageError();
+    const QString command = positional.takeFirst();
+
+    QString method;
+    QJsonObject params;
+    auto needs = [&](int n) { return positional.size() == n; };
+    if (command == QLatin1StringView("status") && needs(0)) {
+        method = QStringLiteral("status");
+    } else if (command == QLatin1StringView("version") && needs(0)) {
+        method = QStringLiteral("version");
+    } else if (command == QLatin1StringView("up") && positional.size() <= 1) {
+        method = QStringLiteral("connect");
+        if (!positional.isEmpty())
+            params.insert("name", positional.first());
+    } else if (command == QLatin1StringView("down") && needs(0)) {
+        method = QStringLiteral("disconnect");
+    } else if (command == QLatin1StringView("profiles") && needs(0)) {
+        method = QStringLiteral("profiles.list");
+    } else if (command == QLatin1StringView("peers") && needs(0)) {
+        method = QStringLiteral("peers");
+    } else if ((command == QLatin1StringView("remove") || command == QLatin1StringView("export")) &&
+               needs(1)) {
+        method = command == QLatin1StringView("remove") ? QStringLiteral("profiles.remove")
+                                                        : QStringLiteral("profiles.export");
+        params.insert("name", positional.first());
+    } else if (command == QLatin1StringView("import") && needs(1)) {
+        method = QStringLiteral("profiles.import");
+        QFile file;
+        const QString path = positional.first();
+        const bool ok = path == QLatin1StringView("-")
+                            ? file.open(stdin, QIODevice::ReadOnly)
+                            : (file.setFileName(path), file.open(QIODevice::ReadOnly));
+        if (!ok) {
+            std::fprintf(stderr, "calnetctl: cannot read %s: %s\n", qPrintable(path),
+                         qPrintable(file.errorString()));
+            return ctl::ExitFailed;
+        }
+        params.insert("config", QString::fromUtf8(file.read(ipc::kMaxConfigBytes + 1)));
+        // Default name: the file's name without .conf, as wg-quick names interfaces.
+        const QString base = QFileInfo(path).completeBaseName();
+        if (importName)
+            params.insert("name", *importName);
+        else if (path != QLatin1StringView("-") && ipc::isValidProfileName(base))
+            params.insert("name", base);
+    } else {
+        return usageError("unknown command or wrong number of arguments");
+    }
+
+    QString error;
+    const auto reply = ipc::IpcClient::callBlocking(socketPath, method, params, kTimeoutMs, &error);
+    if (!reply) {
+        std::fprintf(stderr, "calnetctl: cannot reach calnetd on %s: %s\n", qPrintable(socketPath),
+                     qPrintable(error));
+        return ctl::ExitUnavailable;
+    }
+    if (!reply->ok()) {
+        const auto& e = *reply->error;
+        const QString code = ipc::toString(e.code);
+        if (json) {
+            print(QString::fromUtf8(
+                QJsonDocument(QJsonObject{{"error", QJsonObject{{"code", code},
+                                                                {"message", e.message},
+                                                                {"details", e.details}}}})
+                    .toJson(QJsonDocument::Indented)));
+        } else {
+            std::fprintf(stderr, "calnetctl: %s: %s\n", qPrintable(code), qPrintable(e.message));
+            for (const QJsonValue& v : e.details.value("errors").toArray())
+                std::fprintf(stderr, "  line %d: %s\n", v.toObject().value("line").toInt(),
+                             qPrintable(v.toObject().value("reason").toString()));
+        }
+        return ctl::exitCodeFor(code);
+    }
+    const QJsonObject& r = reply->result;
+    if (json) {
+        print(QString::fromUtf8(QJsonDocument(r).toJson(QJsonDocument::Indented)));
+        return ctl::ExitOk;
+    }
+    if (method == QLatin1StringView("status") || method == QLatin1StringView("connect") ||
+        method == QLatin1StringView("disconnect"))
+        print(ctl::formatStatus(r));
+    else if (method == QLatin1StringView("peers"))
+        print(ctl::formatPeers(r));
+    else if (method == QLatin1StringView("profiles.list"))
+        print(ctl::formatProfiles(r));
+    else if (method == QLatin1StringView("profiles.export"))
+        print(r.value("config").toString());
+    else if (method == QLatin1StringView("profiles.import"))
+        print(QStringLiteral("imported %1\n").arg(r.value("name").toString()));
+    else if (method == QLatin1StringView("version"))
+        print(QStringLiteral("calnetd %1, protocol %2\n")
+                  .arg(r.value("daemon").toString())
+                  .arg(r.value("protocol").toInt()));
+    return ctl::ExitOk;
+}

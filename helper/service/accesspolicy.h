@@ -1,0 +1,45 @@
+// Who is calling, and what they may do. The kernel tells us the caller's uid/gid/pid through
+// SO_PEERCRED when the connection is accepted; the credentials cannot be forged by the client.
+//
+// Admin: uid 0, the operator uid from the helper's configuration, or a user who is a member of
+// the `calnet` group (primary group or /etc/group membership, via getgrouplist). Everyone else
+// is a Reader. The check is the same in every build type.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <sys/types.h>
+
+#include "core/ipc/protocol.h"
+
+namespace calnet::helper {
+
+struct PeerCredentials {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// The credentials of the process at the other end of a connected Unix socket.
+[[nodiscard]] std::optional<PeerCredentials> peerCredentials(int socketFd);
+
+class AccessPolicy {
+public:
+    explicit AccessPolicy(std::optional<uid_t> operatorUid = std::nullopt,
+                          std::string adminGroup = "calnet")
+        : operatorUid_(operatorUid), adminGroup_(std::move(adminGroup)) {}
+
+    [[nodiscard]] ipc::Role roleFor(const PeerCredentials& caller) const;
+    [[nodiscard]] static bool allows(ipc::Role callerRole, ipc::Role required) {
+        return callerRole == ipc::Role::Admin || required == ipc::Role::Reader;
+    }
+
+private:
+    [[nodiscard]] bool inAdminGroup(const PeerCredentials& caller) const;
+
+    std::optional<uid_t> operatorUid_;
+    std::string adminGroup_;
+};
+
+} // namespace calnet::helper

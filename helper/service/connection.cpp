@@ -1,0 +1,162 @@
+#include "helper/service/connection.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "helper/datapath/tunnel.h"
+#include "helper/netconfig/rollback.h"
+
+namespace calnet::helper {
+
+namespace {
+
+// Endpoints may be host names (wg-quick allows them); resolve once at connect, as wg does.
+std::optional<net::SocketAddress> resolve(const net::EndpointSpec& spec, QString* error) {
+    if (auto literal = spec.literalAddress())
+        return net::SocketAddress{*literal, spec.port};
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* result = nullptr;
+    const int rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &result);
+    if (rc != 0 || !result) {
+        *error = QStringLiteral("cannot resolve %1: %2")
+                     .arg(QString::fromStdString(spec.host), QString::fromUtf8(gai_strerror(rc)));
+        return std::nullopt;
+    }
+    net::SocketAddress out;
+    out.port = spec.port;
+    if (result->ai_family == AF_INET) {
+        out.address.family = net::Family::V4;
+        std::memcpy(out.address.bytes.data(),
+                    &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
+    } else {
+        out.address.family = net::Family::V6;
+        std::memcpy(out.address.bytes.data(),
+                    &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr, 16);
+    }
+    ::freeaddrinfo(result);
+    return out;
+}
+
+} // namespace
+
+Connection::Connection(QString profile, QString ifname, const QString& stateDir)
+    : profile_(std::move(profile)), ifname_(std::move(ifname)),
+      journal_(netconfig::Journal::pathFor(stateDir.toStdString(), ifname_.toStdString())) {}
+
+Connection::~Connection() {
+    QString ignored;
+    close(&ignored);
+}
+
+std::unique_ptr<Connection> Connection::open(const QString& profile,
+                                             const config::WgQuickConfig& config,
+                                             const QString& ifname, const QString& stateDir,
+                                             QString* error) {
+    if (!config.interface.privateKey) {
+        *error = QStringLiteral("the profile has no private key");
+        return nullptr;
+    }
+    std::vector<std::optional<net::SocketAddress>> endpoints;
+    std::vector<net::IpAddress> endpointAddresses;
+    for (const auto& peer : config.peers) {
+        endpoints.emplace_back();
+        if (peer.endpoint) {
+            endpoints.back() = resolve(*peer.endpoint, error);
+            if (!endpoints.back())
+                return nullptr;
+            endpointAddresses.push_back(endpoints.back()->address);
+        }
+    }
+
+    std::unique_ptr<Connection> c(new Connection(profile, ifname, stateDir));
+    for (const auto& a : config.interface.addresses)
+        c->addresses_.append(QString::fromStdString(a.toString()));
+    c->tunnel_ = std::make_unique<Tunnel>();
+    std::string err;
+    if (!c->tunnel_->start(ifname.toStdString(), err)) {
+        *error = QString::fromStdString(err);
+        c->closed_ = true;
+        return nullptr;
+    }
+    c->tunnel_->withDevice(
+        [&](wireguard::Device& device, wireguard::Now now, wireguard::Actions& actions) {
+            device.setPrivateKey(*config.interface.privateKey);
+            for (std::size_t i = 0; i < config.peers.size(); ++i) {
+                const auto& spec = config.peers[i];
+                wireguard::Peer* peer = device.addPeer(spec.publicKey);
+                if (!peer)
+                    continue;
+                if (spec.presharedKey)
+                    peer->presharedKey = *spec.presharedKey;
+                if (endpoints[i])
+                    device.setEndpoint(*peer, *endpoints[i]);
+                for (const auto& prefix : spec.allowedIps)
+                    device.allowedIps().insert(prefix.masked(), peer);
+                if (spec.persistentKeepalive)
+                    device.setPersistentKeepalive(*peer, *spec.persistentKeepalive, now, actions);
+            }
+        });
+    if (config.interface.listenPort &&
+        !c->tunnel_->setListenPort(*config.interface.listenPort, err)) {
+        *error = QString::fromStdString(err);
+        c->close(error);
+        return nullptr;
+    }
+    if (const int rc = c->rtnl_.open(); rc != 0) {
+        *error = QStringLiteral("rtnetlink: %1").arg(QString::fromLocal8Bit(std::strerror(rc)));
+        c->close(error);
+        return nullptr;
+    }
+    const netconfig::LinkRef link{c->tunnel_->ifindex(), ifname.toStdString()};
+    c->setup_ = std::make_unique<netconfig::NetworkSetup>(link, c->journal_, c->rtnl_, c->dns_);
+    netconfig::NetworkSetup::Options options;
+    options.endpointAddresses = endpointAddresses;
+    Tunnel* tunnel = c->tunnel_.get();
+    const bool applied = c->setup_->apply(
+        config, [tunnel](std::uint32_t mark, std::string& e) { return tunnel->setFwmark(mark, e); },
+        options, err);
+    if (!applied) {
+        *error = QString::fromStdString(err);
+        c->close(error);
+        return nullptr;
+    }
+    return c;
+}
+
+bool Connection::close(QString* error) {
+    if (closed_)
+        return true;
+    closed_ = true;
+    bool ok = true;
+    if (setup_) {
+        const auto result = setup_->rollback();
+        if (!result.ok()) {
+            ok = false;
+            *error = QString::fromStdString(result.summary());
+        }
+    }
+    if (tunnel_)
+        tunnel_->stop();
+    return ok;
+}
+
+QString Connection::rollbackLeftovers(const QString& stateDir) {
+    netconfig::Rtnetlink rtnl;
+    if (const int rc = rtnl.open(); rc != 0)
+        return QStringLiteral("rtnetlink unavailable: %1")
+            .arg(QString::fromLocal8Bit(std::strerror(rc)));
+    netconfig::DnsConfigurator dns;
+    const auto result = netconfig::rollbackLeftoverJournals(stateDir.toStdString(), rtnl, dns);
+    if (result.undone == 0 && result.ok())
+        return {};
+    return QStringLiteral("%1 change(s) undone%2")
+        .arg(result.undone)
+        .arg(result.ok() ? QString()
+                         : QStringLiteral("; ") + QString::fromStdString(result.summary()));
+}
+
+} // namespace calnet::helper

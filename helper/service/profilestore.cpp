@@ -1,0 +1,605 @@
+// ProfileStore: profiles on disk (see profilestore.h for the layout and guarantees).
+//
+// Write flow (writeAtomically): mkostemp ".<file>.tmp-XXXXXX" (0600) -> write all -> fsync ->
+// close -> rename over the target, or renameat2(RENAME_NOREPLACE) when the target must not exist
+// -> fsync the directory. Any failure before the rename unlinks the temporary file and leaves the
+// target untouched. Buffers that held key material are wiped with sodium_memzero.
+#include "helper/service/profilestore.h"
+
+#include "core/ipc/protocol.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium/utils.h>
+
+#include <QByteArray>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonValue>
+#include <QtDebug>
+
+namespace calnet::helper {
+
+namespace {
+
+constexpr char kProfilesSubdir[] = "profiles";
+constexpr char kProfileSuffix[] = ".conf";
+constexpr char kStateFile[] = "state.json";
+constexpr char kTempMarker[] = ".tmp-";
+// state.json is a few bytes; anything much larger is not ours.
+constexpr std::size_t kMaxStateBytes = 64 * 1024;
+// How many "wgN" names import() tries before giving up.
+constexpr int kMaxDerivedNames = 10000;
+
+constexpr mode_t kDirMode = 0700;
+constexpr mode_t kFileMode = 0600;
+
+std::string local(const QString& path) {
+    return QFile::encodeName(path).toStdString();
+}
+
+// "<call> <path>: <strerror(errno)>", taken before anything else can change errno.
+QString sysError(const char* call, const QString& path, int error = errno) {
+    return QStringLiteral("%1 %2: %3")
+        .arg(QLatin1String(call), path, QString::fromLocal8Bit(std::strerror(error)));
+}
+
+// A std::string that wipes its bytes when it dies: file contents and writeWgQuick() output hold
+// private and preshared keys.
+struct WipedString {
+    std::string text;
+
+    WipedString() = default;
+    explicit WipedString(std::string s) : text(std::move(s)) {}
+    WipedString(const WipedString&) = delete;
+    WipedString& operator=(const WipedString&) = delete;
+    ~WipedString() { sodium_memzero(text.data(), text.size()); }
+};
+
+bool writeAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// Makes a rename or unlink in `dir` durable (the entry lives in the directory, not the file).
+void syncDirectory(const QString& dir) {
+    const int fd = ::open(local(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0)
+        qWarning("calnetd: %s", qPrintable(sysError("fsync", dir)));
+    if (fd >= 0)
+        ::close(fd);
+}
+
+// rename() that fails with EEXIST instead of replacing `to`. renameat2(RENAME_NOREPLACE) is
+// atomic on ext4, xfs, btrfs, tmpfs and overlayfs; where it is not supported (EINVAL, e.g. NFS)
+// link()+unlink() gives the same no-replace guarantee, at the cost of a moment with two names.
+int renameNoReplace(const std::string& from, const std::string& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (::link(from.c_str(), to.c_str()) != 0)
+        return -1;
+    ::unlink(from.c_str());
+    return 0;
+}
+
+enum class Replace : std::uint8_t { Allowed, Refused };
+
+struct WriteOutcome {
+    bool ok = false;
+    bool targetExists = false; // Replace::Refused and the target was there: nothing changed
+    QString error;
+};
+
+WriteOutcome writeAtomically(const QString& dir, const QString& fileName, std::string_view data,
+                             Replace replace) {
+    WriteOutcome out;
+    const QString target = dir + QLatin1Char('/') + fileName;
+    std::string temp = local(dir + QStringLiteral("/.") + fileName + QLatin1String(kTempMarker) +
+                             QStringLiteral("XXXXXX"));
+    // mkostemp creates the file 0600 whatever the umask.
+    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) {
+        out.error = sysError("mkostemp", dir);
+        return out;
+    }
+    const QString tempName = QFile::decodeName(temp.c_str());
+    auto fail = [&](const char* call, const QString& path) {
+        out.error = sysError(call, path);
+        ::unlink(temp.c_str());
+        return out;
+    };
+    if (::fchmod(fd, kFileMode) != 0) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return fail("fchmod", tempName);
+    }
+    if (!writeAll(fd, data) || ::fsync(fd) != 0) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return fail("write", tempName);
+    }
+    if (::close(fd) != 0)
+        return fail("close", tempName);
+
+    const std::string targetPath = local(target);
+    if (replace == Replace::Allowed) {
+        if (::rename(temp.c_str(), targetPath.c_str()) != 0)
+            return fail("rename", target);
+    } else if (renameNoReplace(temp, targetPath) != 0) {
+        if (errno == EEXIST) {
+            ::unlink(temp.c_str());
+            out.targetExists = true;
+            return out;
+        }
+        return fail("renameat2", target);
+    }
+    syncDirectory(dir);
+    out.ok = true;
+    return out;
+}
+
+enum class ReadStatus : std::uint8_t { Ok, Missing, Failed };
+
+// Reads a regular file of at most maxBytes without following symlinks. O_NONBLOCK keeps a FIFO
+// planted under a profile's name from hanging the service.
+ReadStatus readFile(const QString& path, std::size_t maxBytes, WipedString& out,
+                    std::string& problem) {
+    const int fd = ::open(local(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ReadStatus::Missing;
+        problem = errno == ELOOP ? std::string("the file is a symbolic link")
+                                 : "the file cannot be read: " + std::string(std::strerror(errno));
+        return ReadStatus::Failed;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        problem = "the file is not a regular file";
+        ::close(fd);
+        return ReadStatus::Failed;
+    }
+    if (static_cast<std::size_t>(st.st_size) > maxBytes) {
+        problem = "the file is larger than " + std::to_string(maxBytes) + " bytes";
+        ::close(fd);
+        return ReadStatus::Failed;
+    }
+    // Sized once, never grown, so no unwiped copy of a key is left behind by a reallocation. One
+    // spare byte tells a file that grew since fstat() from one that fits.
+    const std::size_t expected = static_cast<std::size_t>(st.st_size);
+    out.text.assign(expected + 1, '\0');
+    std::size_t used = 0;
+    while (used < out.text.size()) {
+        const ssize_t n = ::read(fd, out.text.data() + used, out.text.size() - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            problem = "the file cannot be read: " + std::string(std::strerror(errno));
+            ::close(fd);
+            return ReadStatus::Failed;
+        }
+        if (n == 0)
+            break;
+        used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (used > expected) {
+        problem = "the file changed while it was being read";
+        return ReadStatus::Failed;
+    }
+    sodium_memzero(out.text.data() + used, out.text.size() - used);
+    out.text.resize(used); // shrinking never reallocates
+    return ReadStatus::Ok;
+}
+
+// Creates `path` 0700 if missing and checks that it is a directory owned by us. The state
+// directory may be a symlink (an admin moving it to another disk); the profiles one may not.
+bool prepareDirectory(const QString& path, bool followSymlink, bool tighten, QString* error) {
+    const std::string p = local(path);
+    bool created = false;
+    if (::mkdir(p.c_str(), kDirMode) == 0)
+        created = true;
+    else if (errno != EEXIST) {
+        *error = sysError("mkdir", path);
+        return false;
+    }
+    struct stat st {};
+    if ((followSymlink ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) != 0) {
+        *error = sysError("stat", path);
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        *error = path + QStringLiteral(" is not a directory");
+        return false;
+    }
+    if (st.st_uid != ::geteuid()) {
+        *error = QStringLiteral("%1 is owned by uid %2, not by uid %3")
+                     .arg(path)
+                     .arg(st.st_uid)
+                     .arg(::geteuid());
+        return false;
+    }
+    if (tighten && (st.st_mode & 07777) != kDirMode && ::chmod(p.c_str(), kDirMode) != 0) {
+        *error = sysError("chmod", path);
+        return false;
+    }
+    if (created) {
+        const QString parent = path.section(QLatin1Char('/'), 0, -2);
+        syncDirectory(parent.isEmpty() ? QStringLiteral("/") : parent);
+    }
+    return true;
+}
+
+// Deletes our stale temporary files (a crash between mkostemp and rename): regular files whose
+// name starts with `tempPrefix` and contains ".tmp-". When asked, tightens <name>.conf files to
+// 0600 (an editor may have written them with the umask).
+void sweepDirectory(const QString& dir, std::string_view tempPrefix, bool tightenProfiles) {
+    DIR* d = ::opendir(local(dir).c_str());
+    if (!d) {
+        qWarning("calnetd: %s", qPrintable(sysError("opendir", dir)));
+        return;
+    }
+    const int dirFd = ::dirfd(d);
+    while (const dirent* entry = ::readdir(d)) {
+        const std::string_view name = entry->d_name;
+        struct stat st {};
+        if (::fstatat(dirFd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (name.starts_with(tempPrefix) && name.find(kTempMarker) != std::string_view::npos) {
+            if (::unlinkat(dirFd, entry->d_name, 0) != 0)
+                qWarning("calnetd: cannot remove stale %s/%s: %s", qPrintable(dir), entry->d_name,
+                         std::strerror(errno));
+            continue;
+        }
+        if (tightenProfiles && name.ends_with(kProfileSuffix) && (st.st_mode & 077) != 0 &&
+            ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
+            qWarning("calnetd: cannot chmod %s/%s: %s", qPrintable(dir), entry->d_name,
+                     std::strerror(errno));
+    }
+    ::closedir(d);
+}
+
+QString nameRules() {
+    return QStringLiteral("1-%1 characters of A-Z a-z 0-9 _ . -, not starting with '.'")
+        .arg(ipc::kMaxProfileNameLength);
+}
+
+StoreResult invalidName() {
+    return {StoreStatus::InvalidName, QStringLiteral("a profile name must be ") + nameRules(),
+            std::nullopt};
+}
+
+StoreResult notFound(const QString& name) {
+    return {StoreStatus::NotFound, QStringLiteral("no profile named '%1'").arg(name), std::nullopt};
+}
+
+} // namespace
+
+ProfileInfo ProfileInfo::summarise(const QString& name, const config::WgQuickConfig& config) {
+    ProfileInfo info;
+    info.name = name;
+    for (const net::IpPrefix& address : config.interface.addresses)
+        info.addresses << QString::fromStdString(address.toString());
+    for (const net::IpAddress& server : config.interface.dnsServers)
+        info.dns << QString::fromStdString(server.toString());
+    for (const std::string& domain : config.interface.dnsSearch)
+        info.dns << QString::fromStdString(domain);
+    info.peerCount = static_cast<int>(config.peers.size());
+    for (const config::WgQuickPeer& peer : config.peers) {
+        if (peer.endpoint)
+            info.endpoints << QString::fromStdString(peer.endpoint->toString());
+        info.fullTunnel =
+            info.fullTunnel || std::any_of(peer.allowedIps.begin(), peer.allowedIps.end(),
+                                           [](const net::IpPrefix& p) { return p.length == 0; });
+    }
+    return info;
+}
+
+QJsonObject ProfileInfo::toJson(bool connected) const {
+    QJsonObject o{
+        {QStringLiteral("name"), name},
+        {QStringLiteral("kind"), QStringLiteral("wireguard")},
+        {QStringLiteral("addresses"), QJsonArray::fromStringList(addresses)},
+        {QStringLiteral("peers"), peerCount},
+        {QStringLiteral("endpoints"), QJsonArray::fromStringList(endpoints)},
+        {QStringLiteral("dns"), QJsonArray::fromStringList(dns)},
+        {QStringLiteral("fullTunnel"), fullTunnel},
+        {QStringLiteral("connected"), connected},
+    };
+    if (broken()) {
+        QJsonArray list;
+        for (const config::ConfigError& e : errors)
+            list.append(QJsonObject{{QStringLiteral("line"), e.line},
+                                    {QStringLiteral("reason"), QString::fromStdString(e.reason)}});
+        o.insert(QStringLiteral("broken"), true);
+        o.insert(QStringLiteral("errors"), list);
+    }
+    return o;
+}
+
+const char* toString(StoreStatus status) {
+    switch (status) {
+    case StoreStatus::Ok:
+        return "ok";
+    case StoreStatus::InvalidName:
+        return "invalid_name";
+    case StoreStatus::NotFound:
+        return "not_found";
+    case StoreStatus::Conflict:
+        return "conflict";
+    case StoreStatus::Failed:
+        return "failed";
+    }
+    return "?";
+}
+
+ProfileStore::ProfileStore(QString stateDir) : stateDir_(std::move(stateDir)) {
+    while (stateDir_.size() > 1 && stateDir_.endsWith(QLatin1Char('/')))
+        stateDir_.chop(1);
+}
+
+QString ProfileStore::profilesDir() const {
+    return stateDir_ + QLatin1Char('/') + QLatin1String(kProfilesSubdir);
+}
+
+QString ProfileStore::profilePath(const QString& name) const {
+    return profilesDir() + QLatin1Char('/') + name + QLatin1String(kProfileSuffix);
+}
+
+QString ProfileStore::statePath() const {
+    return stateDir_ + QLatin1Char('/') + QLatin1String(kStateFile);
+}
+
+bool ProfileStore::isValidName(const QString& name) {
+    // One rule for the wire and the disk: the IPC library owns it.
+    return ipc::isValidProfileName(name);
+}
+
+bool ProfileStore::open(QString* error) {
+    QString scratch;
+    QString& message = error ? *error : scratch;
+    if (!prepareDirectory(stateDir_, true, false, &message) ||
+        !prepareDirectory(profilesDir(), false, true, &message))
+        return false;
+    // Every temporary file in profiles/ is ours; the state directory may hold others' files.
+    sweepDirectory(profilesDir(), ".", true);
+    sweepDirectory(stateDir_, std::string(".") + kStateFile + kTempMarker, false);
+    loadState();
+    return true;
+}
+
+bool ProfileStore::exists(const QString& name) const {
+    struct stat st {};
+    return ::lstat(local(profilePath(name)).c_str(), &st) == 0;
+}
+
+std::optional<ProfileInfo>
+ProfileStore::readProfile(const QString& name, std::optional<config::WgQuickConfig>* config) const {
+    WipedString text;
+    std::string problem;
+    switch (readFile(profilePath(name), config::kMaxConfigBytes, text, problem)) {
+    case ReadStatus::Missing:
+        return std::nullopt;
+    case ReadStatus::Failed: {
+        ProfileInfo broken;
+        broken.name = name;
+        broken.errors.push_back({0, problem});
+        return broken;
+    }
+    case ReadStatus::Ok:
+        break;
+    }
+    config::WgQuickParseResult parsed = config::parseWgQuick(text.text);
+    if (!parsed.config) {
+        ProfileInfo broken;
+        broken.name = name;
+        broken.errors = std::move(parsed.errors);
+        return broken;
+    }
+    ProfileInfo info = ProfileInfo::summarise(name, *parsed.config);
+    if (config)
+        *config = std::move(parsed.config);
+    return info;
+}
+
+ImportResult ProfileStore::import(const QString& text, const std::optional<QString>& name) {
+    ImportResult result;
+    std::optional<config::WgQuickConfig> parsed;
+    {
+        QByteArray utf8 = text.toUtf8();
+        config::WgQuickParseResult r =
+            config::parseWgQuick(std::string_view(utf8.constData(), std::size_t(utf8.size())));
+        sodium_memzero(utf8.data(), std::size_t(utf8.size()));
+        parsed = std::move(r.config);
+        result.errors = std::move(r.errors);
+    }
+    // The name is not echoed: a confused client might have sent a key in its place.
+    if (name && !isValidName(*name))
+        result.errors.push_back({0, "the profile name must be " + nameRules().toStdString()});
+    if (!result.errors.empty())
+        return result;
+
+    const WipedString canonical(config::writeWgQuick(*parsed));
+    auto store = [&](const QString& candidate) {
+        return writeAtomically(profilesDir(), candidate + QLatin1String(kProfileSuffix),
+                               canonical.text, Replace::Refused);
+    };
+    QString chosen;
+    WriteOutcome written;
+    if (name) {
+        chosen = *name;
+        written = store(chosen);
+        if (written.targetExists) {
+            result.conflict = QStringLiteral("a profile named '%1' already exists").arg(chosen);
+            return result;
+        }
+    } else {
+        for (int n = 0; n < kMaxDerivedNames; ++n) {
+            chosen = QStringLiteral("wg%1").arg(n);
+            if (exists(chosen))
+                continue;
+            written = store(chosen);
+            if (!written.targetExists)
+                break; // stored, or an I/O error
+        }
+        if (!written.ok && written.error.isEmpty()) {
+            result.conflict = QStringLiteral("every name from wg0 to wg%1 is taken; give a name")
+                                  .arg(kMaxDerivedNames - 1);
+            return result;
+        }
+    }
+    if (!written.ok) {
+        result.failure = written.error;
+        return result;
+    }
+    result.profile = ProfileInfo::summarise(chosen, *parsed);
+    return result;
+}
+
+std::vector<ProfileInfo> ProfileStore::list() const {
+    std::vector<ProfileInfo> out;
+    DIR* d = ::opendir(local(profilesDir()).c_str());
+    if (!d) {
+        qWarning("calnetd: %s", qPrintable(sysError("opendir", profilesDir())));
+        return out;
+    }
+    std::vector<QString> names;
+    while (const dirent* entry = ::readdir(d)) {
+        QString file = QFile::decodeName(entry->d_name);
+        if (!file.endsWith(QLatin1String(kProfileSuffix)))
+            continue;
+        file.chop(int(std::strlen(kProfileSuffix)));
+        if (isValidName(file))
+            names.push_back(std::move(file));
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const QString& name : names)
+        if (auto info = readProfile(name, nullptr))
+            out.push_back(std::move(*info)); // a file removed meanwhile is simply skipped
+    return out;
+}
+
+std::optional<ProfileInfo> ProfileStore::info(const QString& name) const {
+    if (!isValidName(name))
+        return std::nullopt;
+    return readProfile(name, nullptr);
+}
+
+std::optional<config::WgQuickConfig> ProfileStore::load(const QString& name) const {
+    if (!isValidName(name))
+        return std::nullopt;
+    std::optional<config::WgQuickConfig> config;
+    (void)readProfile(name, &config);
+    return config;
+}
+
+StoreResult ProfileStore::rename(const QString& from, const QString& to) {
+    if (!isValidName(from) || !isValidName(to))
+        return invalidName();
+    if (from == to) {
+        auto profile = info(from);
+        if (!profile)
+            return notFound(from);
+        return {StoreStatus::Ok, {}, std::move(profile)};
+    }
+    const QString fromPath = profilePath(from);
+    const QString toPath = profilePath(to);
+    if (renameNoReplace(local(fromPath), local(toPath)) != 0) {
+        if (errno == ENOENT)
+            return notFound(from);
+        if (errno == EEXIST)
+            return {StoreStatus::Conflict,
+                    QStringLiteral("a profile named '%1' already exists").arg(to), std::nullopt};
+        return {StoreStatus::Failed, sysError("renameat2", fromPath), std::nullopt};
+    }
+    syncDirectory(profilesDir());
+    return {StoreStatus::Ok, {}, info(to)};
+}
+
+StoreResult ProfileStore::remove(const QString& name) {
+    if (!isValidName(name))
+        return invalidName();
+    const QString path = profilePath(name);
+    if (::unlink(local(path).c_str()) != 0) {
+        if (errno == ENOENT)
+            return notFound(name);
+        return {StoreStatus::Failed, sysError("unlink", path), std::nullopt};
+    }
+    syncDirectory(profilesDir());
+    return {};
+}
+
+std::optional<QString> ProfileStore::exportText(const QString& name) const {
+    auto config = load(name);
+    if (!config)
+        return std::nullopt;
+    const WipedString text(config::writeWgQuick(*config));
+    return QString::fromStdString(text.text);
+}
+
+void ProfileStore::loadState() {
+    connected_.reset();
+    WipedString text;
+    std::string problem;
+    switch (readFile(statePath(), kMaxStateBytes, text, problem)) {
+    case ReadStatus::Missing:
+        return;
+    case ReadStatus::Failed:
+        qWarning("calnetd: %s: %s; assuming not connected", qPrintable(statePath()),
+                 problem.c_str());
+        return;
+    case ReadStatus::Ok:
+        break;
+    }
+    QJsonParseError parseError{};
+    const QJsonDocument doc = QJsonDocument::fromJson(
+        QByteArray::fromRawData(text.text.data(), qsizetype(text.text.size())), &parseError);
+    const QJsonValue connected = doc.object().value(QStringLiteral("connected"));
+    if (doc.isObject() && (connected.isNull() || connected.isUndefined()))
+        return;
+    if (doc.isObject() && connected.isString() && isValidName(connected.toString())) {
+        connected_ = connected.toString();
+        return;
+    }
+    qWarning("calnetd: %s is not {\"connected\": name|null}; assuming not connected",
+             qPrintable(statePath()));
+}
+
+StoreResult ProfileStore::setConnectedProfile(const std::optional<QString>& name) {
+    if (name && !isValidName(*name))
+        return invalidName();
+    const QJsonObject o{{QStringLiteral("connected"), name ? QJsonValue(*name) : QJsonValue()}};
+    const QByteArray json = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
+    const WriteOutcome written = writeAtomically(
+        stateDir_, QLatin1String(kStateFile),
+        std::string_view(json.constData(), std::size_t(json.size())), Replace::Allowed);
+    if (!written.ok)
+        return {StoreStatus::Failed, written.error, std::nullopt};
+    connected_ = name;
+    return {};
+}
+
+} // namespace calnet::helper

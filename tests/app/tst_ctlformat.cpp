@@ -1,0 +1,94 @@
+// calnetctl's text output and exit codes, from helper JSON to what a person reads.
+#include <QJsonArray>
+#include <QTest>
+
+#include "app/calnetctl/format.h"
+
+using namespace calnet::ctl;
+
+class tst_CtlFormat : public QObject {
+    Q_OBJECT
+
+private slots:
+    void bytes_data() {
+        QTest::addColumn<qint64>("in");
+        QTest::addColumn<QString>("out");
+        QTest::newRow("zero") << qint64(0) << "0 B";
+        QTest::newRow("below KiB") << qint64(1023) << "1023 B";
+        QTest::newRow("KiB") << qint64(1024) << "1.00 KiB";
+        QTest::newRow("MiB") << qint64(1300000) << "1.24 MiB";
+        QTest::newRow("GiB") << qint64(5) * 1024 * 1024 * 1024 << "5.00 GiB";
+    }
+    void bytes() {
+        QFETCH(qint64, in);
+        QFETCH(QString, out);
+        QCOMPARE(formatBytes(in), out);
+    }
+    void age_data() {
+        QTest::addColumn<qint64>("in");
+        QTest::addColumn<QString>("out");
+        QTest::newRow("now") << qint64(0) << "Now";
+        QTest::newRow("one second") << qint64(1) << "1 second";
+        QTest::newRow("minutes") << qint64(125) << "2 minutes, 5 seconds";
+        QTest::newRow("hour") << qint64(3600) << "1 hour";
+        QTest::newRow("days") << qint64(2 * 86400 + 61) << "2 days, 1 minute, 1 second";
+    }
+    void age() {
+        QFETCH(qint64, in);
+        QFETCH(QString, out);
+        QCOMPARE(formatAge(in), out);
+    }
+    void peers() {
+        const QJsonObject peer{{"publicKey", "PUB="},
+                               {"name", QJsonValue()},
+                               {"allowedIps", QJsonArray{"10.0.0.1/32", "fd00::1/128"}},
+                               {"endpoint", "192.0.2.1:51820"},
+                               {"handshakeAgeSeconds", 200},
+                               {"health", "stale"},
+                               {"rxBytes", 2048},
+                               {"txBytes", 100},
+                               {"persistentKeepalive", 25},
+                               {"path", "direct"}};
+        const QString text = formatPeers({{"peers", QJsonArray{peer}}});
+        QCOMPARE(text, QStringLiteral("peer: PUB=\n"
+                                      "  endpoint: 192.0.2.1:51820\n"
+                                      "  allowed ips: 10.0.0.1/32, fd00::1/128\n"
+                                      "  latest handshake: 3 minutes, 20 seconds ago (stale)\n"
+                                      "  transfer: 2.00 KiB received, 100 B sent\n"
+                                      "  persistent keepalive: every 25 seconds\n"
+                                      "  path: direct\n"));
+        QJsonObject never = peer;
+        never["handshakeAgeSeconds"] = QJsonValue();
+        never["health"] = "never";
+        QVERIFY(formatPeers({{"peers", QJsonArray{never}}})
+                    .contains("latest handshake: (none) (never)"));
+        QCOMPARE(formatPeers({{"peers", QJsonArray{}}}),
+                 QStringLiteral("no peers (not connected)\n"));
+    }
+    void status() {
+        QCOMPARE(formatStatus({{"state", "connected"},
+                               {"profile", "vps"},
+                               {"interface", "calnet0"},
+                               {"addresses", QJsonArray{"10.0.0.2/24"}},
+                               {"error", QJsonValue()}}),
+                 QStringLiteral("state: connected\nprofile: vps\ninterface: calnet0\n"
+                                "addresses: 10.0.0.2/24\n"));
+        QVERIFY(formatStatus({{"state", "error"},
+                              {"profile", QJsonValue()},
+                              {"interface", QJsonValue()},
+                              {"addresses", QJsonArray{}},
+                              {"error", "boom"}})
+                    .contains("error: boom"));
+    }
+    void exitCodes() {
+        QCOMPARE(exitCodeFor("permission_denied"), int(ExitDenied));
+        QCOMPARE(exitCodeFor("not_found"), int(ExitNotFound));
+        QCOMPARE(exitCodeFor("invalid_params"), int(ExitInvalid));
+        QCOMPARE(exitCodeFor("conflict"), int(ExitConflict));
+        QCOMPARE(exitCodeFor("failed"), int(ExitFailed));
+        QCOMPARE(exitCodeFor("something new"), int(ExitFailed));
+    }
+};
+
+QTEST_APPLESS_MAIN(tst_CtlFormat)
+#include "tst_ctlformat.moc"

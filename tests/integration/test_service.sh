@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# calnetd --service driven by calnetctl, in two namespaces the test creates: "a" runs the
+# service, "b" a wireguard-go peer. Checks: import (errors with line numbers), profiles, roles
+# (an unprivileged user reads but cannot change or see keys), connect and peers with a
+# handshake, traffic, and that routes and rules are exactly as before after disconnect, after
+# SIGTERM, and after kill -9 plus restart (which reconnects) — for a split and a full tunnel.
+# Hostile clients (oversized frame, garbage, 200 at once) never hurt the others.
+# Everything is removed by namespace name and process id on exit, also on failure.
+set -euo pipefail
+umask 077
+
+CALNETD=$(readlink -f "${CALNETD:-$(dirname "$0")/../../build/release/helper/calnetd}")
+CALNETCTL=$(readlink -f "${CALNETCTL:-$(dirname "$0")/../../build/release/app/calnetctl}")
+tag=$$
+ns_a="cn-svc-a-$tag"
+ns_b="cn-svc-b-$tag"
+if_a="csa$tag"; if_a=${if_a:0:15}
+if_b="csb$tag"; if_b=${if_b:0:15}
+tmp=$(mktemp -d)
+chmod 755 "$tmp" # the unprivileged caller must reach the socket
+sock="$tmp/run/calnetd.sock"
+state="$tmp/state"
+svc_pid=""
+wg_pid=""
+passed=0
+failed=0
+
+cleanup() {
+  for pid in $svc_pid $wg_pid; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $svc_pid $wg_pid; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  ip netns del "$ns_a" 2>/dev/null || true
+  ip netns del "$ns_b" 2>/dev/null || true
+  rm -f "/var/run/wireguard/$if_b.sock"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() {
+  local name=$1
+  shift
+  if "$@" >"$tmp/out" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok - $name"
+  else
+    failed=$((failed + 1))
+    echo "not ok - $name"
+    sed 's/^/#   /' "$tmp/out" | tail -20
+  fi
+}
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+ctl() { ip netns exec "$ns_a" "$CALNETCTL" --socket "$sock" "$@"; }
+# The same, as user nobody with no groups: a reader.
+ctl_nobody() { ip netns exec "$ns_a" setpriv --reuid=65534 --regid=65534 --clear-groups "$CALNETCTL" --socket "$sock" "$@"; }
+
+start_service() {
+  ip netns exec "$ns_a" "$CALNETD" --service --socket "$sock" --state-dir "$state" \
+    --interface "$if_a" 2>>"$tmp/service.log" &
+  svc_pid=$!
+  wait_for 10 test -S "$sock"
+}
+stop_service() { # $1 = signal
+  kill "-$1" "$svc_pid"
+  wait_for 15 bash -c "! kill -0 $svc_pid 2>/dev/null"
+  wait "$svc_pid" 2>/dev/null || true
+  svc_pid=""
+}
+snapshot() {
+  ip -n "$ns_a" rule show
+  ip -n "$ns_a" -6 rule show
+  ip -n "$ns_a" route show table all | grep -v "^local fe80::\|^fe80::\|^multicast"
+  ip netns exec "$ns_a" cat /proc/sys/net/ipv4/conf/all/src_valid_mark
+}
+same_as_before() { diff <(echo "$before") <(snapshot); }
+
+[[ $(id -u) -eq 0 ]] || { echo "test_service: needs root" >&2; exit 1; }
+for f in "$CALNETD" "$CALNETCTL"; do [[ -x $f ]] || { echo "test_service: missing $f" >&2; exit 1; }; done
+command -v wireguard-go >/dev/null || { echo "test_service: wireguard-go missing" >&2; exit 1; }
+
+# ---- topology: a (service) <-> b (wireguard-go, "remote" addresses behind it) -------------------
+ip netns add "$ns_a"
+ip netns add "$ns_b"
+ip link add "vsa$tag" netns "$ns_a" type veth peer name "vsb$tag" netns "$ns_b"
+ip -n "$ns_a" link set "vsa$tag" addrgenmode none
+ip -n "$ns_b" link set "vsb$tag" addrgenmode none
+ip -n "$ns_a" addr add 192.168.243.1/24 dev "vsa$tag"
+ip -n "$ns_b" addr add 192.168.243.2/24 dev "vsb$tag"
+for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_a" link set "vsa$tag" up
+ip -n "$ns_b" link set "vsb$tag" up
+ip -n "$ns_b" addr add 203.0.113.80/32 dev lo
+
+key_a=$(wg genkey)
+key_b=$(wg genkey)
+pub_a=$(wg pubkey <<<"$key_a")
+pub_b=$(wg pubkey <<<"$key_b")
+ip netns exec "$ns_b" env WG_PROCESS_FOREGROUND=1 wireguard-go "$if_b" 2>/dev/null &
+wg_pid=$!
+wait_for 10 test -S "/var/run/wireguard/$if_b.sock"
+ip netns exec "$ns_b" wg set "$if_b" private-key <(echo "$key_b") listen-port 51820 \
+  peer "$pub_a" allowed-ips 10.243.0.1/32
+ip -n "$ns_b" addr add 10.243.0.2/24 dev "$if_b"
+ip -n "$ns_b" link set "$if_b" up
+
+cat >"$tmp/vps.conf" <<EOF
+[Interface]
+PrivateKey = $key_a
+Address = 10.243.0.1/24
+
+[Peer]
+PublicKey = $pub_b
+Endpoint = 192.168.243.2:51820
+AllowedIPs = 10.243.0.2/32, 203.0.113.80/32
+PersistentKeepalive = 25
+EOF
+sed 's#^AllowedIPs = .*#AllowedIPs = 0.0.0.0/0#' "$tmp/vps.conf" >"$tmp/full.conf"
+printf '[Interface]\nPrivateKey = %s\nAddress = 10.243.0.1/33\nBogus = 1\n' "$key_a" >"$tmp/bad.conf"
+
+before=$(snapshot)
+start_service
+
+# ---- profiles and roles -----------------------------------------------------------------------
+check "version answers" ctl version
+bad_import() {
+  local rc=0
+  ctl import "$tmp/bad.conf" 2>"$tmp/err" || rc=$?
+  [[ $rc -eq 6 ]] || { echo "exit $rc"; return 1; }
+  grep -q "line 3" "$tmp/err" && grep -q "line 4" "$tmp/err"
+}
+check "import of a bad file fails with exit 6 and names lines 3 and 4" bad_import
+check "import vps.conf" ctl import "$tmp/vps.conf"
+check "import full.conf" ctl import "$tmp/full.conf"
+listed() { ctl profiles | grep -q "vps" && ctl profiles | grep -q "full.*full tunnel"; }
+check "profiles lists both" listed
+reader_reads() { ctl_nobody status && ctl_nobody profiles && ctl_nobody peers; }
+check "an unprivileged user reads status, profiles and peers" reader_reads
+reader_denied() {
+  local cmd rc=0
+  # The file is root's (0600): hand it over on stdin, so the helper is what refuses.
+  ctl_nobody import - --name x <"$tmp/vps.conf" 2>/dev/null || rc=$?
+  [[ $rc -eq 4 ]] || { echo "import exited $rc, want 4"; return 1; }
+  for cmd in "up vps" "down" "export vps" "remove vps"; do
+    rc=0
+    # shellcheck disable=SC2086
+    ctl_nobody $cmd 2>/dev/null || rc=$?
+    [[ $rc -eq 4 ]] || { echo "'$cmd' exited $rc, want 4"; return 1; }
+  done
+}
+check "an unprivileged user cannot import, connect, disconnect, export or remove (exit 4)" reader_denied
+no_keys() {
+  local out
+  out=$(ctl_nobody --json profiles; ctl_nobody --json peers; ctl --json profiles; ctl --json status)
+  ! grep -qF "$key_a" <<<"$out"
+}
+check "no private key in any reader-visible reply" no_keys
+exported() { ctl export vps | grep -qF "PrivateKey = $key_a"; }
+check "root can export the profile with its key" exported
+
+# ---- connect, traffic, peers, disconnect ------------------------------------------------------
+check "up vps" ctl up vps
+traffic() { ip netns exec "$ns_a" ping -c 3 -i 0.2 -W 2 203.0.113.80; }
+ip netns exec "$ns_a" ping -c 1 -W 3 10.243.0.2 >/dev/null 2>&1 || true
+check "traffic flows to the peer's networks" traffic
+peers_ok() {
+  ctl peers | tee /dev/stderr | grep -q "latest handshake: .* ago (healthy)" &&
+    ctl peers | grep -q "endpoint: 192.168.243.2:51820"
+}
+check "calnetctl peers shows the handshake, healthy, and the endpoint" peers_ok
+check "down" ctl down
+check "routes and rules as before, after down" same_as_before
+
+# ---- SIGTERM, then kill -9 and restart, for a split and a full tunnel -------------------------
+for profile in vps full; do
+  ctl up "$profile" >/dev/null
+  connected() { ctl status | grep -q "state: connected" && ip netns exec "$ns_a" ping -c 1 -W 2 203.0.113.80; }
+  check "[$profile] connected and passing traffic" connected
+  if [[ $profile == full ]]; then
+    full_rules() { ip -n "$ns_a" rule show | grep -q "not from all fwmark"; }
+    check "[$profile] full tunnel installs policy rules" full_rules
+  fi
+  stop_service TERM
+  check "[$profile] after SIGTERM: routes and rules as before" same_as_before
+  start_service
+  check "[$profile] restart reconnects the profile" wait_for 10 connected
+  stop_service KILL
+  start_service
+  check "[$profile] after kill -9 and restart: reconnected" wait_for 10 connected
+  ctl down >/dev/null
+  check "[$profile] down after the crash: routes and rules as before" same_as_before
+done
+
+# ---- hostile clients --------------------------------------------------------------------------
+hostile() {
+  ip netns exec "$ns_a" timeout 60 python3 - "$sock" <<'EOF'
+import json, socket, struct, sys, time
+path = sys.argv[1]
+def frame(obj):
+    b = json.dumps(obj).encode()
+    return struct.pack(">I", len(b)) + b
+def call(s, obj):
+    s.sendall(frame(obj))
+    hdr = b""
+    while len(hdr) < 4:
+        chunk = s.recv(4 - len(hdr))
+        if not chunk: raise EOFError("closed")
+        hdr += chunk
+    n = struct.unpack(">I", hdr)[0]; data = b""
+    while len(data) < n: data += s.recv(n - len(data))
+    return json.loads(data)
+def closed(s):
+    s.settimeout(5)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+good = socket.socket(socket.AF_UNIX); good.connect(path)
+assert call(good, {"v": 1, "id": 1, "method": "version"})["result"]["protocol"] == 1
+# A length over the 1 MiB cap: the helper closes the connection without reading a body.
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.sendall(struct.pack(">I", (1 << 20) + 1))
+assert closed(s), "oversized frame not refused"
+# Not JSON: closed.
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.sendall(struct.pack(">I", 5) + b"{{{{{")
+assert closed(s), "garbage not refused"
+# Valid frames, bad requests: error replies, connection stays.
+s = socket.socket(socket.AF_UNIX); s.connect(path)
+assert call(s, {"v": 1, "id": 2, "method": "nope"})["error"]["code"] == "unknown_method"
+assert call(s, {"v": 2, "id": 3, "method": "status"})["error"]["code"] == "unsupported_version"
+assert call(s, {"v": 1, "id": "x", "method": "status"})["error"]["code"] == "bad_request"
+assert call(s, {"v": 1, "id": 4, "method": "connect", "params": {"name": 7}})["error"]["code"] == "invalid_params"
+# A truncated frame, then the client vanishes.
+t = socket.socket(socket.AF_UNIX); t.connect(path); t.sendall(struct.pack(">I", 100) + b"{"); t.close()
+# 200 clients at once, each served.
+clients = []
+for i in range(200):
+    c = socket.socket(socket.AF_UNIX); c.connect(path); clients.append(c)
+for i, c in enumerate(clients):
+    c.sendall(frame({"v": 1, "id": i + 1, "method": "status"}))
+for i, c in enumerate(clients):
+    c.settimeout(10)
+    hdr = c.recv(4); n = struct.unpack(">I", hdr)[0]; data = b""
+    while len(data) < n: data += c.recv(n - len(data))
+    assert json.loads(data)["id"] == i + 1
+for c in clients: c.close()
+# The first client is still fine.
+assert call(good, {"v": 1, "id": 9, "method": "status"})["result"]["state"] in ("disconnected", "connected")
+print("hostile clients handled")
+EOF
+  kill -0 "$svc_pid"
+}
+check "oversized, garbage, bad requests, a vanished client and 200 clients: the helper keeps serving" hostile
+
+stop_service TERM
+echo "integration: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

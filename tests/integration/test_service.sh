@@ -64,7 +64,7 @@ ctl() { ip netns exec "$ns_a" "$CALNETCTL" --socket "$sock" "$@"; }
 ctl_nobody() { ip netns exec "$ns_a" setpriv --reuid=65534 --regid=65534 --clear-groups "$CALNETCTL" --socket "$sock" "$@"; }
 
 start_service() {
-  ip netns exec "$ns_a" "$CALNETD" --service --socket "$sock" --state-dir "$state" \
+  ip netns exec "$ns_a" env CALNET_RESOLVCONF="$tmp/resolvconf" "$CALNETD" --service --socket "$sock" --state-dir "$state" \
     --interface "$if_a" 2>>"$tmp/service.log" &
   svc_pid=$!
   wait_for 10 test -S "$sock"
@@ -76,6 +76,7 @@ stop_service() { # $1 = signal
   svc_pid=""
 }
 snapshot() {
+  ls -1 "$tmp/dns"
   ip -n "$ns_a" rule show
   ip -n "$ns_a" -6 rule show
   ip -n "$ns_a" route show table all | grep -v "^local fe80::\|^fe80::\|^multicast"
@@ -112,10 +113,23 @@ ip netns exec "$ns_b" wg set "$if_b" private-key <(echo "$key_b") listen-port 51
 ip -n "$ns_b" addr add 10.243.0.2/24 dev "$if_b"
 ip -n "$ns_b" link set "$if_b" up
 
+# resolvconf stand-in: the files it keeps are the test's "resolv.conf" state.
+mkdir -p "$tmp/dns"
+cat >"$tmp/resolvconf" <<EOF
+#!/bin/sh
+case "\$1" in
+  -a) cat >"$tmp/dns/\$2" ;;
+  -d) rm -f "$tmp/dns/\$2" ;;
+  *) exit 2 ;;
+esac
+EOF
+chmod 755 "$tmp/resolvconf"
+
 cat >"$tmp/vps.conf" <<EOF
 [Interface]
 PrivateKey = $key_a
 Address = 10.243.0.1/24
+DNS = 10.243.0.53, corp.example
 
 [Peer]
 PublicKey = $pub_b
@@ -176,6 +190,8 @@ peers_ok() {
     ctl peers | grep -q "endpoint: 192.168.243.2:51820"
 }
 check "calnetctl peers shows the handshake, healthy, and the endpoint" peers_ok
+dns_set() { cat "$tmp"/dns/* | grep -q "nameserver 10.243.0.53" && cat "$tmp"/dns/* | grep -q "corp.example"; }
+check "the profile's DNS server and search domain are handed to resolvconf" dns_set
 check "down" ctl down
 check "routes and rules as before, after down" same_as_before
 
@@ -198,6 +214,74 @@ for profile in vps full; do
   ctl down >/dev/null
   check "[$profile] down after the crash: routes and rules as before" same_as_before
 done
+
+# ---- events -----------------------------------------------------------------------------------
+events() {
+  ip netns exec "$ns_a" timeout 60 python3 - "$sock" "$CALNETCTL" <<'EOF'
+import json, socket, struct, subprocess, sys, time
+path, ctl = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(10)
+def send(obj):
+    b = json.dumps(obj).encode(); s.sendall(struct.pack(">I", len(b)) + b)
+def read():
+    hdr = b""
+    while len(hdr) < 4: hdr += s.recv(4 - len(hdr))
+    n = struct.unpack(">I", hdr)[0]; data = b""
+    while len(data) < n: data += s.recv(n - len(data))
+    return json.loads(data)
+send({"v": 1, "id": 1, "method": "subscribe", "params": {"events": ["state", "peers"]}})
+first = [read(), read(), read()]
+assert first[0].get("id") == 1 and "result" in first[0], first
+assert first[1].get("event") == "state" and first[2].get("event") == "peers", first
+subprocess.run([ctl, "--socket", path, "up", "vps"], check=True, capture_output=True)
+states, peer_times, deadline = [], [], time.time() + 6
+while time.time() < deadline:
+    m = read()
+    if m.get("event") == "state": states.append(m["data"]["state"])
+    if m.get("event") == "peers" and m["data"]["peers"]: peer_times.append(time.time())
+assert "connecting" in states and "connected" in states, states
+assert len(peer_times) >= 3, peer_times
+gaps = [b - a for a, b in zip(peer_times, peer_times[1:])]
+assert min(gaps) > 0.8, gaps  # peer statistics at most once a second
+subprocess.run([ctl, "--socket", path, "down"], check=True, capture_output=True)
+while True:
+    m = read()
+    if m.get("event") == "state" and m["data"]["state"] == "disconnected": break
+print("states", states, "peer event gaps", [round(g, 2) for g in gaps])
+EOF
+}
+check "subscribers get state changes at once and peer statistics at most once a second" events
+
+# A client that sends requests but never reads its replies is cut off once 4 MiB queue up;
+# the helper's memory stays bounded and other clients are served throughout.
+slow_reader() {
+  local rss0 rss1
+  rss0=$(awk '/VmRSS/ {print $2}' "/proc/$svc_pid/status")
+  ip netns exec "$ns_a" timeout 120 python3 - "$sock" <<'EOF'
+import json, socket, struct, sys
+path = sys.argv[1]
+req = json.dumps({"v": 1, "id": 1, "method": "profiles.list"}).encode()
+frame = struct.pack(">I", len(req)) + req
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(30)
+cut = False
+try:
+    for i in range(200000):
+        s.sendall(frame)
+except (BrokenPipeError, ConnectionResetError, socket.timeout):
+    cut = True
+assert cut, "the helper kept buffering replies for a client that never reads"
+o = socket.socket(socket.AF_UNIX); o.connect(path); o.settimeout(10)
+b = json.dumps({"v": 1, "id": 5, "method": "status"}).encode(); o.sendall(struct.pack(">I", len(b)) + b)
+hdr = o.recv(4); n = struct.unpack(">I", hdr)[0]; data = b""
+while len(data) < n: data += o.recv(n - len(data))
+assert json.loads(data)["id"] == 5
+print("slow reader cut off; others served")
+EOF
+  rss1=$(awk '/VmRSS/ {print $2}' "/proc/$svc_pid/status")
+  echo "helper RSS ${rss0} kB -> ${rss1} kB"
+  ((rss1 - rss0 < 65536))
+}
+check "a client that never reads is disconnected, memory stays bounded, others are served" slow_reader
 
 # ---- hostile clients --------------------------------------------------------------------------
 hostile() {

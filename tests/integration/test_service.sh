@@ -22,8 +22,6 @@ sock="$tmp/run/calnetd.sock"
 state="$tmp/state"
 svc_pid=""
 wg_pid=""
-passed=0
-failed=0
 
 cleanup() {
   for pid in $svc_pid $wg_pid; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -38,26 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $name"
-    sed 's/^/#   /' "$tmp/out" | tail -20
-  fi
-}
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 ctl() { ip netns exec "$ns_a" "$CALNETCTL" --socket "$sock" "$@"; }
 # The same, as user nobody with no groups: a reader.

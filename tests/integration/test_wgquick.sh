@@ -23,8 +23,6 @@ if_a="wqa$tag"; if_a=${if_a:0:15}
 if_b="wqb$tag"; if_b=${if_b:0:15}
 tmp=$(mktemp -d)
 pids=()
-passed=0
-failed=0
 
 # The pid of the calnetd serving interface $1 (wg-quick daemonised it, so we never saw it start):
 # the process whose argv is exactly [$CALNETD, $1]. Interface names carry our pid, so no other
@@ -57,28 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $name"
-    sed 's/^/#   /' "$tmp/out" | tail -20
-  fi
-}
-
-# wait_for SECONDS COMMAND...: polls every 0.1 s, bounded.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 [[ $(id -u) -eq 0 ]] || { echo "test_wgquick: needs root" >&2; exit 1; }
 [[ -x $CALNETD ]] || { echo "test_wgquick: no calnetd at $CALNETD" >&2; exit 1; }

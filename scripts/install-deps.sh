@@ -13,7 +13,7 @@ packages=(
   wireguard-tools
 )
 test_packages=(
-  wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev
+  wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev systemd
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

@@ -323,6 +323,24 @@ EOF
 }
 check "oversized, garbage, bad requests, a vanished client and 200 clients: the helper keeps serving" hostile
 
+# ---- the systemd unit -------------------------------------------------------------------------
+unit_ok() {
+  local unit=$(dirname "${BASH_SOURCE[0]}")/../../resources/systemd/calnetd.service
+  # Verify the unit as systemd would load it, with ExecStart pointing at the binary under test.
+  sed "s#/usr/sbin/calnetd#$CALNETD#" "$unit" >"$tmp/calnetd.service"
+  # verify exits 0 on unknown keys and only warns: any output at all is a failure here.
+  local out d
+  out=$(systemd-analyze verify "$tmp/calnetd.service" 2>&1) || { echo "$out"; return 1; }
+  [[ -z $out ]] || { echo "$out"; return 1; }
+  for d in "ExecStart=.* --service" "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE$" \
+    "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
+    "DevicePolicy=closed" "DeviceAllow=/dev/net/tun rw" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" \
+    "SystemCallFilter=@system-service" "MemoryDenyWriteExecute=yes" "StateDirectoryMode=0700"; do
+    grep -Eq "^$d" "$unit" || { echo "missing: $d"; return 1; }
+  done
+}
+check "the systemd unit verifies and carries its hardening" unit_ok
+
 stop_service TERM
 echo "integration: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -100,6 +100,11 @@ public:
     [[nodiscard]] const std::vector<Peer*>& peers() const noexcept { return order_; }
 
     AllowedIps<Peer*>& allowedIps() noexcept { return allowedIps_; }
+    // The prefixes routed to one peer (what `wg show allowed-ips` lists).
+    [[nodiscard]] std::vector<net::IpPrefix> allowedIpsOf(const Peer& peer) const {
+        // The trie is keyed by the pointer; looking up never writes through it.
+        return allowedIps_.prefixesOf(const_cast<Peer*>(&peer));
+    }
     [[nodiscard]] const AllowedIps<Peer*>& allowedIps() const noexcept { return allowedIps_; }
 
     // Sets the persistent keepalive; turning it on sends a keepalive at once (as wg does).

@@ -281,8 +281,7 @@ QJsonObject Service::peersJson() const {
                                          wireguard::Actions&) {
         for (const wireguard::Peer* peer : device.peers()) {
             QJsonArray allowed;
-            for (const auto& prefix :
-                 device.allowedIps().prefixesOf(const_cast<wireguard::Peer*>(peer)))
+            for (const auto& prefix : device.allowedIpsOf(*peer))
                 allowed.append(QString::fromStdString(prefix.toString()));
             std::optional<qint64> age;
             if (peer->lastHandshake)

@@ -111,7 +111,7 @@ std::string UapiHandler::get() {
             line("rx_bytes", std::to_string(peer->rxBytes));
             line("persistent_keepalive_interval",
                  std::to_string(peer->timers.persistentKeepalive()));
-            for (const auto& prefix : device.allowedIps().prefixesOf(const_cast<wg::Peer*>(peer)))
+            for (const auto& prefix : device.allowedIpsOf(*peer))
                 line("allowed_ip", prefix.toString());
         }
     });

@@ -56,7 +56,7 @@ void print(const QString& text) {
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     QStringList args = app.arguments().mid(1);
-    QString socketPath = QStringLiteral("/run/calnet/calnetd.sock");
+    QString socketPath = QString(ipc::kDefaultSocketPath);
     bool json = false;
     QStringList positional;
     std::optional<QString> importName;

@@ -24,6 +24,9 @@ namespace calnet::ipc {
 
 constexpr int kProtocolVersion = 1;
 
+// Where calnetd --service listens unless told otherwise (docs/ipc.md).
+inline constexpr QLatin1StringView kDefaultSocketPath{"/run/calnet/calnetd.sock"};
+
 // Largest id a client may use: every integer up to 2^53 survives a trip through a JSON double.
 constexpr qint64 kMaxRequestId = qint64(1) << 53;
 

@@ -40,7 +40,7 @@ public:
     [[nodiscard]] static QLatin1StringView toString(State state);
 
     struct Options {
-        QString socketPath = QStringLiteral("/run/calnet/calnetd.sock");
+        QString socketPath = QString(ipc::kDefaultSocketPath);
         QString stateDir = QString::fromLatin1(kDefaultStateDir);
         QString interfaceName = QStringLiteral("calnet0");
         std::optional<uid_t> operatorUid;

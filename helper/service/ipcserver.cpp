@@ -6,6 +6,8 @@
 #include <QLocalSocket>
 #include <QTimer>
 
+#include <utility>
+
 #include <sys/stat.h>
 
 namespace calnet::helper {
@@ -46,10 +48,14 @@ bool IpcServer::listen(const QString& path, QString* error) {
 }
 
 void IpcServer::close() {
-    for (auto& [socket, client] : clients_)
-        if (client->socket)
-            client->socket->abort();
-    clients_.clear();
+    // abort() emits disconnected(), whose handler erases from clients_: take
+    // the map first and cut the connection so the loop walks a stable copy.
+    auto clients = std::exchange(clients_, {});
+    for (auto& [socket, client] : clients) {
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
+    }
     if (server_.isListening())
         server_.close();
 }

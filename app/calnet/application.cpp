@@ -37,7 +37,7 @@ Application::Application(const Options& options, AppSettings* settings, QObject*
             });
     connect(session_, &HelperSession::actionFailed, this,
             [this](const QString& action, const QString& message) {
-                notify(int(Notifier::Kind::Failed), tr("%1 failed").arg(action), message);
+                notify(int(Notifier::Kind::Failed), action, message);
             });
     // An imported profile becomes the one Connect uses.
     connect(importer_, &Importer::imported, this, &Application::rememberProfile);

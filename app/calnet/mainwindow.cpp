@@ -11,6 +11,7 @@
 #include <QMenuBar>
 #include <QPushButton>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -22,7 +23,8 @@ namespace calnet::app {
 
 MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     : QMainWindow(parent), session_(session), mode_(mode) {
-    setWindowTitle(mode == Mode::Main ? tr("Calnet") : tr("Calnet — Peers"));
+    // The platform appends the application display name: "Peers — Calnet".
+    setWindowTitle(mode == Mode::Main ? tr("Calnet") : tr("Peers"));
     setWindowIcon(QIcon(QStringLiteral(":/calnet/icons/calnet.svg")));
     setObjectName(mode == Mode::Main ? QStringLiteral("mainWindow")
                                      : QStringLiteral("peerBrowserWindow"));
@@ -75,13 +77,12 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     profileBox_->setAccessibleName(tr("Profile"));
     profileBox_->setMinimumContentsLength(12);
     profileLabel->setBuddy(profileBox_);
+    // Choosing only selects: arrow keys and the mouse wheel also "activate" a combo box, and
+    // they must not move a live tunnel. Connect, or Switch while connected, acts on the choice.
     connect(profileBox_, &QComboBox::activated, this, [this](int row) {
         const QString name = profileBox_->itemText(row);
         selectedProfile_ = name;
         emit profileSelected(name);
-        if (session_->status().state == QLatin1StringView("connected") &&
-            session_->status().profile != name)
-            session_->connectProfile(name);
         refresh();
     });
     header->addWidget(profileLabel);
@@ -91,6 +92,11 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     connectButton_->setAccessibleName(tr("Connect or disconnect"));
     connectButton_->setMinimumWidth(120);
     connect(connectButton_, &QPushButton::clicked, this, &MainWindow::onConnectClicked);
+    switchButton_ = new QPushButton(central);
+    switchButton_->setAccessibleName(tr("Move the tunnel to the chosen profile"));
+    connect(switchButton_, &QPushButton::clicked, this,
+            [this] { session_->connectProfile(selectedProfile_); });
+    header->addWidget(switchButton_);
     header->addWidget(connectButton_);
     layout->addLayout(header);
 
@@ -117,13 +123,18 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     connect(session_, &HelperSession::availabilityChanged, this, &MainWindow::refresh);
     connect(session_, &HelperSession::profilesChanged, this, &MainWindow::refresh);
     connect(session_, &HelperSession::busyChanged, this, &MainWindow::refresh);
+    connect(session_, &HelperSession::peersKnownChanged, this, &MainWindow::refresh);
+    countdown_ = new QTimer(this);
+    countdown_->setInterval(1000);
+    connect(countdown_, &QTimer::timeout, this, &MainWindow::refresh);
     connect(session_, &HelperSession::reconnecting, this, [this](int delayMs) {
-        retryDelayMs_ = delayMs;
+        retryAt_ = QDeadlineTimer(delayMs);
+        countdown_->start();
         refresh();
     });
     connect(session_, &HelperSession::actionFailed, this,
             [this](const QString& action, const QString& message) {
-                statusBar()->showMessage(tr("%1 failed: %2").arg(action, message), 10000);
+                statusBar()->showMessage(tr("%1: %2").arg(action, message), 10000);
             });
     resize(900, 560);
     refresh();
@@ -150,6 +161,12 @@ void MainWindow::refresh() {
     const HelperStatus& status = session_->status();
     const TrayState state = session_->trayState();
     const bool available = session_->isAvailable();
+    const bool up = status.state == QLatin1StringView("connected") ||
+                    status.state == QLatin1StringView("connecting");
+    // A tunnel brought up elsewhere (tray, calnetctl) becomes the choice here.
+    if (up && status.profile != lastUpProfile_ && !status.profile.isEmpty())
+        selectedProfile_ = status.profile;
+    lastUpProfile_ = up ? status.profile : QString();
     stateIcon_->setPixmap(QIcon(trayIconPath(state)).pixmap(40, 40));
     stateText_->setText(trayStateText(state));
 
@@ -168,31 +185,40 @@ void MainWindow::refresh() {
     copyAddress_->setVisible(!status.addresses.isEmpty());
 
     banner_->setVisible(!available);
+    if (available)
+        countdown_->stop();
     if (!available) {
+        const qint64 retryMs = retryAt_.isForever() ? 0 : retryAt_.remainingTime();
         QPalette p = banner_->palette();
         p.setColor(QPalette::Window, QColor(0xfd, 0xec, 0xc8));
         p.setColor(QPalette::WindowText, QColor(0x5a, 0x3b, 0x00));
         banner_->setPalette(p);
         banner_->setText(
-            retryDelayMs_ > 0
-                ? tr("The Calnet service (calnetd) is not reachable at %1. Retrying in %2 s…")
+            retryMs > 0
+                ? tr("The Calnet service (calnetd) is not reachable at %1. Retrying in "
+                     "%n second(s)…",
+                     nullptr, int((retryMs + 999) / 1000))
                       .arg(session_->socketPath())
-                      .arg((retryDelayMs_ + 999) / 1000)
                 : tr("Connecting to the Calnet service at %1…").arg(session_->socketPath()));
     }
 
-    // Keep the box on the connected profile, else on the one Connect will use.
+    // The box shows the user's choice while it exists, else the profile Connect would use.
+    const ProfileModel* profiles = session_->profileModel();
     const QString target = profileToConnect(*session_, selectedProfile_);
-    const int row = session_->profileModel()->rowOf(target);
+    const QString chosen = profiles->rowOf(selectedProfile_) >= 0 ? selectedProfile_ : target;
+    const int row = profiles->rowOf(chosen);
     if (row >= 0 && profileBox_->currentIndex() != row)
         profileBox_->setCurrentIndex(row);
-    profileBox_->setEnabled(available && session_->profileModel()->rowCount() > 0);
+    profileBox_->setEnabled(available && profiles->rowCount() > 0);
 
-    const bool up = status.state == QLatin1StringView("connected") ||
-                    status.state == QLatin1StringView("connecting");
+    const bool idle =
+        available && !session_->isBusy() && status.state != QLatin1StringView("disconnecting");
     connectButton_->setText(up ? tr("&Disconnect") : tr("&Connect"));
-    connectButton_->setEnabled(available && !session_->isBusy() && (up || !target.isEmpty()) &&
-                               status.state != QLatin1StringView("disconnecting"));
+    connectButton_->setEnabled(idle && (up || !target.isEmpty()));
+    const bool offerSwitch = up && !chosen.isEmpty() && chosen != status.profile;
+    switchButton_->setText(tr("S&witch to %1").arg(chosen));
+    switchButton_->setVisible(offerSwitch);
+    switchButton_->setEnabled(idle && offerSwitch);
     if (!available)
         browser_->setEmptyText(tr("The Calnet service is not running."));
     else if (!up)
@@ -200,6 +226,8 @@ void MainWindow::refresh() {
                                    ? tr("No tunnels yet. Import a .conf file (File → Import "
                                         "tunnel…) or drop it here.")
                                    : tr("Not connected."));
+    else if (!session_->peersKnown())
+        browser_->setEmptyText(tr("Loading peers…"));
     else
         browser_->setEmptyText(tr("No peers in this profile."));
 }

@@ -6,6 +6,7 @@
 // above the peer browser, and both accept dropped .conf files (the owner installs the filter).
 #pragma once
 
+#include <QDeadlineTimer>
 #include <QMainWindow>
 
 #include "app/calnet/traystate.h"
@@ -13,6 +14,7 @@
 class QComboBox;
 class QLabel;
 class QPushButton;
+class QTimer;
 class QToolButton;
 
 namespace calnet::app {
@@ -31,6 +33,8 @@ public:
     [[nodiscard]] Mode mode() const { return mode_; }
     [[nodiscard]] PeerBrowser* browser() const { return browser_; }
     [[nodiscard]] QPushButton* connectButton() const { return connectButton_; }
+    // Shown while connected and another profile is chosen in the box: moves the tunnel there.
+    [[nodiscard]] QPushButton* switchButton() const { return switchButton_; }
     [[nodiscard]] QComboBox* profileBox() const { return profileBox_; }
     [[nodiscard]] QLabel* stateLabel() const { return stateText_; }
     [[nodiscard]] QLabel* detailLabel() const { return detailText_; }
@@ -63,9 +67,12 @@ private:
     QToolButton* copyAddress_ = nullptr;
     QComboBox* profileBox_ = nullptr;
     QPushButton* connectButton_ = nullptr;
+    QPushButton* switchButton_ = nullptr;
     PeerBrowser* browser_ = nullptr;
     QString selectedProfile_;
-    int retryDelayMs_ = 0;
+    QString lastUpProfile_;       // the profile of the last connected/connecting state seen
+    QDeadlineTimer retryAt_;      // the session's next reconnect attempt
+    QTimer* countdown_ = nullptr; // ticks the banner's "Retrying in N s" once a second
 };
 
 } // namespace calnet::app

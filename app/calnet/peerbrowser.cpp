@@ -82,7 +82,8 @@ void PeerBrowser::buildUi() {
     filter_->setAccessibleName(tr("Filter peers"));
     filter_->setAccessibleDescription(
         tr("Shows only the peers whose name, public key, address or endpoint contains this "
-           "text. Ctrl+F moves here, Escape clears it."));
+           "text. %1 moves here, Escape clears it.")
+            .arg(QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText)));
     filter_->installEventFilter(this);
     // A .conf dropped on the window means "import", even over the filter box, so the drop
     // goes on to the window's DropImportFilter instead of pasting the path here.
@@ -95,7 +96,8 @@ void PeerBrowser::buildUi() {
     table_->setObjectName(QStringLiteral("peerTable"));
     table_->setAccessibleName(tr("Peers"));
     table_->setAccessibleDescription(
-        tr("One row per peer. Ctrl+C copies the address of the current peer."));
+        tr("One row per peer. %1 copies the address of the current peer.")
+            .arg(QKeySequence(QKeySequence::Copy).toString(QKeySequence::NativeText)));
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -416,7 +418,8 @@ void PeerBrowser::refreshDetail() {
         return;
     }
 
-    nameValue_->setText(peer->name.isEmpty() ? tr("none") : peer->name);
+    nameValue_->setText(peer->name.isEmpty() ? tr("%1 (no name)").arg(peer->displayName())
+                                             : peer->name);
     keyValue_->setText(peer->publicKey);
     allowedIpsValue_->setText(
         peer->allowedIps.isEmpty() ? tr("none") : peer->allowedIps.join(QStringLiteral(", ")));

@@ -71,6 +71,7 @@ void HelperSession::onDisconnected() {
     available_ = false;
     clock_->stop();
     peers_->clear();
+    setPeersKnown(false);
     status_ = HelperStatus{};
     if (was) {
         emit availabilityChanged(false);
@@ -92,6 +93,11 @@ void HelperSession::applyStatus(const QJsonObject& data) {
     if (next.state != QLatin1StringView("connected") &&
         next.state != QLatin1StringView("disconnecting"))
         peers_->clear();
+    const bool tunnelUp = next.state == QLatin1StringView("connected") ||
+                          next.state == QLatin1StringView("connecting") ||
+                          next.state == QLatin1StringView("disconnecting");
+    if (!tunnelUp || next.profile != prev.profile)
+        setPeersKnown(false);
 
     // Transitions worth telling the user, each once. The first event after (re)connecting only
     // reports the state the helper already had, so it is not news.
@@ -118,7 +124,15 @@ void HelperSession::applyStatus(const QJsonObject& data) {
 void HelperSession::applyPeers(const QJsonObject& data) {
     peers_->setNow(QDateTime::currentSecsSinceEpoch());
     peers_->setPeers(peersFromJson(data));
+    setPeersKnown(true);
     updateTrayState();
+}
+
+void HelperSession::setPeersKnown(bool known) {
+    if (known == peersKnown_)
+        return;
+    peersKnown_ = known;
+    emit peersKnownChanged(known);
 }
 
 void HelperSession::updateTrayState() {
@@ -166,7 +180,9 @@ void HelperSession::runAction(QLatin1StringView method, const QJsonObject& param
         QString message = reply.error->message;
         if (reply.error->code == ipc::ErrorCode::PermissionDenied)
             message = tr("Only members of the “calnet” group may change the connection. Ask an "
-                         "administrator to run: sudo usermod -aG calnet $USER");
+                         "administrator to add your account to it (usermod -aG calnet %1), then "
+                         "sign in again.")
+                          .arg(qEnvironmentVariable("USER", QStringLiteral("USERNAME")));
         else if (reply.error->code == ipc::ErrorCode::Disconnected)
             message = tr("The Calnet service is not running.");
         lastError_ = message;
@@ -184,11 +200,11 @@ void HelperSession::connectProfile(const QString& name) {
     QJsonObject params;
     if (!name.isEmpty())
         params.insert(QStringLiteral("name"), name);
-    runAction(ipc::kMethodConnect, params, tr("Connect"));
+    runAction(ipc::kMethodConnect, params, tr("Could not connect"));
 }
 
 void HelperSession::disconnectTunnel() {
-    runAction(ipc::kMethodDisconnect, {}, tr("Disconnect"));
+    runAction(ipc::kMethodDisconnect, {}, tr("Could not disconnect"));
 }
 
 void HelperSession::importProfile(const QString& config, const QString& name,

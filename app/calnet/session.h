@@ -73,6 +73,9 @@ public:
     // The message of the last failed action or helper error, empty when none.
     [[nodiscard]] QString lastError() const { return lastError_; }
     [[nodiscard]] bool isBusy() const { return pendingActions_ > 0; }
+    // False from a (re)connect or a new tunnel until the helper's first peers event: an empty
+    // peer model then means "not known yet", not "no peers".
+    [[nodiscard]] bool peersKnown() const { return peersKnown_; }
 
     // Actions. Each reports failure through actionFailed (and lastError); success shows up as
     // state events. An empty name connects the helper's default profile.
@@ -90,9 +93,11 @@ signals:
     void trayStateChanged(calnet::app::TrayState state);
     void profilesChanged();
     void busyChanged(bool busy);
+    void peersKnownChanged(bool known);
     // A reconnect attempt follows in delayMs (helper unavailable).
     void reconnecting(int delayMs);
-    void actionFailed(const QString& action, const QString& message);
+    // title is a whole sentence ("Could not connect"); message is the reason.
+    void actionFailed(const QString& title, const QString& message);
     // User-facing transitions, each once.
     void tunnelConnected(const QString& profile);
     void tunnelDisconnected(const QString& profile);
@@ -106,6 +111,7 @@ private:
     void updateTrayState();
     void runAction(QLatin1StringView method, const QJsonObject& params, const QString& action);
     void setBusy(int delta);
+    void setPeersKnown(bool known);
 
     ipc::IpcClient* client_ = nullptr;
     PeerModel* peers_ = nullptr;
@@ -117,6 +123,7 @@ private:
     QString lastError_;
     int pendingActions_ = 0;
     bool initialStatusSeen_ = false; // reset on every (re)connect
+    bool peersKnown_ = false;
 };
 
 } // namespace calnet::app

@@ -64,25 +64,26 @@ TrayController::TrayController(HelperSession* session, QObject* parent)
     // Left click opens the same menu: on most Linux panels there is no other way to reach it
     // with one click, and it is what the state-at-a-glance user expects.
     connect(tray_, &QSystemTrayIcon::activated, this, [this](QSystemTrayIcon::ActivationReason r) {
-        if (r == QSystemTrayIcon::Trigger)
-            menu_->popup(QCursor::pos());
-        else if (r == QSystemTrayIcon::DoubleClick)
+        if (r == QSystemTrayIcon::Trigger) {
+            // Next to the icon when the tray tells where it is; QMenu keeps it on screen.
+            const QRect icon = tray_->geometry();
+            menu_->popup(icon.isValid() ? icon.bottomLeft() : QCursor::pos());
+        } else if (r == QSystemTrayIcon::DoubleClick)
             emit peerBrowserRequested();
     });
     const auto refresh = [this] {
         updateIcon();
-        if (menu_->isVisible())
-            rebuildMenu();
+        refreshOpenMenu();
     };
     connect(session_, &HelperSession::trayStateChanged, this, refresh);
     connect(session_, &HelperSession::statusChanged, this, refresh);
     connect(session_, &HelperSession::profilesChanged, this, refresh);
     connect(session_, &HelperSession::availabilityChanged, this, refresh);
     connect(session_, &HelperSession::busyChanged, this, refresh);
-    connect(session_->peerModel(), &QAbstractItemModel::dataChanged, this, [this] {
-        if (menu_->isVisible())
-            rebuildMenu();
-    });
+    connect(session_->peerModel(), &QAbstractItemModel::dataChanged, this,
+            &TrayController::refreshOpenMenu);
+    connect(session_->peerModel(), &QAbstractItemModel::modelReset, this,
+            &TrayController::refreshOpenMenu);
     updateIcon();
     rebuildMenu();
 }
@@ -99,8 +100,7 @@ void TrayController::setSelectedProfile(const QString& name) {
     if (name == selectedProfile_)
         return;
     selectedProfile_ = name;
-    if (menu_->isVisible())
-        rebuildMenu();
+    refreshOpenMenu();
 }
 
 QString TrayController::selectedProfile() const {
@@ -131,12 +131,60 @@ QAction* TrayController::action(const QString& id) const {
     return nullptr;
 }
 
+namespace {
+
+// Entry ids in menu order, submenus inlined: two menus with the same list have the same shape.
+QStringList entryIds(const QMenu* menu) {
+    QStringList ids;
+    for (const QAction* a : menu->actions()) {
+        ids << (a->isSeparator() ? QStringLiteral("|") + a->text() : a->objectName());
+        if (const QMenu* sub = a->menu())
+            ids << entryIds(sub);
+    }
+    return ids;
+}
+
+} // namespace
+
 void TrayController::rebuildMenu() {
     // Actions are children of the menu (QMenu::addAction parents them), so clear() frees them.
     menu_->clear();
     // Submenus go at once so action() never finds a stale entry; nothing of theirs is on the
     // call stack here (rebuilds run from aboutToShow or from session signals).
     qDeleteAll(menu_->findChildren<QMenu*>(Qt::FindDirectChildrenOnly));
+    populate(menu_);
+}
+
+void TrayController::refreshOpenMenu() {
+    if (!menu_->isVisible())
+        return; // aboutToShow rebuilds it
+    QMenu fresh;
+    populate(&fresh);
+    if (entryIds(&fresh) != entryIds(menu_)) {
+        rebuildMenu();
+        return;
+    }
+    for (QAction* now : fresh.findChildren<QAction*>()) {
+        if (now->objectName().isEmpty())
+            continue;
+        QAction* shown = action(now->objectName());
+        if (shown == nullptr)
+            continue;
+        if (shown->text() != now->text())
+            shown->setText(now->text());
+        if (shown->toolTip() != now->toolTip())
+            shown->setToolTip(now->toolTip());
+        if (shown->data() != now->data())
+            shown->setData(now->data());
+        shown->setEnabled(now->isEnabled());
+        shown->setChecked(now->isChecked());
+        if (now->objectName().startsWith(QLatin1StringView("peer:")) ||
+            now->objectName() == QLatin1StringView("state"))
+            shown->setIcon(now->icon());
+    }
+}
+
+void TrayController::populate(QMenu* menu) {
 
     const HelperStatus& status = session_->status();
     const TrayState state = session_->trayState();
@@ -146,23 +194,23 @@ void TrayController::rebuildMenu() {
     if ((state == TrayState::Connected || state == TrayState::Degraded) &&
         !status.profile.isEmpty())
         stateLine = tr("%1 — %2").arg(stateLine, status.profile);
-    QAction* stateAction = addNamed(menu_, QStringLiteral("state"), stateLine);
+    QAction* stateAction = addNamed(menu, QStringLiteral("state"), stateLine);
     stateAction->setIcon(QIcon(trayIconPath(state)));
     stateAction->setEnabled(false);
     if (state == TrayState::Error && !session_->tooltipInputs().error.isEmpty()) {
         QAction* err =
-            addNamed(menu_, QStringLiteral("error"), session_->tooltipInputs().error.left(120));
+            addNamed(menu, QStringLiteral("error"), session_->tooltipInputs().error.left(120));
         err->setEnabled(false);
     }
 
     const QString target = profileToConnect(*session_, selectedProfile_);
     const bool up = isUp(status.state);
     if (up) {
-        QAction* a = addNamed(menu_, QStringLiteral("disconnect"), tr("&Disconnect"));
+        QAction* a = addNamed(menu, QStringLiteral("disconnect"), tr("&Disconnect"));
         a->setEnabled(available && !session_->isBusy());
         connect(a, &QAction::triggered, session_, &HelperSession::disconnectTunnel);
     } else {
-        QAction* a = addNamed(menu_, QStringLiteral("connect"),
+        QAction* a = addNamed(menu, QStringLiteral("connect"),
                               target.isEmpty() ? tr("&Connect") : tr("&Connect to %1").arg(target));
         a->setEnabled(available && !session_->isBusy() && !target.isEmpty() &&
                       status.state != QLatin1StringView("disconnecting"));
@@ -173,12 +221,12 @@ void TrayController::rebuildMenu() {
 
     const auto& profiles = session_->profileModel()->profiles();
     if (profiles.size() > 1) {
-        QMenu* sub = menu_->addMenu(tr("&Profile"));
+        QMenu* sub = menu->addMenu(tr("&Profile"));
         sub->menuAction()->setObjectName(QStringLiteral("profiles"));
         auto* group = new QActionGroup(sub);
         for (const ProfileInfo& p : profiles) {
             QAction* a = addNamed(sub, QStringLiteral("profile:") + p.name, p.name);
-            // The actions live in the submenu; findChildren on menu_ still reaches them.
+            // The actions live in the submenu; findChildren on menu still reaches them.
             a->setCheckable(true);
             a->setChecked(p.name == target);
             a->setActionGroup(group);
@@ -192,21 +240,22 @@ void TrayController::rebuildMenu() {
             });
         }
     } else if (profiles.isEmpty() && available) {
-        QAction* a = addNamed(menu_, QStringLiteral("noProfiles"),
+        QAction* a = addNamed(menu, QStringLiteral("noProfiles"),
                               tr("No tunnels yet — import one to connect"));
         a->setEnabled(false);
     }
 
     if (up && !status.addresses.isEmpty()) {
         const QString address = addressWithoutHostPrefix(status.addresses.front());
-        QAction* a = addNamed(menu_, QStringLiteral("address"), tr("This device: %1").arg(address));
+        QAction* a = addNamed(menu, QStringLiteral("address"), tr("This device: %1").arg(address));
         a->setToolTip(tr("Click to copy"));
-        connect(a, &QAction::triggered, this, [this, address] { copyToClipboard(address); });
+        a->setData(address);
+        connect(a, &QAction::triggered, this, [this, a] { copyToClipboard(a->data().toString()); });
     }
 
     const PeerModel* peers = session_->peerModel();
     if (up && peers->rowCount() > 0) {
-        menu_->addSection(tr("Peers"));
+        menu->addSection(tr("Peers"));
         // Unhealthy peers first (they are why someone opens the menu), then by name.
         QList<int> rows(peers->rowCount());
         std::iota(rows.begin(), rows.end(), 0);
@@ -232,31 +281,35 @@ void TrayController::rebuildMenu() {
             if (!address.isEmpty())
                 text += QStringLiteral("   ") + address;
             text += QStringLiteral("   ") + when;
-            QAction* a = addNamed(menu_, QStringLiteral("peer:") + p.publicKey, text);
+            QAction* a = addNamed(menu, QStringLiteral("peer:") + p.publicKey, text);
             a->setIcon(dotIcon(healthColor(health)));
-            a->setToolTip(tr("%1 — click to copy %2").arg(healthText(health), address));
+            a->setToolTip(address.isEmpty()
+                              ? healthText(health)
+                              : tr("%1 — click to copy %2").arg(healthText(health), address));
             a->setEnabled(!address.isEmpty());
-            connect(a, &QAction::triggered, this, [this, address] { copyToClipboard(address); });
+            a->setData(address);
+            connect(a, &QAction::triggered, this,
+                    [this, a] { copyToClipboard(a->data().toString()); });
         }
         if (peers->rowCount() > kMaxMenuPeers) {
-            QAction* more = addNamed(menu_, QStringLiteral("morePeers"),
+            QAction* more = addNamed(menu, QStringLiteral("morePeers"),
                                      tr("Show all %n peer(s)…", nullptr, peers->rowCount()));
             connect(more, &QAction::triggered, this, &TrayController::peerBrowserRequested);
         }
     }
 
-    menu_->addSeparator();
-    connect(addNamed(menu_, QStringLiteral("peerBrowser"), tr("Peer &browser…")),
+    menu->addSeparator();
+    connect(addNamed(menu, QStringLiteral("peerBrowser"), tr("Peer &browser…")),
             &QAction::triggered, this, &TrayController::peerBrowserRequested);
-    QAction* import = addNamed(menu_, QStringLiteral("import"), tr("&Import tunnel…"));
+    QAction* import = addNamed(menu, QStringLiteral("import"), tr("&Import tunnel…"));
     import->setEnabled(available);
     connect(import, &QAction::triggered, this, &TrayController::importRequested);
-    connect(addNamed(menu_, QStringLiteral("settings"), tr("&Settings…")), &QAction::triggered,
-            this, &TrayController::settingsRequested);
-    connect(addNamed(menu_, QStringLiteral("about"), tr("&About Calnet")), &QAction::triggered,
-            this, &TrayController::aboutRequested);
-    menu_->addSeparator();
-    connect(addNamed(menu_, QStringLiteral("quit"), tr("&Quit")), &QAction::triggered, this,
+    connect(addNamed(menu, QStringLiteral("settings"), tr("&Settings…")), &QAction::triggered, this,
+            &TrayController::settingsRequested);
+    connect(addNamed(menu, QStringLiteral("about"), tr("&About Calnet")), &QAction::triggered, this,
+            &TrayController::aboutRequested);
+    menu->addSeparator();
+    connect(addNamed(menu, QStringLiteral("quit"), tr("&Quit")), &QAction::triggered, this,
             &TrayController::quitRequested);
 }
 

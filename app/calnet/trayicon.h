@@ -45,6 +45,10 @@ public:
 
     // Rebuilds the menu now (also done on aboutToShow); public for tests and screenshots.
     void rebuildMenu();
+    // While the menu is open: updates its entries in place (texts, icons, enabled state), so
+    // the once-a-second handshake ages do not close it or move the highlight. Only a change in
+    // which entries exist (connect <-> disconnect, a peer joining) rebuilds it.
+    void refreshOpenMenu();
 
     // Named actions, for tests: "state", "connect", "disconnect", "address", "peerBrowser",
     // "import", "settings", "about", "quit"; peers are "peer:<publicKey>", profiles
@@ -65,6 +69,7 @@ private:
     void updateIcon();
     void copyToClipboard(const QString& text);
     QAction* addNamed(QMenu* menu, const QString& id, const QString& text);
+    void populate(QMenu* menu);
 
     HelperSession* session_;
     QSystemTrayIcon* tray_ = nullptr;

@@ -43,6 +43,9 @@ private slots:
         QCOMPARE(window.stateLabel()->text(), trayStateText(TrayState::Unavailable));
         QVERIFY(!window.connectButton()->isEnabled());
         QCOMPARE(window.windowTitle(), QStringLiteral("Calnet"));
+        // The banner counts down to the next attempt.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.bannerLabel()->text().contains(QStringLiteral("Retrying in")), kWaitMs);
     }
 
     void connectsAndDisconnectsFromTheButton() {
@@ -71,13 +74,25 @@ private slots:
         QVERIFY(window.connectButton()->text().contains(QStringLiteral("Disconnect")));
         QTRY_COMPARE_WITH_TIMEOUT(window.browser()->table()->model()->rowCount(), 1, kWaitMs);
 
-        // Choosing another profile while connected moves the tunnel there.
+        // Choosing another profile while connected only selects it (arrow keys and the wheel
+        // activate a combo box too); Switch moves the tunnel there.
+        QVERIFY(window.switchButton()->isHidden());
         QSignalSpy selected(&window, &MainWindow::profileSelected);
         window.profileBox()->setFocus();
-        const int home = session.profileModel()->rowOf(QStringLiteral("home"));
-        emit window.profileBox()->activated(home);
+        QTest::keyClick(window.profileBox(), Qt::Key_Up);
+        QCOMPARE(window.profileBox()->currentText(), QStringLiteral("home"));
         QCOMPARE(selected.count(), 1);
+        QCOMPARE(selected[0][0].toString(), QStringLiteral("home"));
+        QTest::qWait(100);
+        QCOMPARE(helper.count(ipc::kMethodConnect), 1);
+        QCOMPARE(session.status().profile, QStringLiteral("office"));
+        QVERIFY(!window.switchButton()->isHidden());
+        QVERIFY(window.switchButton()->text().contains(QStringLiteral("home")));
+        QTest::mouseClick(window.switchButton(), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(session.status().profile, QStringLiteral("home"), kWaitMs);
+        QCOMPARE(helper.last(ipc::kMethodConnect).params.value("name").toString(),
+                 QStringLiteral("home"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.switchButton()->isHidden(), kWaitMs);
 
         QTest::mouseClick(window.connectButton(), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(window.stateLabel()->text(),

@@ -6,6 +6,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QMenu>
+#include <QPointer>
 #include <QSignalSpy>
 #include <QSystemTrayIcon>
 #include <QTest>
@@ -147,6 +148,54 @@ private slots:
         QCOMPARE(trayStateId(session.trayState()), QStringLiteral("degraded"));
         QVERIFY(tray.trayIcon()->toolTip().contains(QStringLiteral("not responding")));
         QVERIFY(!visibleTexts(tray.menu()).isEmpty());
+    }
+
+    void openMenuUpdatesInPlace() {
+        FakeHelper helper;
+        helper.profiles = {FakeHelper::profile("home", true)};
+        helper.peers = {FakeHelper::peer("K1", "10.0.0.1/32", kRecent - 40),
+                        FakeHelper::peer("K2", "10.0.0.2/32", kRecent)};
+        helper.setState("connected", "home");
+        QVERIFY(helper.start());
+        HelperSession session;
+        session.start(helper.path());
+        TrayController tray(&session);
+        QTRY_COMPARE_WITH_TIMEOUT(session.peerModel()->rowCount(), 2, kWaitMs);
+        tray.menu()->popup(QPoint(10, 10));
+        QTRY_VERIFY_WITH_TIMEOUT(tray.menu()->isVisible(), kWaitMs);
+        const QPointer<QAction> peer = tray.action("peer:K1");
+        const QPointer<QAction> state = tray.action("state");
+        QVERIFY(peer && state);
+        tray.menu()->setActiveAction(peer);
+        const QString before = peer->text();
+
+        // A new handshake (and the model's clock) change texts, not which entries exist: the
+        // open menu keeps its actions, its highlight and stays open.
+        helper.peers = {FakeHelper::peer("K1", "10.0.0.1/32", kRecent + 1),
+                        FakeHelper::peer("K2", "10.0.0.2/32", kRecent)};
+        helper.pushPeers();
+        QTRY_VERIFY_WITH_TIMEOUT(peer && peer->text() != before, kWaitMs);
+        QVERIFY(state);
+        QCOMPARE(tray.action("peer:K1"), peer.data());
+        QCOMPARE(tray.menu()->activeAction(), peer.data());
+        QVERIFY(tray.menu()->isVisible());
+
+        // An address that changes under the open menu is what its click copies.
+        helper.peers = {FakeHelper::peer("K1", "10.0.0.9/32", kRecent + 1),
+                        FakeHelper::peer("K2", "10.0.0.2/32", kRecent)};
+        helper.pushPeers();
+        QTRY_VERIFY_WITH_TIMEOUT(peer && peer->text().contains(QStringLiteral("10.0.0.9")),
+                                 kWaitMs);
+        QCOMPARE(tray.action("peer:K1"), peer.data());
+        peer->trigger();
+        QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("10.0.0.9"));
+
+        // A peer joining changes the shape: the menu is rebuilt and lists it.
+        helper.peers.append(FakeHelper::peer("K3", "10.0.0.3/32", kRecent));
+        helper.pushPeers();
+        QTRY_VERIFY_WITH_TIMEOUT(tray.action("peer:K3") != nullptr, kWaitMs);
+        QVERIFY(!peer); // the old entries went with the rebuild
+        tray.menu()->hide();
     }
 
     void noProfilesSaysHowToStart() {

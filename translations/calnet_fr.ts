@@ -1,4 +1,809 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="fr_FR">
+<context>
+    <name>ProfileModel</name>
+    <message>
+        <source>Addresses: %1</source>
+        <translation>Adresses&#xa0;: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n peer(s)</source>
+        <translation>
+            <numerusform>%n pair</numerusform>
+            <numerusform>%n pairs</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Routes all traffic</source>
+        <translation>Fait passer tout le trafic par le tunnel</translation>
+    </message>
+</context>
+<context>
+    <name>TrayState</name>
+    <message>
+        <source>Calnet service not running</source>
+        <translation>Le service Calnet ne fonctionne pas</translation>
+    </message>
+    <message>
+        <source>Disconnected</source>
+        <translation>Déconnecté</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Connexion en cours…</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Connecté</translation>
+    </message>
+    <message>
+        <source>Connected, some peers not responding</source>
+        <translation>Connecté, certains pairs ne répondent pas</translation>
+    </message>
+    <message>
+        <source>Connection failed</source>
+        <translation>Échec de la connexion</translation>
+    </message>
+    <message>
+        <source>Profile: %1</source>
+        <translation>Profil&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>This device: %1</source>
+        <translation>Cet appareil&#xa0;: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n peer(s), %1 not responding</source>
+        <translation>
+            <numerusform>%n pair, dont %1 sans réponse</numerusform>
+            <numerusform>%n pairs, dont %1 sans réponse</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n peer(s)</source>
+        <translation>
+            <numerusform>%n pair</numerusform>
+            <numerusform>%n pairs</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Retrying to reach calnetd…</source>
+        <translation>Nouvelle tentative de connexion à calnetd…</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::Application</name>
+    <message>
+        <source>Calnet connected</source>
+        <translation>Calnet connecté</translation>
+    </message>
+    <message>
+        <source>Connected to %1.</source>
+        <translation>Connecté à %1.</translation>
+    </message>
+    <message>
+        <source>Calnet disconnected</source>
+        <translation>Calnet déconnecté</translation>
+    </message>
+    <message>
+        <source>Disconnected from %1.</source>
+        <translation>Déconnecté de %1.</translation>
+    </message>
+    <message>
+        <source>Calnet connection failed</source>
+        <translation>Échec de la connexion Calnet</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>About Calnet</source>
+        <translation>À propos de Calnet</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;A self-hostable mesh VPN built on WireGuard.&lt;/p&gt;&lt;p&gt;Service socket: %2&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;Un VPN maillé auto-hébergeable fondé sur WireGuard.&lt;/p&gt;&lt;p&gt;Socket du service&#xa0;: %2&lt;/p&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::HelperSession</name>
+    <message>
+        <source>The Calnet service is not running.</source>
+        <translation>Le service Calnet ne fonctionne pas.</translation>
+    </message>
+    <message>
+        <source>Only members of the “calnet” group may change the connection. Ask an administrator to add your account to it (usermod -aG calnet %1), then sign in again.</source>
+        <translation>Seuls les membres du groupe «&#x202f;calnet&#x202f;» peuvent modifier la connexion. Demandez à un administrateur d’y ajouter votre compte (usermod -aG calnet %1), puis reconnectez-vous à votre session.</translation>
+    </message>
+    <message>
+        <source>Could not connect</source>
+        <translation>Échec de la connexion</translation>
+    </message>
+    <message>
+        <source>Could not disconnect</source>
+        <translation>Échec de la déconnexion</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::Importer</name>
+    <message>
+        <source>Line %1: %2</source>
+        <translation>Ligne %1&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>Import WireGuard tunnels</source>
+        <translation>Importer des tunnels WireGuard</translation>
+    </message>
+    <message>
+        <source>WireGuard tunnels (*.conf)</source>
+        <translation>Tunnels WireGuard (*.conf)</translation>
+    </message>
+    <message>
+        <source>The Calnet service is not running, so nothing can be imported now.</source>
+        <translation>Le service Calnet ne fonctionne pas, aucun import n’est donc possible pour le moment.</translation>
+    </message>
+    <message>
+        <source>This is a folder, not a file.</source>
+        <translation>Il s’agit d’un dossier, pas d’un fichier.</translation>
+    </message>
+    <message>
+        <source>The file is larger than %1 KiB. A WireGuard configuration is a few kilobytes; is this the right file?</source>
+        <translation>Le fichier dépasse %1&#xa0;Kio. Une configuration WireGuard ne fait que quelques kilooctets&#x202f;; est-ce bien le bon fichier&#x202f;?</translation>
+    </message>
+    <message>
+        <source>The file is not UTF-8 text.</source>
+        <translation>Le fichier n’est pas du texte UTF-8.</translation>
+    </message>
+    <message>
+        <source>Imported %1</source>
+        <translation>%1 importé</translation>
+    </message>
+    <message>
+        <source>The tunnel “%1” from %2 is ready.</source>
+        <translation>Le tunnel «&#x202f;%1&#x202f;» issu de %2 est prêt.</translation>
+    </message>
+    <message>
+        <source>Importing tunnels needs administrator rights: your account must be a member of the “calnet” group. Ask an administrator to run
+    sudo usermod -aG calnet %1
+then log out and back in.</source>
+        <translation>L’importation de tunnels nécessite des droits d’administration&#xa0;: votre compte doit être membre du groupe «&#x202f;calnet&#x202f;». Demandez à un administrateur d’exécuter
+    sudo usermod -aG calnet %1
+puis fermez votre session et rouvrez-la.</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more (see details)</source>
+        <translation>
+            <numerusform>… et %n autre (voir les détails)</numerusform>
+            <numerusform>… et %n autres (voir les détails)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The file is not a valid WireGuard configuration.</source>
+        <translation>Le fichier n’est pas une configuration WireGuard valide.</translation>
+    </message>
+    <message>
+        <source>The Calnet service refused the file.</source>
+        <translation>Le service Calnet a refusé le fichier.</translation>
+    </message>
+    <message>
+        <source>Could not import %1</source>
+        <translation>Impossible d’importer %1</translation>
+    </message>
+    <message>
+        <source>Import tunnel</source>
+        <translation>Importer un tunnel</translation>
+    </message>
+    <message>
+        <source>Connect now</source>
+        <translation>Se connecter maintenant</translation>
+    </message>
+    <message>
+        <source>Connects the imported tunnel</source>
+        <translation>Établit la connexion au tunnel importé</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::MainWindow</name>
+    <message>
+        <source>Calnet</source>
+        <translation>Calnet</translation>
+    </message>
+    <message>
+        <source>Service status</source>
+        <translation>État du service</translation>
+    </message>
+    <message>
+        <source>Connection state icon</source>
+        <translation>Icône de l’état de la connexion</translation>
+    </message>
+    <message>
+        <source>Connection state</source>
+        <translation>État de la connexion</translation>
+    </message>
+    <message>
+        <source>Connection details</source>
+        <translation>Détails de la connexion</translation>
+    </message>
+    <message>
+        <source>Copy &amp;address</source>
+        <translation>Cop&amp;ier l’adresse</translation>
+    </message>
+    <message>
+        <source>Copy this device&apos;s tunnel address</source>
+        <translation>Copier l’adresse de tunnel de cet appareil</translation>
+    </message>
+    <message>
+        <source>Address copied</source>
+        <translation>Adresse copiée</translation>
+    </message>
+    <message>
+        <source>&amp;Profile:</source>
+        <translation>&amp;Profil&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Profile</source>
+        <translation>Profil</translation>
+    </message>
+    <message>
+        <source>Connect or disconnect</source>
+        <translation>Se connecter ou se déconnecter</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Fichier</translation>
+    </message>
+    <message>
+        <source>&amp;Import tunnel…</source>
+        <translation>&amp;Importer un tunnel…</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Paramètres…</translation>
+    </message>
+    <message>
+        <source>&amp;Close window</source>
+        <translation>&amp;Fermer la fenêtre</translation>
+    </message>
+    <message>
+        <source>&amp;Quit Calnet</source>
+        <translation>&amp;Quitter Calnet</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Aide</translation>
+    </message>
+    <message>
+        <source>&amp;About Calnet</source>
+        <translation>À &amp;propos de Calnet</translation>
+    </message>
+    <message>
+        <source>Profile %1</source>
+        <translation>Profil %1</translation>
+    </message>
+    <message>
+        <source>This device: %1</source>
+        <translation>Cet appareil&#xa0;: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n peer(s) not responding</source>
+        <translation>
+            <numerusform>%n pair ne répond pas</numerusform>
+            <numerusform>%n pairs ne répondent pas</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Connecting to the Calnet service at %1…</source>
+        <translation>Connexion au service Calnet à l’adresse %1…</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>Se &amp;déconnecter</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>Se &amp;connecter</translation>
+    </message>
+    <message>
+        <source>The Calnet service is not running.</source>
+        <translation>Le service Calnet ne fonctionne pas.</translation>
+    </message>
+    <message>
+        <source>No tunnels yet. Import a .conf file (File → Import tunnel…) or drop it here.</source>
+        <translation>Aucun tunnel pour l’instant. Importez un fichier .conf (Fichier → Importer un tunnel…) ou déposez-le ici.</translation>
+    </message>
+    <message>
+        <source>Not connected.</source>
+        <translation>Non connecté.</translation>
+    </message>
+    <message>
+        <source>No peers in this profile.</source>
+        <translation>Aucun pair dans ce profil.</translation>
+    </message>
+    <message>
+        <source>Peers</source>
+        <translation>Liste des pairs</translation>
+    </message>
+    <message>
+        <source>Move the tunnel to the chosen profile</source>
+        <translation>Basculer le tunnel vers le profil choisi</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1&#xa0;: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>The Calnet service (calnetd) is not reachable at %1. Retrying in %n second(s)…</source>
+        <translation>
+            <numerusform>Le service Calnet (calnetd) est injoignable à l’adresse %1. Nouvel essai dans %n seconde…</numerusform>
+            <numerusform>Le service Calnet (calnetd) est injoignable à l’adresse %1. Nouvel essai dans %n secondes…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>S&amp;witch to %1</source>
+        <translation>&amp;Basculer vers %1</translation>
+    </message>
+    <message>
+        <source>Loading peers…</source>
+        <translation>Chargement des pairs…</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::PeerBrowser</name>
+    <message>
+        <source>Filter by name, key, address or endpoint</source>
+        <translation>Filtrer par nom, clé, adresse ou point de terminaison</translation>
+    </message>
+    <message>
+        <source>Filter peers</source>
+        <translation>Filtrer les pairs</translation>
+    </message>
+    <message>
+        <source>Peers</source>
+        <translation>Pairs</translation>
+    </message>
+    <message>
+        <source>No peers</source>
+        <translation>Aucun pair</translation>
+    </message>
+    <message>
+        <source>No peer selected</source>
+        <translation>Aucun pair sélectionné</translation>
+    </message>
+    <message>
+        <source>Peer details</source>
+        <translation>Détails du pair</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>Public key</source>
+        <translation>Clé publique</translation>
+    </message>
+    <message>
+        <source>Allowed IPs</source>
+        <translation>IP autorisées</translation>
+    </message>
+    <message>
+        <source>Endpoint</source>
+        <translation>Point de terminaison</translation>
+    </message>
+    <message>
+        <source>Path</source>
+        <translation>Chemin</translation>
+    </message>
+    <message>
+        <source>Last handshake</source>
+        <translation>Dernière poignée de main</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>Transfert</translation>
+    </message>
+    <message>
+        <source>Persistent keepalive</source>
+        <translation>Keepalive persistant</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Nom&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Public key:</source>
+        <translation>Clé publique&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Allowed IPs:</source>
+        <translation>IP autorisées&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Endpoint:</source>
+        <translation>Point de terminaison&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Path:</source>
+        <translation>Chemin&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Last handshake:</source>
+        <translation>Dernière poignée de main&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Transfer:</source>
+        <translation>Transfert&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Keepalive:</source>
+        <translation>Keepalive&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Copy key</source>
+        <translation>Copier la clé</translation>
+    </message>
+    <message>
+        <source>Copy public key</source>
+        <translation>Copier la clé publique</translation>
+    </message>
+    <message>
+        <source>Copies the peer&apos;s public key to the clipboard</source>
+        <translation>Copie la clé publique du pair dans le presse-papiers</translation>
+    </message>
+    <message>
+        <source>Copy address</source>
+        <translation>Copier l’adresse</translation>
+    </message>
+    <message>
+        <source>Copies the peer&apos;s first allowed IP to the clipboard</source>
+        <translation>Copie la première IP autorisée du pair dans le presse-papiers</translation>
+    </message>
+    <message>
+        <source>Copy endpoint</source>
+        <translation>Copier le point de terminaison</translation>
+    </message>
+    <message>
+        <source>Copies the peer&apos;s endpoint to the clipboard</source>
+        <translation>Copie le point de terminaison du pair dans le presse-papiers</translation>
+    </message>
+    <message>
+        <source>Peer count</source>
+        <translation>Nombre de pairs</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n peer(s) (%1 shown)</source>
+        <translation>
+            <numerusform>%n pair (%1 à l’écran)</numerusform>
+            <numerusform>%n pairs (%1 à l’écran)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>non renseigné</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>inconnu</translation>
+    </message>
+    <message>
+        <source>relayed</source>
+        <translation>relayé</translation>
+    </message>
+    <message>
+        <source>direct</source>
+        <translation>direct</translation>
+    </message>
+    <message>
+        <source>%1 ago (%2)</source>
+        <translation>il y a %1 (%2)</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>jamais</translation>
+    </message>
+    <message>
+        <source>%1 received, %2 sent</source>
+        <translation>%1 reçus, %2 envoyés</translation>
+    </message>
+    <message numerus="yes">
+        <source>every %n second(s)</source>
+        <translation>
+            <numerusform>intervalle de %n seconde</numerusform>
+            <numerusform>intervalle de %n secondes</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>désactivé</translation>
+    </message>
+    <message>
+        <source>Shows only the peers whose name, public key, address or endpoint contains this text. %1 moves here, Escape clears it.</source>
+        <translation>N’affiche que les pairs dont le nom, la clé publique, l’adresse ou le point de terminaison contient ce texte. %1 place le curseur ici, Échap l’efface.</translation>
+    </message>
+    <message>
+        <source>One row per peer. %1 copies the address of the current peer.</source>
+        <translation>Une ligne par pair. %1 copie l’adresse du pair sélectionné.</translation>
+    </message>
+    <message>
+        <source>%1 (no name)</source>
+        <translation>%1 (sans nom)</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::PeerModel</name>
+    <message>
+        <source>relayed</source>
+        <translation>relayé</translation>
+    </message>
+    <message>
+        <source>direct</source>
+        <translation>direct</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>jamais</translation>
+    </message>
+    <message>
+        <source>%1 ago · %2</source>
+        <translation>il y a %1 · %2</translation>
+    </message>
+    <message>
+        <source>every %1 s</source>
+        <translation>toutes les %1&#xa0;s</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>désactivé</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>Addresses</source>
+        <translation>Adresses</translation>
+    </message>
+    <message>
+        <source>Endpoint</source>
+        <translation>Point de terminaison</translation>
+    </message>
+    <message>
+        <source>Path</source>
+        <translation>Chemin</translation>
+    </message>
+    <message>
+        <source>Last handshake</source>
+        <translation>Dernière poignée de main</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Reçu</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Envoyé</translation>
+    </message>
+    <message>
+        <source>Keepalive</source>
+        <translation>Keepalive</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n B</source>
+        <translation>
+            <numerusform>%n o</numerusform>
+            <numerusform>%n o</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation>%1 j %2 h</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>healthy</source>
+        <translation>actif</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>périmé</translation>
+    </message>
+    <message>
+        <source>dead</source>
+        <translation>injoignable</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::SettingsDialog</name>
+    <message>
+        <source>Calnet Settings</source>
+        <translation>Paramètres de Calnet</translation>
+    </message>
+    <message>
+        <source>Show &amp;notifications</source>
+        <translation>Afficher les &amp;notifications</translation>
+    </message>
+    <message>
+        <source>Show notifications</source>
+        <translation>Afficher les notifications</translation>
+    </message>
+    <message>
+        <source>Tell me when the tunnel connects, disconnects or fails.</source>
+        <translation>Vous avertit lorsque le tunnel se connecte, se déconnecte ou échoue.</translation>
+    </message>
+    <message>
+        <source>&amp;Start Calnet when I log in</source>
+        <translation>&amp;Démarrer Calnet à l’ouverture de session</translation>
+    </message>
+    <message>
+        <source>Start Calnet when I log in</source>
+        <translation>Démarrer Calnet à l’ouverture de session</translation>
+    </message>
+    <message>
+        <source>Start at login error</source>
+        <translation>Erreur du démarrage automatique</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>&amp;Langue&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Langue</translation>
+    </message>
+    <message>
+        <source>The language applies when Calnet is next started.</source>
+        <translation>La langue sera appliquée au prochain démarrage de Calnet.</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Fermer</translation>
+    </message>
+    <message>
+        <source>Could not turn on start at login: %1</source>
+        <translation>Impossible d’activer le démarrage à l’ouverture de session&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Could not turn off start at login: %1</source>
+        <translation>Impossible de désactiver le démarrage à l’ouverture de session&#xa0;: %1</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::TrayController</name>
+    <message>
+        <source>Calnet menu</source>
+        <translation>Menu Calnet</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>Se &amp;déconnecter</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>Se &amp;connecter</translation>
+    </message>
+    <message>
+        <source>&amp;Connect to %1</source>
+        <translation>Se &amp;connecter à %1</translation>
+    </message>
+    <message>
+        <source>&amp;Profile</source>
+        <translation>&amp;Profil</translation>
+    </message>
+    <message>
+        <source>No tunnels yet — import one to connect</source>
+        <translation>Aucun tunnel pour l’instant — importez-en un pour vous connecter</translation>
+    </message>
+    <message>
+        <source>This device: %1</source>
+        <translation>Cet appareil&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Click to copy</source>
+        <translation>Cliquer pour copier</translation>
+    </message>
+    <message>
+        <source>Peers</source>
+        <translation>Pairs</translation>
+    </message>
+    <message>
+        <source>%1 ago</source>
+        <translation>il y a %1</translation>
+    </message>
+    <message>
+        <source>%1 — click to copy %2</source>
+        <translation>%1 — cliquer pour copier %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Show all %n peer(s)…</source>
+        <translation>
+            <numerusform>Afficher %n pair…</numerusform>
+            <numerusform>Afficher les %n pairs…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Peer &amp;browser…</source>
+        <translation>&amp;Liste des pairs…</translation>
+    </message>
+    <message>
+        <source>&amp;Import tunnel…</source>
+        <translation>&amp;Importer un tunnel…</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>Pa&amp;ramètres…</translation>
+    </message>
+    <message>
+        <source>&amp;About Calnet</source>
+        <translation>À pr&amp;opos de Calnet</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::autostart</name>
+    <message>
+        <source>Connect to your Calnet network from the tray</source>
+        <translation>Se connecter à votre réseau Calnet depuis la zone de notification</translation>
+    </message>
+    <message>
+        <source>Could not remove %1: %2</source>
+        <translation>Impossible de supprimer %1&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>Could not create the folder %1.</source>
+        <translation>Impossible de créer le dossier %1.</translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>Impossible d’écrire %1&#xa0;: %2</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::translation</name>
+    <message>
+        <source>System default</source>
+        <translation>Langue du système</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Calnet desktop app: tray icon and peer browser.</source>
+        <translation>Application de bureau Calnet&#xa0;: icône de notification et liste des pairs.</translation>
+    </message>
+    <message>
+        <source>The helper&apos;s socket (default %1).</source>
+        <translation>Socket du service Calnet (par défaut&#xa0;: %1).</translation>
+    </message>
+    <message>
+        <source>Open the main window instead of a tray icon.</source>
+        <translation>Ouvrir la fenêtre principale au lieu d’une icône dans la zone de notification.</translation>
+    </message>
+    <message>
+        <source>Open the peer browser at start.</source>
+        <translation>Ouvrir la liste des pairs au démarrage.</translation>
+    </message>
+    <message>
+        <source>Started at login (used by the autostart entry).</source>
+        <translation>Démarré à l’ouverture de session (utilisé par l’entrée de démarrage automatique).</translation>
+    </message>
+</context>
 </TS>

@@ -14,10 +14,6 @@ namespace calnet::app {
 
 namespace {
 
-QString tr(const char* text, int n = -1) {
-    return QCoreApplication::translate("PeerModel", text, nullptr, n);
-}
-
 std::optional<qint64> optionalInt(const QJsonObject& o, QLatin1StringView key) {
     const QJsonValue v = o.value(key);
     if (!v.isDouble())
@@ -69,7 +65,7 @@ QList<PeerInfo> peersFromJson(const QJsonObject& data) {
 QString formatBytes(qint64 bytes) {
     static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
     if (bytes < 1024)
-        return tr("%n B", int(bytes));
+        return PeerModel::tr("%n B", nullptr, int(bytes));
     double value = double(bytes);
     int unit = -1;
     while (value >= 1024.0 && unit < 3) {
@@ -86,24 +82,24 @@ QString formatAge(qint64 seconds) {
     const qint64 d = seconds / 86400, h = seconds % 86400 / 3600, m = seconds % 3600 / 60,
                  s = seconds % 60;
     if (d > 0)
-        return tr("%1 d %2 h").arg(d).arg(h);
+        return PeerModel::tr("%1 d %2 h").arg(d).arg(h);
     if (h > 0)
-        return tr("%1 h %2 min").arg(h).arg(m);
+        return PeerModel::tr("%1 h %2 min").arg(h).arg(m);
     if (m > 0)
-        return tr("%1 min %2 s").arg(m).arg(s);
-    return tr("%1 s").arg(s);
+        return PeerModel::tr("%1 min %2 s").arg(m).arg(s);
+    return PeerModel::tr("%1 s").arg(s);
 }
 
 QString healthText(ipc::Health health) {
     switch (health) {
     case ipc::Health::Healthy:
-        return tr("healthy");
+        return PeerModel::tr("healthy");
     case ipc::Health::Stale:
-        return tr("stale");
+        return PeerModel::tr("stale");
     case ipc::Health::Dead:
-        return tr("dead");
+        return PeerModel::tr("dead");
     case ipc::Health::Never:
-        return tr("never");
+        return PeerModel::tr("never");
     }
     return {};
 }

@@ -18,6 +18,7 @@ constexpr QLatin1StringView kTranslated[] = {QLatin1StringView("de"), QLatin1Str
 struct Installed {
     QPointer<QTranslator> calnet;
     QPointer<QTranslator> qt;
+    QPointer<QTranslator> englishPlurals; // "1 peer" / "2 peers" for the English source
     QString language;
     QString file;
 };
@@ -29,7 +30,7 @@ Installed& installed() {
 
 void removeInstalled(QCoreApplication* app) {
     Installed& state = installed();
-    for (QPointer<QTranslator>* t : {&state.calnet, &state.qt}) {
+    for (QPointer<QTranslator>* t : {&state.calnet, &state.qt, &state.englishPlurals}) {
         if (*t) {
             app->removeTranslator(*t);
             delete t->data();
@@ -84,8 +85,18 @@ bool installTranslations(QCoreApplication* app, const QString& language,
     // the English way. Otherwise (system, or a code we do not know) they follow the system.
     const bool explicitChoice = english || (!wanted.isEmpty() && !code.isEmpty());
     QLocale::setDefault(explicitChoice ? QLocale(language.trimmed()) : QLocale::system());
-    if (code.isEmpty())
+    if (code.isEmpty()) {
+        // English is the source language; its catalogue holds only the plural forms of the %n
+        // messages, so "1 peer" does not read "1 peer(s)". Missing, the text stays readable.
+        auto* plurals = new QTranslator(app);
+        if (plurals->load(QStringLiteral("%1/calnet_en.qm").arg(catalogueDirectory))) {
+            app->installTranslator(plurals);
+            installed().englishPlurals = plurals;
+        } else {
+            delete plurals;
+        }
         return wanted.isEmpty() || english;
+    }
 
     Installed& state = installed();
     const QString file = QStringLiteral("%1/calnet_%2.qm").arg(catalogueDirectory, code);

@@ -30,7 +30,8 @@ bool installTranslations(QCoreApplication* app, const QString& language,
 [[nodiscard]] QString currentLanguage();
 // The Calnet catalogue the last call installed (":/i18n/calnet_de.qm"), "" for none.
 [[nodiscard]] QString chosenTranslation();
-// The translators the last call installed (Calnet's first, then Qt's when found).
+// The translators the last call installed (Calnet's first, then Qt's when found). For English
+// this is empty: its plural-forms catalogue (calnet_en.qm) is not a translation.
 [[nodiscard]] QList<QTranslator*> installedTranslators();
 
 // The first entry of `preferred` (BCP 47 or POSIX names: "de-AT", "fr_FR", "en") that Calnet

@@ -1,6 +1,6 @@
 // Language loading: which embedded catalogue is chosen for a language or the system's
-// preference list, and, with catalogues compiled here by lrelease (the shipped ones are still
-// empty), that the installed translator really translates and a second call replaces it.
+// preference list, and, with catalogues compiled here by lrelease (so the test controls their
+// contents), that the installed translator really translates and a second call replaces it.
 #include <QCoreApplication>
 #include <QFile>
 #include <QLibraryInfo>
@@ -136,6 +136,17 @@ void tst_Translation::englishNeedsNoCatalogue() {
     QVERIFY(installTranslations(QCoreApplication::instance(), QStringLiteral("en")));
     QCOMPARE(chosenTranslation(), QString());
     QVERIFY(installedTranslators().isEmpty());
+    // ... only its plural forms, embedded from translations/calnet_en.ts.
+    const auto peers = [](int n) {
+        return QCoreApplication::translate("calnet::app::MainWindow", "%n peer(s) not responding",
+                                           nullptr, n);
+    };
+    QCOMPARE(peers(1), QStringLiteral("1 peer not responding"));
+    QCOMPARE(peers(3), QStringLiteral("3 peers not responding"));
+    QVERIFY(installTranslations(QCoreApplication::instance(), QStringLiteral("de")));
+    QCOMPARE(peers(1), QStringLiteral("1 Peer antwortet nicht"));
+    QVERIFY(installTranslations(QCoreApplication::instance(), QStringLiteral("en")));
+    QCOMPARE(peers(2), QStringLiteral("2 peers not responding"));
 }
 
 void tst_Translation::systemPreference_data() {

@@ -487,14 +487,6 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <source>relayed</source>
-        <translation>über Relay</translation>
-    </message>
-    <message>
-        <source>direct</source>
-        <translation>direkt</translation>
-    </message>
-    <message>
         <source>%1 ago (%2)</source>
         <translation>vor %1 (%2)</translation>
     </message>
@@ -622,6 +614,10 @@ Melden Sie sich danach ab und wieder an.</translation>
     <message>
         <source>dead</source>
         <translation>nicht erreichbar</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>offline</translation>
     </message>
 </context>
 <context>

@@ -487,14 +487,6 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>inconnu</translation>
     </message>
     <message>
-        <source>relayed</source>
-        <translation>relayé</translation>
-    </message>
-    <message>
-        <source>direct</source>
-        <translation>direct</translation>
-    </message>
-    <message>
         <source>%1 ago (%2)</source>
         <translation>il y a %1 (%2)</translation>
     </message>
@@ -622,6 +614,10 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>dead</source>
         <translation>injoignable</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>hors ligne</translation>
     </message>
 </context>
 <context>

@@ -76,6 +76,13 @@ QString formatBytes(qint64 bytes) {
                                        QLatin1StringView(kUnits[unit]));
 }
 
+QString pathText(const PeerInfo& peer) {
+    if (peer.online == false)
+        return PeerModel::tr("offline");
+    return peer.path == QLatin1StringView("relayed") ? PeerModel::tr("relayed")
+                                                     : PeerModel::tr("direct");
+}
+
 QString formatAge(qint64 seconds) {
     if (seconds < 0)
         seconds = 0;
@@ -247,7 +254,7 @@ QVariant PeerModel::display(const PeerInfo& p, int column) const {
     case Endpoint:
         return p.endpoint.isEmpty() ? QStringLiteral("—") : p.endpoint;
     case Path:
-        return p.path == QLatin1StringView("relayed") ? tr("relayed") : tr("direct");
+        return pathText(p);
     case Handshake: {
         const auto age = handshakeAge(p);
         if (!age)

@@ -48,6 +48,10 @@ struct PeerInfo {
 // Reads the `peers` result / event data: {"peers": [Peer...]}. Malformed entries are skipped.
 [[nodiscard]] QList<PeerInfo> peersFromJson(const QJsonObject& data);
 
+// The path column: "offline" for a mesh peer the server reports offline, else "relayed" or
+// "direct" (every plain WireGuard peer is direct).
+[[nodiscard]] QString pathText(const PeerInfo& peer);
+
 // "1.5 KiB", "3.2 MiB": binary units as `wg show` prints them.
 [[nodiscard]] QString formatBytes(qint64 bytes);
 // "12 s", "3 min 4 s", "2 h 5 min", "3 d 1 h"; "never" is the caller's job.

@@ -77,6 +77,16 @@ private slots:
         QVERIFY(!peers[1].lastHandshake);
         QCOMPARE(peers[1].path, QStringLiteral("relayed"));
         QCOMPARE(peers[1].online, std::optional<bool>(false));
+
+        // The path column tells a mesh peer the server reports offline.
+        QCOMPARE(pathText(peers[0]), QStringLiteral("direct"));
+        QCOMPARE(pathText(peers[1]), QStringLiteral("offline"));
+        PeerInfo online = peers[1];
+        online.online = true;
+        QCOMPARE(pathText(online), QStringLiteral("relayed"));
+        PeerModel model;
+        model.setPeers(peers);
+        QCOMPARE(model.index(1, PeerModel::Path).data().toString(), QStringLiteral("offline"));
     }
 
     void formats() {

@@ -10,12 +10,14 @@ packages=(
   libsodium-dev libb2-dev
   qt6-base-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6
   qt6-translations-l10n
+  qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
   iproute2 iputils-ping procps
   wireguard-tools
 )
 test_packages=(
   wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev systemd
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
+  postgresql
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

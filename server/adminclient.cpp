@@ -1,0 +1,290 @@
+#include "server/adminclient.h"
+
+#include <cstdio>
+#include <functional>
+
+#include <QDateTime>
+#include <QEventLoop>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QTimer>
+#include <QUrl>
+
+#include "server/serverconfig.h"
+
+namespace calnet::server {
+
+namespace {
+
+void out(const QString& line) {
+    std::fputs(qPrintable(line + QLatin1Char('\n')), stdout);
+}
+
+int fail(const QString& message) {
+    std::fputs(qPrintable(QStringLiteral("calnet-server: ") + message + QLatin1Char('\n')), stderr);
+    return 1;
+}
+
+QString formatTime(qint64 t) {
+    return t == 0 ? QStringLiteral("-")
+                  : QDateTime::fromSecsSinceEpoch(t).toUTC().toString(Qt::ISODate);
+}
+
+struct Options {
+    QString server = QStringLiteral("http://127.0.0.1:8080");
+    QString token;
+    bool json = false;
+    bool reusable = false;
+    qint64 expires = 0;
+    QString user;
+    QStringList tags;
+    QStringList positional;
+};
+
+struct HttpResult {
+    int status = 0;
+    QJsonObject body;
+    QString error;
+};
+
+HttpResult request(const Options& o, const QByteArray& verb, const QString& path,
+                   const QJsonObject& body = {}) {
+    QNetworkAccessManager nam;
+    QNetworkRequest req(QUrl(o.server + path));
+    req.setRawHeader("Authorization", "Bearer " + o.token.toUtf8());
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    req.setTransferTimeout(15000);
+    const QByteArray data =
+        verb == "POST" ? QJsonDocument(body).toJson(QJsonDocument::Compact) : QByteArray();
+    QNetworkReply* reply = nam.sendCustomRequest(req, verb, data);
+    QEventLoop loop;
+    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    loop.exec();
+    HttpResult r;
+    r.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    r.body = QJsonDocument::fromJson(reply->readAll()).object();
+    if (r.status == 0) {
+        r.error = reply->errorString();
+    } else if (r.status >= 400) {
+        const QJsonObject e = r.body.value(QStringLiteral("error")).toObject();
+        r.error = QStringLiteral("%1 (%2): %3")
+                      .arg(e.value(QStringLiteral("code")).toString())
+                      .arg(r.status)
+                      .arg(e.value(QStringLiteral("message")).toString());
+    }
+    reply->deleteLater();
+    return r;
+}
+
+int usage() {
+    return fail(QStringLiteral(
+        "usage: calnet-server authkey create [--reusable] [--expires DURATION] [--tag T]... "
+        "[--user U]\n       calnet-server authkey list | authkey revoke ID\n"
+        "       calnet-server nodes list | nodes delete ID | nodes expire ID\n"
+        "       calnet-server users list\n"
+        "  common: --server URL --admin-token-file F (or CALNET_ADMIN_TOKEN) --json"));
+}
+
+} // namespace
+
+int runAdminCommand(const QStringList& args) {
+    Options o;
+    o.token = qEnvironmentVariable("CALNET_ADMIN_TOKEN");
+    for (int i = 0; i < args.size(); ++i) {
+        const QString& a = args[i];
+        auto value = [&](QString* v) {
+            if (i + 1 >= args.size()) {
+                return false;
+            }
+            *v = args[++i];
+            return true;
+        };
+        QString v;
+        if (a == QStringLiteral("--server")) {
+            if (!value(&o.server)) {
+                return usage();
+            }
+            while (o.server.endsWith(QLatin1Char('/'))) {
+                o.server.chop(1);
+            }
+        } else if (a == QStringLiteral("--admin-token-file")) {
+            QString error;
+            if (!value(&v)) {
+                return usage();
+            }
+            const std::optional<QString> t = readTokenFile(v, &error);
+            if (!t) {
+                return fail(error);
+            }
+            o.token = *t;
+        } else if (a == QStringLiteral("--json")) {
+            o.json = true;
+        } else if (a == QStringLiteral("--reusable")) {
+            o.reusable = true;
+        } else if (a == QStringLiteral("--expires")) {
+            if (!value(&v)) {
+                return usage();
+            }
+            const std::optional<qint64> d = parseDuration(v);
+            if (!d) {
+                return fail(QStringLiteral("bad duration %1 (examples: 30s, 10m, 24h, 7d)").arg(v));
+            }
+            o.expires = *d;
+        } else if (a == QStringLiteral("--tag")) {
+            if (!value(&v)) {
+                return usage();
+            }
+            o.tags.append(v);
+        } else if (a == QStringLiteral("--user")) {
+            if (!value(&o.user)) {
+                return usage();
+            }
+        } else if (a.startsWith(QStringLiteral("--"))) {
+            return fail(QStringLiteral("unknown option %1").arg(a));
+        } else {
+            o.positional.append(a);
+        }
+    }
+    if (o.token.isEmpty()) {
+        return fail(QStringLiteral("no admin token: use --admin-token-file or CALNET_ADMIN_TOKEN"));
+    }
+    const QString noun = o.positional.value(0);
+    const QString verb = o.positional.value(1);
+    const QString id = o.positional.value(2);
+    const int wanted = (verb == QStringLiteral("revoke") || verb == QStringLiteral("delete") ||
+                        verb == QStringLiteral("expire"))
+                           ? 3
+                           : 2;
+    if (o.positional.size() != wanted) {
+        return usage();
+    }
+    auto finish = [&](const HttpResult& r, const std::function<void()>& print) {
+        if (!r.error.isEmpty()) {
+            return fail(r.error);
+        }
+        if (o.json) {
+            out(QString::fromUtf8(QJsonDocument(r.body).toJson(QJsonDocument::Compact)));
+        } else {
+            print();
+        }
+        return 0;
+    };
+
+    if (noun == QStringLiteral("authkey") && verb == QStringLiteral("create")) {
+        QJsonObject body;
+        if (o.reusable) {
+            body.insert(QStringLiteral("reusable"), true);
+        }
+        if (o.expires > 0) {
+            body.insert(QStringLiteral("expiresIn"), o.expires);
+        }
+        if (!o.tags.isEmpty()) {
+            body.insert(QStringLiteral("tags"), QJsonArray::fromStringList(o.tags));
+        }
+        if (!o.user.isEmpty()) {
+            body.insert(QStringLiteral("user"), o.user);
+        }
+        const HttpResult r = request(o, "POST", QStringLiteral("/api/v1/admin/authkeys"), body);
+        return finish(r, [&] { out(r.body.value(QStringLiteral("key")).toString()); });
+    }
+    if (noun == QStringLiteral("authkey") && verb == QStringLiteral("list")) {
+        const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/authkeys"));
+        return finish(r, [&] {
+            out(QStringLiteral("%1 %2 %3 %4 %5 %6")
+                    .arg(QStringLiteral("ID"), -12)
+                    .arg(QStringLiteral("USER"), -16)
+                    .arg(QStringLiteral("STATE"), -9)
+                    .arg(QStringLiteral("REUSABLE"), -8)
+                    .arg(QStringLiteral("EXPIRES"), -20)
+                    .arg(QStringLiteral("TAGS")));
+            for (const QJsonValue& v : r.body.value(QStringLiteral("authkeys")).toArray()) {
+                const QJsonObject k = v.toObject();
+                const QString state =
+                    k.value(QStringLiteral("revoked")).toBool()
+                        ? QStringLiteral("revoked")
+                        : (k.value(QStringLiteral("used")).toBool() ? QStringLiteral("used")
+                                                                    : QStringLiteral("unused"));
+                QStringList tags;
+                for (const QJsonValue& t : k.value(QStringLiteral("tags")).toArray()) {
+                    tags.append(t.toString());
+                }
+                out(QStringLiteral("%1 %2 %3 %4 %5 %6")
+                        .arg(k.value(QStringLiteral("id")).toString(), -12)
+                        .arg(k.value(QStringLiteral("user")).toString(), -16)
+                        .arg(state, -9)
+                        .arg(k.value(QStringLiteral("reusable")).toBool() ? QStringLiteral("yes")
+                                                                          : QStringLiteral("no"),
+                             -8)
+                        .arg(formatTime(k.value(QStringLiteral("expiresAt")).toInteger()), -20)
+                        .arg(tags.join(QLatin1Char(','))));
+            }
+        });
+    }
+    if (noun == QStringLiteral("authkey") && verb == QStringLiteral("revoke")) {
+        const HttpResult r = request(o, "DELETE", QStringLiteral("/api/v1/admin/authkeys/") + id);
+        return finish(r, [&] { out(QStringLiteral("revoked %1").arg(id)); });
+    }
+    if (noun == QStringLiteral("nodes") && verb == QStringLiteral("list")) {
+        const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/nodes"));
+        return finish(r, [&] {
+            out(QStringLiteral("%1 %2 %3 %4 %5 %6")
+                    .arg(QStringLiteral("ID"), -6)
+                    .arg(QStringLiteral("HOSTNAME"), -20)
+                    .arg(QStringLiteral("USER"), -12)
+                    .arg(QStringLiteral("ADDRESSES"), -40)
+                    .arg(QStringLiteral("ONLINE"), -6)
+                    .arg(QStringLiteral("KEY EXPIRY")));
+            for (const QJsonValue& v : r.body.value(QStringLiteral("nodes")).toArray()) {
+                const QJsonObject n = v.toObject();
+                QStringList addresses;
+                for (const QJsonValue& a : n.value(QStringLiteral("addresses")).toArray()) {
+                    addresses.append(a.toString());
+                }
+                out(QStringLiteral("%1 %2 %3 %4 %5 %6")
+                        .arg(n.value(QStringLiteral("id")).toInteger(), -6)
+                        .arg(n.value(QStringLiteral("hostname")).toString(), -20)
+                        .arg(n.value(QStringLiteral("user")).toString(), -12)
+                        .arg(addresses.join(QLatin1Char(' ')), -40)
+                        .arg(n.value(QStringLiteral("online")).toBool() ? QStringLiteral("yes")
+                                                                        : QStringLiteral("no"),
+                             -6)
+                        .arg(formatTime(n.value(QStringLiteral("keyExpiry")).toInteger())));
+            }
+        });
+    }
+    if (noun == QStringLiteral("nodes") &&
+        (verb == QStringLiteral("delete") || verb == QStringLiteral("expire"))) {
+        const bool del = verb == QStringLiteral("delete");
+        const HttpResult r =
+            del ? request(o, "DELETE", QStringLiteral("/api/v1/admin/nodes/") + id)
+                : request(o, "POST", QStringLiteral("/api/v1/admin/nodes/%1/expire").arg(id));
+        return finish(r, [&] {
+            out(QStringLiteral("%1 node %2")
+                    .arg(del ? QStringLiteral("deleted") : QStringLiteral("expired"), id));
+        });
+    }
+    if (noun == QStringLiteral("users") && verb == QStringLiteral("list")) {
+        const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/users"));
+        return finish(r, [&] {
+            out(QStringLiteral("%1 %2 %3 %4")
+                    .arg(QStringLiteral("ID"), -6)
+                    .arg(QStringLiteral("NAME"), -24)
+                    .arg(QStringLiteral("NODES"), -6)
+                    .arg(QStringLiteral("CREATED")));
+            for (const QJsonValue& v : r.body.value(QStringLiteral("users")).toArray()) {
+                const QJsonObject u = v.toObject();
+                out(QStringLiteral("%1 %2 %3 %4")
+                        .arg(u.value(QStringLiteral("id")).toInteger(), -6)
+                        .arg(u.value(QStringLiteral("name")).toString(), -24)
+                        .arg(u.value(QStringLiteral("nodes")).toInteger(), -6)
+                        .arg(formatTime(u.value(QStringLiteral("createdAt")).toInteger())));
+            }
+        });
+    }
+    return usage();
+}
+
+} // namespace calnet::server

@@ -1,0 +1,421 @@
+#include "server/maphub.h"
+
+#include <algorithm>
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QSet>
+#include <QWebSocket>
+
+#include "server/metrics.h"
+#include "server/registry.h"
+#include "server/requests.h"
+#include "server/secrets.h"
+#include "server/serverconfig.h"
+#include "server/storage.h"
+
+Q_LOGGING_CATEGORY(lcMap, "calnet.server.map")
+
+namespace calnet::server {
+
+namespace {
+
+constexpr int kBadMessage = 4400;
+constexpr int kBadCredential = 4401;
+constexpr int kDeleted = 4403;
+constexpr int kNoHello = 4408;
+constexpr int kExpired = 4410;
+// At most one push per this interval: a burst of changes (a hundred nodes coming online after
+// a server restart) goes out as a few deltas instead of one per change and per client. The
+// first change after a quiet spell goes out at once.
+constexpr qint64 kPushIntervalMs = 50;
+
+QJsonArray sortedIds(QList<qint64> ids) {
+    std::sort(ids.begin(), ids.end());
+    QJsonArray out;
+    for (qint64 id : ids) {
+        out.append(id);
+    }
+    return out;
+}
+
+} // namespace
+
+struct MapHub::Client {
+    QWebSocket* socket = nullptr;
+    QTimer helloTimer;
+    bool authenticated = false;
+    bool closing = false;
+    qint64 nodeId = 0;
+    QByteArray credentialHash; // the credential this stream authenticated with
+    QString stream;            // our token in nodes.stream
+    qint64 lastSeq = 0;        // the client has everything up to here
+    qint64 lastPong = 0;       // msecs since epoch
+    QStringList endpoints;     // as last reported
+};
+
+MapHub::MapHub(Storage* storage, Registry* registry, const ServerConfig* config, Metrics* metrics,
+               QObject* parent)
+    : QObject(parent), m_storage(storage), m_registry(registry), m_config(config),
+      m_metrics(metrics) {
+    connect(&m_pingTimer, &QTimer::timeout, this, &MapHub::pingAll);
+    m_pingTimer.start(m_config->pingIntervalMs);
+    connect(&m_sweepTimer, &QTimer::timeout, this,
+            [this] { m_registry->sweepExpired(m_config->clock()); });
+    m_sweepTimer.start(m_config->expirySweepMs);
+}
+
+MapHub::~MapHub() {
+    for (auto& [socket, client] : m_clients) {
+        socket->disconnect(this);
+        socket->abort();
+        delete socket;
+    }
+}
+
+void MapHub::accept(std::unique_ptr<QWebSocket> owned) {
+    QWebSocket* socket = owned.release();
+    socket->setParent(nullptr);
+    socket->setMaxAllowedIncomingMessageSize(quint64(kMaxBodyBytes));
+    socket->setMaxAllowedIncomingFrameSize(quint64(kMaxBodyBytes));
+    auto client = std::make_unique<Client>();
+    client->socket = socket;
+    client->lastPong = QDateTime::currentMSecsSinceEpoch();
+    Client& c = *client;
+    m_clients.emplace(socket, std::move(client));
+
+    // Queued: close()/abort() may emit disconnected() while we walk m_clients.
+    connect(
+        socket, &QWebSocket::disconnected, this, [this, socket] { onDisconnected(socket); },
+        Qt::QueuedConnection);
+    if (socket->requestUrl().path() != QStringLiteral("/api/v1/map")) {
+        closeClient(c, 1008, QStringLiteral("no WebSocket endpoint at this path"));
+        return;
+    }
+    connect(socket, &QWebSocket::textMessageReceived, this,
+            [this, socket](const QString& text) { onText(socket, text); });
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket] {
+        auto it = m_clients.find(socket);
+        if (it != m_clients.end()) {
+            closeClient(*it->second, kBadMessage, QStringLiteral("binary messages are not used"));
+        }
+    });
+    connect(socket, &QWebSocket::pong, this, [this, socket] {
+        auto it = m_clients.find(socket);
+        if (it != m_clients.end()) {
+            it->second->lastPong = QDateTime::currentMSecsSinceEpoch();
+        }
+    });
+    c.helloTimer.setSingleShot(true);
+    connect(&c.helloTimer, &QTimer::timeout, this, [this, socket] {
+        auto it = m_clients.find(socket);
+        if (it != m_clients.end() && !it->second->authenticated) {
+            closeClient(*it->second, kNoHello, QStringLiteral("no hello in time"));
+        }
+    });
+    c.helloTimer.start(m_config->helloTimeoutMs);
+}
+
+void MapHub::closeClient(Client& client, int code, const QString& reason) {
+    if (client.closing) {
+        return;
+    }
+    client.closing = true;
+    client.helloTimer.stop();
+    QWebSocket* socket = client.socket;
+    socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), reason);
+    // A peer that never answers the close handshake is cut off.
+    QTimer::singleShot(5000, socket, [socket] { socket->abort(); });
+}
+
+void MapHub::onDisconnected(QWebSocket* socket) {
+    auto it = m_clients.find(socket);
+    if (it == m_clients.end()) {
+        return;
+    }
+    std::unique_ptr<Client> client = std::move(it->second);
+    m_clients.erase(it);
+    if (client->authenticated) {
+        if (ApiError e =
+                m_registry->streamClosed(client->nodeId, client->stream, m_config->clock())) {
+            qCWarning(lcMap) << "marking node" << client->nodeId << "offline:" << e.message;
+        }
+    }
+    socket->deleteLater();
+}
+
+void MapHub::send(Client& client, const QJsonObject& message) {
+    sendText(client, QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)));
+}
+
+void MapHub::sendText(Client& client, const QString& text) {
+    client.socket->sendTextMessage(text);
+    m_metrics->countPush();
+}
+
+QString MapHub::seenEndpoint(const Client& client, const QStringList& endpoints) const {
+    if (endpoints.isEmpty()) {
+        return {};
+    }
+    const QString port = endpoints.front().section(QLatin1Char(':'), -1);
+    QHostAddress address = client.socket->peerAddress();
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    if (isV4) {
+        address = QHostAddress(v4);
+        return address.toString() + QLatin1Char(':') + port;
+    }
+    address.setScopeId(QString());
+    return QLatin1Char('[') + address.toString() + QStringLiteral("]:") + port;
+}
+
+void MapHub::onText(QWebSocket* socket, const QString& text) {
+    auto it = m_clients.find(socket);
+    if (it == m_clients.end() || it->second->closing) {
+        return;
+    }
+    Client& client = *it->second;
+    QJsonParseError error{};
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject()) {
+        closeClient(client, kBadMessage, QStringLiteral("messages must be JSON objects"));
+        return;
+    }
+    if (!client.authenticated) {
+        onHello(client, doc.object());
+        return;
+    }
+    QStringList endpoints;
+    const QString problem = parseEndpointsMessage(doc.object(), &endpoints);
+    if (!problem.isEmpty()) {
+        closeClient(client, kBadMessage, problem);
+        return;
+    }
+    client.endpoints = endpoints;
+    if (ApiError e = m_registry->streamEndpoints(
+            client.nodeId, endpoints, seenEndpoint(client, endpoints), m_config->clock())) {
+        closeClient(client, 1011, e.message);
+    }
+}
+
+void MapHub::onHello(Client& client, const QJsonObject& message) {
+    HelloMessage hello;
+    const QString problem = parseHello(message, &hello);
+    if (!problem.isEmpty()) {
+        closeClient(client, kBadMessage, problem);
+        return;
+    }
+    const qint64 now = m_config->clock();
+    std::optional<NodeRecord> node;
+    if (ApiError e = m_storage->node(hello.nodeId, &node)) {
+        closeClient(client, 1011, e.message);
+        return;
+    }
+    if (!node || !secrets::verifySecret(hello.credential, node->credentialHash)) {
+        closeClient(client, kBadCredential, QStringLiteral("bad credential"));
+        return;
+    }
+    if (node->keyExpiry <= now) {
+        closeClient(client, kExpired, QStringLiteral("node key expired; register again"));
+        return;
+    }
+    client.helloTimer.stop();
+    client.nodeId = node->id;
+    client.credentialHash = node->credentialHash;
+    client.stream = secrets::randomToken();
+    client.endpoints = hello.endpoints;
+    // An older stream of the same node on this server is superseded.
+    for (auto& [socket, other] : m_clients) {
+        if (other.get() != &client && other->authenticated && other->nodeId == node->id) {
+            closeClient(*other, 1000, QStringLiteral("replaced by a newer stream"));
+        }
+    }
+    if (ApiError e = m_registry->streamOpened(node->id, client.stream, hello.endpoints,
+                                              seenEndpoint(client, hello.endpoints), now)) {
+        closeClient(client, 1011, e.message);
+        return;
+    }
+    qint64 seq = 0;
+    if (ApiError e = m_storage->currentSeq(&seq)) {
+        closeClient(client, 1011, e.message);
+        return;
+    }
+    client.authenticated = true;
+    if (hello.since > 0 && hello.since <= seq) {
+        // Resume: exactly what changed after `since`, through the normal delta path.
+        client.lastSeq = hello.since;
+        push();
+        return;
+    }
+    QList<NodeRecord> all;
+    if (ApiError e = m_storage->nodes(&all)) {
+        closeClient(client, 1011, e.message);
+        return;
+    }
+    QJsonObject self;
+    QJsonArray peers;
+    for (const NodeRecord& n : all) {
+        if (n.id == client.nodeId) {
+            self = n.toJson(m_config->prefixes);
+        } else if (n.keyExpiry > now) {
+            peers.append(n.toJson(m_config->prefixes));
+        }
+    }
+    client.lastSeq = seq;
+    send(client, QJsonObject{{QStringLiteral("type"), QStringLiteral("map")},
+                             {QStringLiteral("seq"), seq},
+                             {QStringLiteral("self"), self},
+                             {QStringLiteral("peers"), peers}});
+}
+
+void MapHub::schedulePush() {
+    if (m_pushScheduled) {
+        return;
+    }
+    m_pushScheduled = true;
+    const qint64 wait = m_sinceLastPush.isValid()
+                            ? std::max<qint64>(0, kPushIntervalMs - m_sinceLastPush.elapsed())
+                            : 0;
+    QTimer::singleShot(int(wait), this, [this] {
+        m_pushScheduled = false;
+        push();
+    });
+}
+
+void MapHub::push() {
+    qint64 seq = 0;
+    if (ApiError e = m_storage->currentSeq(&seq)) {
+        return;
+    }
+    qint64 oldest = seq;
+    for (const auto& [socket, c] : m_clients) {
+        if (c->authenticated && !c->closing) {
+            oldest = std::min(oldest, c->lastSeq);
+        }
+    }
+    if (oldest >= seq) {
+        return;
+    }
+    QList<ChangeRecord> changes;
+    if (ApiError e = m_storage->changesAfter(oldest, &changes)) {
+        return;
+    }
+    QSet<qint64> ids;
+    for (const ChangeRecord& c : changes) {
+        if (c.seq <= seq) {
+            ids.insert(c.nodeId);
+        }
+    }
+    QHash<qint64, NodeRecord> nodes;
+    if (ApiError e = m_storage->nodesByIds(ids, &nodes)) {
+        return;
+    }
+    const qint64 now = m_config->clock();
+    m_sinceLastPush.start();
+    // Clients that are equally far behind get the same delta: build it once per group.
+    std::map<qint64, std::vector<Client*>> behind; // lastSeq -> clients
+    for (const auto& [socket, c] : m_clients) {
+        if (c->authenticated && !c->closing && c->lastSeq < seq) {
+            behind[c->lastSeq].push_back(c.get());
+        }
+    }
+    QHash<qint64, QJsonObject> json; // node id -> wire form, computed once per push
+    for (const auto& [lastSeq, clients] : behind) {
+        QSet<qint64> changed;
+        for (const ChangeRecord& c : changes) {
+            if (c.seq > lastSeq && c.seq <= seq) {
+                changed.insert(c.nodeId);
+            }
+        }
+        QList<qint64> upsertIds;
+        QList<qint64> removed;
+        for (qint64 id : changed) {
+            const auto it = nodes.constFind(id);
+            if (it == nodes.constEnd() || it->keyExpiry <= now) {
+                removed.append(id);
+            } else {
+                upsertIds.append(id);
+            }
+        }
+        std::sort(upsertIds.begin(), upsertIds.end());
+        QJsonArray upsert;
+        for (qint64 id : upsertIds) {
+            auto cached = json.find(id);
+            if (cached == json.end()) {
+                cached = json.insert(id, nodes.value(id).toJson(m_config->prefixes));
+            }
+            upsert.append(*cached);
+        }
+        const QString text = QString::fromUtf8(
+            QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("delta")},
+                                      {QStringLiteral("seq"), seq},
+                                      {QStringLiteral("upsert"), upsert},
+                                      {QStringLiteral("remove"), sortedIds(removed)}})
+                .toJson(QJsonDocument::Compact));
+        for (Client* client : clients) {
+            if (changed.contains(client->nodeId)) {
+                // A change to the node itself: deleted, expired or re-registered elsewhere
+                // ends this stream; anything else is an upsert of itself like for its peers.
+                const auto it = nodes.constFind(client->nodeId);
+                if (it == nodes.constEnd()) {
+                    closeClient(*client, kDeleted, QStringLiteral("node deleted"));
+                } else if (it->keyExpiry <= now) {
+                    closeClient(*client, kExpired, QStringLiteral("node key expired"));
+                } else if (it->credentialHash != client->credentialHash) {
+                    closeClient(*client, kBadCredential, QStringLiteral("credential replaced"));
+                }
+            }
+            if (client->closing) {
+                continue;
+            }
+            client->lastSeq = seq;
+            sendText(*client, text);
+        }
+    }
+}
+
+void MapHub::pingAll() {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    std::vector<QWebSocket*> dead;
+    for (auto& [socket, c] : m_clients) {
+        if (!c->authenticated || c->closing) {
+            continue;
+        }
+        if (now - c->lastPong > 3LL * m_config->pingIntervalMs) {
+            dead.push_back(socket);
+            continue;
+        }
+        socket->ping();
+    }
+    for (QWebSocket* socket : dead) {
+        socket->abort(); // disconnected() marks the node offline
+    }
+}
+
+void MapHub::shutdown() {
+    m_pingTimer.stop();
+    m_sweepTimer.stop();
+    std::vector<QWebSocket*> sockets;
+    for (auto& [socket, c] : m_clients) {
+        sockets.push_back(socket);
+    }
+    for (QWebSocket* socket : sockets) {
+        auto it = m_clients.find(socket);
+        if (it == m_clients.end()) {
+            continue;
+        }
+        std::unique_ptr<Client> client = std::move(it->second);
+        m_clients.erase(it);
+        socket->disconnect(this);
+        if (client->authenticated) {
+            m_registry->streamClosed(client->nodeId, client->stream, m_config->clock());
+        }
+        socket->close(QWebSocketProtocol::CloseCodeGoingAway,
+                      QStringLiteral("server shutting down"));
+        socket->deleteLater();
+    }
+}
+
+} // namespace calnet::server

@@ -1,0 +1,272 @@
+#include "server/registry.h"
+
+#include <QJsonArray>
+
+#include "server/secrets.h"
+#include "server/serverconfig.h"
+
+namespace calnet::server {
+
+namespace {
+
+const QString kUpsert = QStringLiteral("upsert");
+
+} // namespace
+
+QJsonObject Registration::toJson(const ServerConfig& config) const {
+    return QJsonObject{
+        {QStringLiteral("nodeId"), node.id},
+        {QStringLiteral("user"), node.user},
+        {QStringLiteral("network"), QStringLiteral("default")},
+        {QStringLiteral("addresses"),
+         QJsonArray::fromStringList(config.prefixes.addresses(node.addrIndex))},
+        {QStringLiteral("prefixes"), QJsonArray::fromStringList(config.prefixes.prefixes())},
+        {QStringLiteral("credential"), credential},
+        {QStringLiteral("keyExpiry"), node.keyExpiry},
+    };
+}
+
+Registry::Registry(Storage* storage, const ServerConfig* config)
+    : m_storage(storage), m_config(config) {}
+
+ApiError Registry::write(const std::function<ApiError()>& body) {
+    if (!m_storage->beginWrite()) {
+        return ApiError::internal(QStringLiteral("database unavailable"));
+    }
+    if (ApiError e = body()) {
+        m_storage->rollback();
+        return e;
+    }
+    if (!m_storage->commit()) {
+        return ApiError::internal(QStringLiteral("database commit failed"));
+    }
+    return {};
+}
+
+ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registration* out) {
+    return write([&]() -> ApiError {
+        std::optional<NodeRecord> node;
+        // 1. A valid credential names the node.
+        if (!r.credential.isEmpty()) {
+            const std::optional<qint64> id = secrets::credentialNodeId(r.credential);
+            if (id) {
+                std::optional<NodeRecord> candidate;
+                if (ApiError e = m_storage->node(*id, &candidate)) {
+                    return e;
+                }
+                if (candidate && secrets::verifySecret(r.credential, candidate->credentialHash)) {
+                    node = candidate;
+                }
+            }
+            if (!node && r.authKey.isEmpty()) {
+                return ApiError::unauthorized(QStringLiteral("invalid node credential"));
+            }
+        }
+        if (node) {
+            if (r.nodeKey != node->nodeKey) { // key rotation
+                std::optional<NodeRecord> other;
+                if (ApiError e = m_storage->nodeByKey(r.nodeKey, &other)) {
+                    return e;
+                }
+                if (other) {
+                    return ApiError::conflict(
+                        QStringLiteral("this node key is registered to another node"));
+                }
+            }
+        } else {
+            // 2./3. A pre-auth key.
+            const std::optional<QString> keyId = secrets::authKeyId(r.authKey);
+            std::optional<AuthKeyRecord> key;
+            if (keyId) {
+                if (ApiError e = m_storage->authKey(*keyId, &key)) {
+                    return e;
+                }
+            }
+            if (!key || !secrets::verifySecret(r.authKey, key->hash)) {
+                return ApiError::unauthorized(QStringLiteral("invalid pre-auth key"));
+            }
+            if (key->revoked) {
+                return ApiError::forbidden(QStringLiteral("this pre-auth key was revoked"));
+            }
+            if (key->expires != 0 && key->expires <= now) {
+                return ApiError::expired(QStringLiteral("this pre-auth key has expired"));
+            }
+            bool won = false;
+            if (ApiError e = m_storage->consumeAuthKey(key->id, key->reusable, &won)) {
+                return e;
+            }
+            if (!won) {
+                return ApiError::forbidden(QStringLiteral("this one-time pre-auth key was used"));
+            }
+            if (ApiError e = m_storage->nodeByKey(r.nodeKey, &node)) {
+                return e;
+            }
+            if (!node) {
+                NodeRecord fresh;
+                if (ApiError e =
+                        m_storage->allocateIndex(m_config->prefixes.capacity(), &fresh.addrIndex)) {
+                    return e;
+                }
+                fresh.nodeKey = r.nodeKey;
+                fresh.created = now;
+                fresh.credentialHash = "pending";
+                fresh.userId = key->userId;
+                fresh.discoKey = r.discoKey;
+                fresh.hostname = r.hostname;
+                fresh.os = r.os;
+                fresh.clientVersion = r.clientVersion;
+                fresh.keyExpiry = now + m_config->keyExpirySeconds;
+                if (ApiError e = m_storage->insertNode(&fresh)) {
+                    return e;
+                }
+                node = fresh;
+            }
+            node->userId = key->userId;
+            node->user = key->user;
+        }
+        const QString credential = secrets::makeCredential(node->id);
+        node->nodeKey = r.nodeKey;
+        node->discoKey = r.discoKey;
+        node->hostname = r.hostname;
+        node->os = r.os;
+        node->clientVersion = r.clientVersion;
+        node->credentialHash = secrets::hashSecret(credential);
+        node->keyExpiry = now + m_config->keyExpirySeconds;
+        if (ApiError e = m_storage->updateRegistration(*node)) {
+            return e;
+        }
+        if (ApiError e = m_storage->appendChange(node->id, kUpsert, now)) {
+            return e;
+        }
+        std::optional<NodeRecord> stored;
+        if (ApiError e = m_storage->node(node->id, &stored); e || !stored) {
+            return e ? e : ApiError::internal(QStringLiteral("node vanished"));
+        }
+        out->node = *stored;
+        out->credential = credential;
+        return {};
+    });
+}
+
+ApiError Registry::createAuthKey(const CreateAuthKeyRequest& r, qint64 now, AuthKeyRecord* out,
+                                 QString* key) {
+    return write([&]() -> ApiError {
+        AuthKeyRecord k;
+        if (ApiError e = m_storage->ensureUser(r.user, now, &k.userId)) {
+            return e;
+        }
+        k.id = secrets::randomKeyId();
+        const QString full = secrets::makeAuthKey(k.id);
+        k.hash = secrets::hashSecret(full);
+        k.user = r.user;
+        k.reusable = r.reusable;
+        k.tags = r.tags;
+        k.created = now;
+        k.expires = now + r.expiresIn;
+        if (ApiError e = m_storage->insertAuthKey(k)) {
+            return e;
+        }
+        *out = k;
+        *key = full;
+        return {};
+    });
+}
+
+ApiError Registry::revokeAuthKey(const QString& id) {
+    return write([&]() -> ApiError {
+        bool found = false;
+        if (ApiError e = m_storage->revokeAuthKey(id, &found)) {
+            return e;
+        }
+        return found ? ApiError{} : ApiError::notFound(QStringLiteral("no such pre-auth key"));
+    });
+}
+
+ApiError Registry::deleteNode(qint64 id, qint64 now) {
+    return write([&]() -> ApiError {
+        bool found = false;
+        if (ApiError e = m_storage->deleteNode(id, &found)) {
+            return e;
+        }
+        if (!found) {
+            return ApiError::notFound(QStringLiteral("no such node"));
+        }
+        return m_storage->appendChange(id, QStringLiteral("remove"), now);
+    });
+}
+
+ApiError Registry::expireNode(qint64 id, qint64 now) {
+    return write([&]() -> ApiError {
+        bool found = false;
+        if (ApiError e = m_storage->expireNode(id, now, &found)) {
+            return e;
+        }
+        if (!found) {
+            return ApiError::notFound(QStringLiteral("no such node"));
+        }
+        return m_storage->appendChange(id, QStringLiteral("expire"), now);
+    });
+}
+
+ApiError Registry::streamOpened(qint64 nodeId, const QString& stream, const QStringList& endpoints,
+                                const QString& seen, qint64 now) {
+    return write([&]() -> ApiError {
+        if (ApiError e = m_storage->setStream(nodeId, stream, true, endpoints, seen, now)) {
+            return e;
+        }
+        return m_storage->appendChange(nodeId, kUpsert, now);
+    });
+}
+
+ApiError Registry::streamClosed(qint64 nodeId, const QString& stream, qint64 now) {
+    return write([&]() -> ApiError {
+        bool changed = false;
+        if (ApiError e = m_storage->clearStream(nodeId, stream, now, &changed)) {
+            return e;
+        }
+        return changed ? m_storage->appendChange(nodeId, kUpsert, now) : ApiError{};
+    });
+}
+
+ApiError Registry::streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
+                                   qint64 now) {
+    return write([&]() -> ApiError {
+        std::optional<NodeRecord> node;
+        if (ApiError e = m_storage->node(nodeId, &node)) {
+            return e;
+        }
+        if (!node || (node->endpoints == endpoints && node->seenEndpoint == seen)) {
+            return {};
+        }
+        if (ApiError e = m_storage->setEndpoints(nodeId, endpoints, seen)) {
+            return e;
+        }
+        return m_storage->appendChange(nodeId, kUpsert, now);
+    });
+}
+
+ApiError Registry::sweepExpired(qint64 now) {
+    QList<qint64> ids;
+    if (ApiError e = m_storage->expiredUnannounced(now, &ids)) { // cheap check, no lock
+        return e;
+    }
+    if (ids.isEmpty()) {
+        return {};
+    }
+    return write([&]() -> ApiError {
+        for (qint64 id : ids) {
+            bool won = false; // another server may have announced it meanwhile
+            if (ApiError e = m_storage->markExpiryAnnounced(id, &won)) {
+                return e;
+            }
+            if (won) {
+                if (ApiError e = m_storage->appendChange(id, QStringLiteral("expire"), now)) {
+                    return e;
+                }
+            }
+        }
+        return {};
+    });
+}
+
+} // namespace calnet::server

@@ -1,0 +1,60 @@
+// Registry: the rules of the control plane, each operation one write transaction on Storage.
+//
+// Registration (docs/protocol.md "POST /api/v1/register") decides which node a request is:
+//   1. a valid `credential` -> that node (key rotation if nodeKey differs, else a refresh);
+//   2. otherwise a valid pre-auth key and a known nodeKey -> that node again;
+//   3. otherwise a valid pre-auth key -> a new node with the next never-used overlay index.
+// A one-time key is consumed (UPDATE ... WHERE used = 0) in the same transaction that creates or
+// updates the node, so of two racing registrations exactly one gets the node.
+//
+// Every operation that changes what peers see appends to `changes`; Storage signals changed()
+// after the commit and MapHub pushes the deltas. Any error rolls the whole transaction back.
+#pragma once
+
+#include <functional>
+
+#include "server/apierror.h"
+#include "server/requests.h"
+#include "server/storage.h"
+
+namespace calnet::server {
+
+struct ServerConfig;
+
+struct Registration {
+    NodeRecord node;
+    QString credential; // shown once
+    QJsonObject toJson(const ServerConfig& config) const;
+};
+
+class Registry {
+public:
+    Registry(Storage* storage, const ServerConfig* config);
+
+    ApiError registerNode(const RegisterRequest& request, qint64 now, Registration* out);
+
+    ApiError createAuthKey(const CreateAuthKeyRequest& request, qint64 now, AuthKeyRecord* out,
+                           QString* key);
+    ApiError revokeAuthKey(const QString& id);
+    ApiError deleteNode(qint64 id, qint64 now);
+    ApiError expireNode(qint64 id, qint64 now);
+
+    // The map stream of a node opened (online), closed (offline unless another stream took
+    // over) or reported new endpoints.
+    ApiError streamOpened(qint64 nodeId, const QString& stream, const QStringList& endpoints,
+                          const QString& seen, qint64 now);
+    ApiError streamClosed(qint64 nodeId, const QString& stream, qint64 now);
+    ApiError streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
+                             qint64 now);
+
+    // Announces (as a change) every node key that has expired since the last sweep.
+    ApiError sweepExpired(qint64 now);
+
+private:
+    ApiError write(const std::function<ApiError()>& body);
+
+    Storage* m_storage;
+    const ServerConfig* m_config;
+};
+
+} // namespace calnet::server

@@ -1,0 +1,319 @@
+#include "server/requests.h"
+
+#include <cmath>
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSet>
+
+#include "server/secrets.h"
+
+namespace calnet::server {
+
+namespace {
+
+constexpr int kMaxEndpoints = 16;
+constexpr int kMaxTags = 16;
+
+bool isPrintable(const QString& s) {
+    for (QChar c : s) {
+        if (c.unicode() < 0x20 || c.unicode() > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Reads the fields of one JSON object, remembering the first problem.
+class Fields {
+public:
+    Fields(const QJsonObject& object, QStringList allowed) : m_object(object) {
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (!allowed.contains(it.key())) {
+                fail(QStringLiteral("unknown field \"%1\"").arg(it.key()));
+                break;
+            }
+        }
+    }
+
+    QString error() const { return m_error; }
+
+    // Empty string when absent and not required.
+    QString string(const QString& name, bool required, int maxLength) {
+        const QJsonValue v = m_object.value(name);
+        if (v.isUndefined()) {
+            if (required) {
+                fail(QStringLiteral("missing field \"%1\"").arg(name));
+            }
+            return {};
+        }
+        if (!v.isString()) {
+            fail(QStringLiteral("\"%1\" must be a string").arg(name));
+            return {};
+        }
+        const QString s = v.toString();
+        if (s.size() > maxLength || !isPrintable(s)) {
+            fail(QStringLiteral("\"%1\" must be up to %2 printable characters")
+                     .arg(name)
+                     .arg(maxLength));
+            return {};
+        }
+        return s;
+    }
+
+    bool has(const QString& name) const { return m_object.contains(name); }
+
+    qint64 integer(const QString& name, bool required, qint64 min, qint64 max, qint64 fallback) {
+        const QJsonValue v = m_object.value(name);
+        if (v.isUndefined()) {
+            if (required) {
+                fail(QStringLiteral("missing field \"%1\"").arg(name));
+            }
+            return fallback;
+        }
+        const double d = v.toDouble(std::nan(""));
+        if (!v.isDouble() || std::trunc(d) != d || d < double(min) || d > double(max)) {
+            fail(QStringLiteral("\"%1\" must be an integer from %2 to %3")
+                     .arg(name)
+                     .arg(min)
+                     .arg(max));
+            return fallback;
+        }
+        return qint64(d);
+    }
+
+    bool boolean(const QString& name, bool fallback) {
+        const QJsonValue v = m_object.value(name);
+        if (v.isUndefined()) {
+            return fallback;
+        }
+        if (!v.isBool()) {
+            fail(QStringLiteral("\"%1\" must be true or false").arg(name));
+            return fallback;
+        }
+        return v.toBool();
+    }
+
+    QStringList strings(const QString& name, int maxItems, bool (*valid)(const QString&)) {
+        const QJsonValue v = m_object.value(name);
+        if (v.isUndefined()) {
+            return {};
+        }
+        if (!v.isArray() || v.toArray().size() > maxItems) {
+            fail(QStringLiteral("\"%1\" must be an array of at most %2 strings")
+                     .arg(name)
+                     .arg(maxItems));
+            return {};
+        }
+        QStringList out;
+        for (const QJsonValue& item : v.toArray()) {
+            if (!item.isString() || !valid(item.toString())) {
+                fail(QStringLiteral("bad entry in \"%1\"").arg(name));
+                return {};
+            }
+            if (!out.contains(item.toString())) {
+                out.append(item.toString());
+            }
+        }
+        return out;
+    }
+
+    void fail(const QString& message) {
+        if (m_error.isEmpty()) {
+            m_error = message;
+        }
+    }
+
+private:
+    QJsonObject m_object;
+    QString m_error;
+};
+
+ApiError parseObject(const QByteArray& body, QJsonObject* out) {
+    if (body.size() > kMaxBodyBytes) {
+        return ApiError::tooLarge(QStringLiteral("request body over 64 KiB"));
+    }
+    QJsonParseError error{};
+    const QJsonDocument doc = QJsonDocument::fromJson(body, &error);
+    if (error.error != QJsonParseError::NoError) {
+        return ApiError::badRequest(QStringLiteral("malformed JSON: %1 at offset %2")
+                                        .arg(error.errorString())
+                                        .arg(error.offset));
+    }
+    if (!doc.isObject()) {
+        return ApiError::badRequest(QStringLiteral("the body must be a JSON object"));
+    }
+    *out = doc.object();
+    return {};
+}
+
+} // namespace
+
+bool isValidHostname(const QString& hostname) {
+    if (hostname.isEmpty() || hostname.size() > 63) {
+        return false;
+    }
+    for (QChar c : hostname) {
+        const char16_t u = c.unicode();
+        const bool ok =
+            (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidUserName(const QString& name) {
+    if (name.isEmpty() || name.size() > 63) {
+        return false;
+    }
+    for (QChar c : name) {
+        const char16_t u = c.unicode();
+        const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+                        (u >= '0' && u <= '9') || u == '-' || u == '_' || u == '.' || u == '@';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidTag(const QString& tag) {
+    if (tag.isEmpty() || tag.size() > 63) {
+        return false;
+    }
+    for (QChar c : tag) {
+        const char16_t u = c.unicode();
+        const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+                        (u >= '0' && u <= '9') || u == '-' || u == '_' || u == ':';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidEndpoint(const QString& endpoint) {
+    if (endpoint.size() > 64) {
+        return false;
+    }
+    const qsizetype colon = endpoint.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0) {
+        return false;
+    }
+    bool ok = false;
+    const uint port = endpoint.mid(colon + 1).toUInt(&ok);
+    if (!ok || port == 0 || port > 65535 || endpoint.mid(colon + 1).startsWith(u'+')) {
+        return false;
+    }
+    const QString host = endpoint.left(colon);
+    QHostAddress address;
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']'))) {
+        return address.setAddress(host.mid(1, host.size() - 2)) &&
+               address.protocol() == QAbstractSocket::IPv6Protocol && address.scopeId().isEmpty();
+    }
+    return address.setAddress(host) && address.protocol() == QAbstractSocket::IPv4Protocol;
+}
+
+ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
+    QJsonObject object;
+    if (ApiError e = parseObject(body, &object)) {
+        return e;
+    }
+    Fields f(object,
+             {QStringLiteral("nodeKey"), QStringLiteral("discoKey"), QStringLiteral("hostname"),
+              QStringLiteral("os"), QStringLiteral("clientVersion"), QStringLiteral("authKey"),
+              QStringLiteral("credential"), QStringLiteral("idToken")});
+    RegisterRequest r;
+    r.nodeKey = f.string(QStringLiteral("nodeKey"), true, 44);
+    r.discoKey = f.string(QStringLiteral("discoKey"), true, 44);
+    r.hostname = f.string(QStringLiteral("hostname"), true, 63);
+    r.os = f.string(QStringLiteral("os"), false, 32);
+    r.clientVersion = f.string(QStringLiteral("clientVersion"), false, 32);
+    r.authKey = f.string(QStringLiteral("authKey"), false, 128);
+    r.credential = f.string(QStringLiteral("credential"), false, 128);
+    if (f.error().isEmpty() && f.has(QStringLiteral("idToken"))) {
+        f.fail(QStringLiteral("idToken (SSO) is not supported by this server yet"));
+    }
+    if (!f.error().isEmpty()) {
+        return ApiError::badRequest(f.error());
+    }
+    if (!secrets::isKey32(r.nodeKey)) {
+        return ApiError::badRequest(QStringLiteral("nodeKey must be base64 of 32 bytes"));
+    }
+    if (!secrets::isKey32(r.discoKey)) {
+        return ApiError::badRequest(QStringLiteral("discoKey must be base64 of 32 bytes"));
+    }
+    if (!isValidHostname(r.hostname)) {
+        return ApiError::badRequest(QStringLiteral("hostname must be 1-63 of [A-Za-z0-9-]"));
+    }
+    if (r.authKey.isEmpty() && r.credential.isEmpty()) {
+        return ApiError::badRequest(QStringLiteral("authKey or credential is required"));
+    }
+    r.hostname = r.hostname.toLower();
+    *out = r;
+    return {};
+}
+
+ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest* out) {
+    QJsonObject object;
+    if (ApiError e = parseObject(body.isEmpty() ? QByteArrayLiteral("{}") : body, &object)) {
+        return e;
+    }
+    Fields f(object, {QStringLiteral("user"), QStringLiteral("reusable"),
+                      QStringLiteral("expiresIn"), QStringLiteral("tags")});
+    CreateAuthKeyRequest r;
+    if (f.has(QStringLiteral("user"))) {
+        r.user = f.string(QStringLiteral("user"), true, 63);
+        if (f.error().isEmpty() && !isValidUserName(r.user)) {
+            f.fail(QStringLiteral("user must be 1-63 of [A-Za-z0-9._@-]"));
+        }
+    }
+    r.reusable = f.boolean(QStringLiteral("reusable"), false);
+    r.expiresIn = f.integer(QStringLiteral("expiresIn"), false, 1, 3650LL * 86400, r.expiresIn);
+    r.tags = f.strings(QStringLiteral("tags"), kMaxTags, isValidTag);
+    if (!f.error().isEmpty()) {
+        return ApiError::badRequest(f.error());
+    }
+    *out = r;
+    return {};
+}
+
+QString parseHello(const QJsonObject& message, HelloMessage* out) {
+    if (message.value(QStringLiteral("type")).toString() != QStringLiteral("hello")) {
+        return QStringLiteral("the first message must be a hello");
+    }
+    Fields f(message,
+             {QStringLiteral("type"), QStringLiteral("nodeId"), QStringLiteral("credential"),
+              QStringLiteral("since"), QStringLiteral("endpoints")});
+    HelloMessage h;
+    h.nodeId = f.integer(QStringLiteral("nodeId"), true, 1, (qint64(1) << 53), 0);
+    h.credential = f.string(QStringLiteral("credential"), true, 128);
+    h.since = f.integer(QStringLiteral("since"), false, 0, (qint64(1) << 53), 0);
+    h.endpoints = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    if (!f.error().isEmpty()) {
+        return f.error();
+    }
+    *out = h;
+    return {};
+}
+
+QString parseEndpointsMessage(const QJsonObject& message, QStringList* endpoints) {
+    if (message.value(QStringLiteral("type")).toString() != QStringLiteral("endpoints")) {
+        return QStringLiteral("unknown message type");
+    }
+    Fields f(message, {QStringLiteral("type"), QStringLiteral("endpoints")});
+    if (!f.has(QStringLiteral("endpoints"))) {
+        f.fail(QStringLiteral("missing field \"endpoints\""));
+    }
+    const QStringList list = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    if (!f.error().isEmpty()) {
+        return f.error();
+    }
+    *endpoints = list;
+    return {};
+}
+
+} // namespace calnet::server

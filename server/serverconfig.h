@@ -1,0 +1,40 @@
+// ServerConfig: everything `calnet-server serve` is started with, and the parsers for its
+// option values (durations, HOST:PORT, the admin token).
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include <QDateTime>
+#include <QString>
+
+#include "server/overlayprefixes.h"
+
+namespace calnet::server {
+
+struct ServerConfig {
+    QString listenHost = QStringLiteral("127.0.0.1");
+    quint16 listenPort = 8080;
+    QString database;    // "sqlite:PATH" or "postgres:CONNINFO"
+    QString tlsCertFile; // both empty = plain HTTP
+    QString tlsKeyFile;
+    OverlayPrefixes prefixes; // --prefix4 / --prefix6
+    qint64 keyExpirySeconds = 180 * 86400;
+    QString adminToken; // empty = admin API refuses everything
+    int helloTimeoutMs = 10'000;
+    int pingIntervalMs = 15'000;
+    int expirySweepMs = 1'000;
+    // Wall clock in Unix seconds; tests move it by hand.
+    std::function<qint64()> clock = [] { return QDateTime::currentSecsSinceEpoch(); };
+};
+
+// "30s", "10m", "24h", "7d" (a positive integer and one unit) -> seconds.
+std::optional<qint64> parseDuration(const QString& text);
+// "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8080" -> host and port. False on anything else.
+bool parseHostPort(const QString& text, QString* host, quint16* port);
+// The contract's admin token: 16-256 printable ASCII characters.
+bool isValidAdminToken(const QString& token);
+// Reads a token file: the first line, surrounding whitespace removed.
+std::optional<QString> readTokenFile(const QString& path, QString* error);
+
+} // namespace calnet::server

@@ -1,0 +1,420 @@
+// The WebSocket map stream of an in-process Server, on SQLite and PostgreSQL: full map on
+// hello, a delta within one second for join / endpoint change / leave / delete / expire /
+// key rotation, resume with `since`, and the contract's close codes.
+#include <QElapsedTimer>
+#include <QTest>
+
+#include "dbrows.h"
+#include "servertest.h"
+
+using namespace calnet::server;
+using namespace servertest;
+
+namespace {
+
+constexpr int kDeltaDeadlineMs = 1000; // the contract's "within one second"
+
+bool isDelta(const QJsonObject& m) {
+    return m.value(QStringLiteral("type")).toString() == QStringLiteral("delta");
+}
+
+} // namespace
+
+class TestMapStream : public QObject {
+    Q_OBJECT
+private slots:
+    void fullMapOnHello_data() { DbRows::addRows(); }
+    void fullMapOnHello();
+    void deltaOnJoinAndEndpoints_data() { DbRows::addRows(); }
+    void deltaOnJoinAndEndpoints();
+    void deltaOnDeleteExpireRotate_data() { DbRows::addRows(); }
+    void deltaOnDeleteExpireRotate();
+    void offlineWhenStreamCloses_data() { DbRows::addRows(); }
+    void offlineWhenStreamCloses();
+    void resumeWithSince_data() { DbRows::addRows(); }
+    void resumeWithSince();
+    void closeCodes_data() { DbRows::addRows(); }
+    void closeCodes();
+    void naturalKeyExpiry_data() { DbRows::addRows(); }
+    void naturalKeyExpiry();
+
+private:
+    std::unique_ptr<Server> startServer(const QString& spec,
+                                        const std::function<void(ServerConfig&)>& tweak = {}) {
+        ServerConfig config = testConfig(spec);
+        if (tweak) {
+            tweak(config);
+        }
+        auto server = std::make_unique<Server>(config);
+        QString error;
+        if (!server->start(&error)) {
+            qWarning("server start failed: %s", qPrintable(error));
+            return nullptr;
+        }
+        return server;
+    }
+
+    DbRows m_rows;
+};
+
+void TestMapStream::fullMapOnHello() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec);
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    const Registered gone = registerNew(port, key, QStringLiteral("gone"));
+    QCOMPARE(admin(port, "POST", QStringLiteral("nodes/%1/expire").arg(gone.id)).status, 200);
+
+    MapClient client(port);
+    QVERIFY(client.open());
+    client.hello(a.id, a.credential, 0,
+                 {QStringLiteral("192.168.1.20:41641"), QStringLiteral("[2001:db8::20]:41641")});
+    const QJsonObject map = client.next();
+    QCOMPARE(map.value(QStringLiteral("type")).toString(), QStringLiteral("map"));
+    QVERIFY(map.value(QStringLiteral("seq")).toInteger() > 0);
+    const QJsonObject self = map.value(QStringLiteral("self")).toObject();
+    QCOMPARE(self.value(QStringLiteral("id")).toInteger(), a.id);
+    QCOMPARE(self.value(QStringLiteral("nodeKey")).toString(), a.nodeKey);
+    QCOMPARE(self.value(QStringLiteral("hostname")).toString(), QStringLiteral("alpha"));
+    QCOMPARE(self.value(QStringLiteral("online")).toBool(), true);
+    // Reported endpoints, then the address the stream came from with the reported port.
+    QCOMPARE(
+        self.value(QStringLiteral("endpoints")).toArray(),
+        (QJsonArray{QStringLiteral("192.168.1.20:41641"), QStringLiteral("[2001:db8::20]:41641"),
+                    QStringLiteral("127.0.0.1:41641")}));
+    const QJsonArray peers = map.value(QStringLiteral("peers")).toArray();
+    QCOMPARE(ids(peers), QList<qint64>{b.id}); // not itself, not the expired node
+    const QJsonObject peer = peers[0].toObject();
+    QCOMPARE(peer.value(QStringLiteral("nodeKey")).toString(), b.nodeKey);
+    QCOMPARE(peer.value(QStringLiteral("online")).toBool(), false);
+    QCOMPARE(
+        peer.value(QStringLiteral("addresses")).toArray(),
+        (QJsonArray{QStringLiteral("100.70.0.2/32"), QStringLiteral("fd70:6361:6c6e::2/128")}));
+    for (const char* field : {"id", "nodeKey", "discoKey", "hostname", "os", "user", "addresses",
+                              "endpoints", "online", "lastSeen", "keyExpiry"}) {
+        QVERIFY2(peer.contains(QLatin1String(field)), field);
+    }
+    QCOMPARE(peer.keys().size(), 11);
+}
+
+void TestMapStream::deltaOnJoinAndEndpoints() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec);
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    MapClient ca(port);
+    QVERIFY(ca.open());
+    ca.hello(a.id, a.credential);
+    QVERIFY(!ca.next().isEmpty());
+
+    // Join.
+    QElapsedTimer t;
+    t.start();
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    QJsonObject delta = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no delta within 1 s after a join");
+    QVERIFY(t.elapsed() < kDeltaDeadlineMs);
+    QCOMPARE(ids(delta.value(QStringLiteral("upsert")).toArray()), QList<qint64>{b.id});
+    QCOMPARE(delta.value(QStringLiteral("remove")).toArray(), QJsonArray());
+    const qint64 seqJoin = delta.value(QStringLiteral("seq")).toInteger();
+
+    // B comes online with endpoints.
+    MapClient cb(port);
+    QVERIFY(cb.open());
+    cb.hello(b.id, b.credential, 0, {QStringLiteral("198.51.100.7:5555")});
+    QCOMPARE(cb.next().value(QStringLiteral("type")).toString(), QStringLiteral("map"));
+    delta = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+    QVERIFY(delta.value(QStringLiteral("seq")).toInteger() > seqJoin);
+    QJsonObject nb = findNode(delta.value(QStringLiteral("upsert")).toArray(), b.id);
+    QCOMPARE(nb.value(QStringLiteral("online")).toBool(), true);
+    QCOMPARE(nb.value(QStringLiteral("endpoints")).toArray(),
+             (QJsonArray{QStringLiteral("198.51.100.7:5555"), QStringLiteral("127.0.0.1:5555")}));
+
+    // Endpoint change.
+    t.restart();
+    cb.send(QJsonObject{
+        {QStringLiteral("type"), QStringLiteral("endpoints")},
+        {QStringLiteral("endpoints"),
+         QJsonArray{QStringLiteral("198.51.100.8:6000"), QStringLiteral("[2001:db8::8]:6000")}}});
+    delta = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no delta within 1 s after an endpoint change");
+    nb = findNode(delta.value(QStringLiteral("upsert")).toArray(), b.id);
+    QCOMPARE(nb.value(QStringLiteral("endpoints")).toArray(),
+             (QJsonArray{QStringLiteral("198.51.100.8:6000"), QStringLiteral("[2001:db8::8]:6000"),
+                         QStringLiteral("127.0.0.1:6000")}));
+    // B hears about its own change too.
+    const QJsonObject own = cb.nextMatching(isDelta, kDeltaDeadlineMs);
+    QCOMPARE(ids(own.value(QStringLiteral("upsert")).toArray()), QList<qint64>{b.id});
+    // The same endpoints again are no change: no delta.
+    cb.send(QJsonObject{
+        {QStringLiteral("type"), QStringLiteral("endpoints")},
+        {QStringLiteral("endpoints"),
+         QJsonArray{QStringLiteral("198.51.100.8:6000"), QStringLiteral("[2001:db8::8]:6000")}}});
+    QTest::qWait(300);
+    QCOMPARE(ca.drain().size(), 0);
+}
+
+void TestMapStream::deltaOnDeleteExpireRotate() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec);
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    const Registered c = registerNew(port, key, QStringLiteral("gamma"));
+    const Registered d = registerNew(port, key, QStringLiteral("delta"));
+    MapClient ca(port);
+    MapClient cb(port);
+    MapClient cc(port);
+    MapClient cd(port);
+    QVERIFY(ca.open() && cb.open() && cc.open() && cd.open());
+    ca.hello(a.id, a.credential);
+    QVERIFY(!ca.next().isEmpty());
+    cb.hello(b.id, b.credential);
+    cc.hello(c.id, c.credential);
+    cd.hello(d.id, d.credential);
+    QVERIFY(!cb.next().isEmpty() && !cc.next().isEmpty() && !cd.next().isEmpty());
+    QTest::qWait(100);
+    ca.drain();
+
+    // Delete: peers get remove, the node's own stream closes 4403.
+    QCOMPARE(admin(port, "DELETE", QStringLiteral("nodes/%1").arg(b.id)).status, 200);
+    QJsonObject delta = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no delta within 1 s after a delete");
+    QCOMPARE(ids(delta.value(QStringLiteral("remove")).toArray()), QList<qint64>{b.id});
+    QCOMPARE(cb.waitClosed(), 4403);
+
+    // Expire: peers get remove, the node's own stream closes 4410.
+    QCOMPARE(admin(port, "POST", QStringLiteral("nodes/%1/expire").arg(c.id)).status, 200);
+    delta = ca.nextMatching(
+        [&](const QJsonObject& m) {
+            return isDelta(m) && ids(m.value(QStringLiteral("remove")).toArray()).contains(c.id);
+        },
+        kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no remove within 1 s after an expire");
+    QCOMPARE(cc.waitClosed(), 4410);
+
+    // Key rotation: peers see the new key under the same id; the old stream's credential is
+    // replaced (4401).
+    const QString newKey = randomKey();
+    QJsonObject body = registerBody(newKey, QStringLiteral("delta"), QString());
+    body.remove(QStringLiteral("authKey"));
+    body.insert(QStringLiteral("credential"), d.credential);
+    const Response rotated = registerNode(port, body);
+    QCOMPARE(rotated.status, 200);
+    delta = ca.nextMatching(
+        [&](const QJsonObject& m) {
+            return isDelta(m) && findNode(m.value(QStringLiteral("upsert")).toArray(), d.id)
+                                         .value(QStringLiteral("nodeKey"))
+                                         .toString() == newKey;
+        },
+        kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no upsert with the new key within 1 s after a rotation");
+    QCOMPARE(cd.waitClosed(), 4401);
+    QCOMPARE(findNode(delta.value(QStringLiteral("upsert")).toArray(), d.id)
+                 .value(QStringLiteral("addresses"))
+                 .toArray()[0]
+                 .toString(),
+             QStringLiteral("100.70.0.4/32"));
+}
+
+void TestMapStream::offlineWhenStreamCloses() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec);
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    MapClient ca(port);
+    QVERIFY(ca.open());
+    ca.hello(a.id, a.credential);
+    QVERIFY(!ca.next().isEmpty());
+    {
+        MapClient cb(port);
+        QVERIFY(cb.open());
+        cb.hello(b.id, b.credential);
+        QVERIFY(!cb.next().isEmpty());
+        const QJsonObject on = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+        QCOMPARE(findNode(on.value(QStringLiteral("upsert")).toArray(), b.id)
+                     .value(QStringLiteral("online"))
+                     .toBool(),
+                 true);
+        QCOMPARE(http(port, "GET", QStringLiteral("/metrics"))
+                     .body.contains("calnet_websocket_clients 2"),
+                 true);
+        cb.close();
+    }
+    const QJsonObject off = ca.nextMatching(isDelta, kDeltaDeadlineMs);
+    QVERIFY2(!off.isEmpty(), "no delta within 1 s after a stream closed");
+    const QJsonObject nb = findNode(off.value(QStringLiteral("upsert")).toArray(), b.id);
+    QCOMPARE(nb.value(QStringLiteral("online")).toBool(), false);
+    QVERIFY(nb.value(QStringLiteral("lastSeen")).toInteger() > 0);
+    const QByteArray metrics = http(port, "GET", QStringLiteral("/metrics")).body;
+    QVERIFY(metrics.contains("calnet_nodes_online 1"));
+    QVERIFY(metrics.contains("calnet_websocket_clients 1"));
+}
+
+void TestMapStream::resumeWithSince() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec);
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    const Registered c = registerNew(port, key, QStringLiteral("gamma"));
+    qint64 seq = 0;
+    {
+        MapClient ca(port);
+        QVERIFY(ca.open());
+        ca.hello(a.id, a.credential);
+        const QJsonObject map = ca.next();
+        QCOMPARE(ids(map.value(QStringLiteral("peers")).toArray()), (QList<qint64>{b.id, c.id}));
+        seq = map.value(QStringLiteral("seq")).toInteger();
+        ca.close();
+    }
+    // While A is away: D joins, B is deleted. C does not change.
+    const Registered d = registerNew(port, key, QStringLiteral("delta"));
+    QCOMPARE(admin(port, "DELETE", QStringLiteral("nodes/%1").arg(b.id)).status, 200);
+    QTest::qWait(100);
+
+    MapClient ca(port);
+    QVERIFY(ca.open());
+    ca.hello(a.id, a.credential, seq);
+    const QJsonObject resumed = ca.next();
+    QCOMPARE(resumed.value(QStringLiteral("type")).toString(), QStringLiteral("delta"));
+    QVERIFY(resumed.value(QStringLiteral("seq")).toInteger() > seq);
+    // Exactly the missed changes: D joined, B left, and A itself (offline, then online again).
+    QCOMPARE(ids(resumed.value(QStringLiteral("upsert")).toArray()), (QList<qint64>{a.id, d.id}));
+    QCOMPARE(ids(resumed.value(QStringLiteral("remove")).toArray()), QList<qint64>{b.id});
+    QCOMPARE(findNode(resumed.value(QStringLiteral("upsert")).toArray(), a.id)
+                 .value(QStringLiteral("online"))
+                 .toBool(),
+             true);
+    QCOMPARE(ca.drain().size(), 0);
+
+    // A `since` the server never handed out (ahead of it) gets a full map.
+    MapClient again(port);
+    QVERIFY(again.open());
+    again.hello(a.id, a.credential, 1'000'000);
+    const QJsonObject full = again.next();
+    QCOMPARE(full.value(QStringLiteral("type")).toString(), QStringLiteral("map"));
+    QCOMPARE(ids(full.value(QStringLiteral("peers")).toArray()), (QList<qint64>{c.id, d.id}));
+}
+
+void TestMapStream::closeCodes() {
+    CALNET_FRESH_DB(m_rows, spec);
+    auto server = startServer(spec, [](ServerConfig& c) { c.helloTimeoutMs = 300; });
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const Registered a = registerNew(port, createKey(port, true), QStringLiteral("alpha"));
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.hello(a.id, a.credential.left(a.credential.size() - 1) + u'x');
+        QCOMPARE(c.waitClosed(), 4401);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.hello(a.id + 100, a.credential);
+        QCOMPARE(c.waitClosed(), 4401);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.socket().sendTextMessage(QStringLiteral("not json"));
+        QCOMPARE(c.waitClosed(), 4400);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
+                           {QStringLiteral("nodeId"), QStringLiteral("1")},
+                           {QStringLiteral("credential"), a.credential}});
+        QCOMPARE(c.waitClosed(), 4400);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
+                           {QStringLiteral("nodeId"), a.id},
+                           {QStringLiteral("credential"), a.credential},
+                           {QStringLiteral("extra"), 1}});
+        QCOMPARE(c.waitClosed(), 4400);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.hello(a.id, a.credential, 0, {QStringLiteral("not-an-endpoint")});
+        QCOMPARE(c.waitClosed(), 4400);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        c.hello(a.id, a.credential);
+        QVERIFY(!c.next().isEmpty());
+        c.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("bogus")}});
+        QCOMPARE(c.waitClosed(), 4400);
+    }
+    {
+        MapClient c(port, QStringLiteral("/api/v1/elsewhere")); // only /api/v1/map streams
+        QVERIFY(c.open());
+        QCOMPARE(c.waitClosed(), 1008);
+    }
+    {
+        MapClient c(port); // says nothing
+        QVERIFY(c.open());
+        QCOMPARE(c.waitClosed(2000), 4408);
+    }
+    {
+        MapClient c(port);
+        QVERIFY(c.open());
+        QCOMPARE(admin(port, "POST", QStringLiteral("nodes/%1/expire").arg(a.id)).status, 200);
+        c.hello(a.id, a.credential);
+        QCOMPARE(c.waitClosed(), 4410);
+    }
+}
+
+void TestMapStream::naturalKeyExpiry() {
+    CALNET_FRESH_DB(m_rows, spec);
+    qint64 offset = 0; // the server's clock runs `offset` seconds ahead
+    auto server = startServer(spec, [&](ServerConfig& c) {
+        c.expirySweepMs = 100;
+        c.clock = [&offset] { return QDateTime::currentSecsSinceEpoch() + offset; };
+    });
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered a = registerNew(port, key, QStringLiteral("alpha"));
+    offset = 3600; // B registers an hour "later", so its key expires an hour after A's
+    const Registered b = registerNew(port, key, QStringLiteral("beta"));
+    offset = 0;
+    MapClient cb(port);
+    MapClient ca(port);
+    QVERIFY(cb.open() && ca.open());
+    cb.hello(b.id, b.credential);
+    QVERIFY(!cb.next().isEmpty());
+    ca.hello(a.id, a.credential);
+    QVERIFY(!ca.next().isEmpty());
+    QTest::qWait(100);
+    cb.drain();
+    offset = 180 * 86400 + 10; // past A's expiry, not B's
+    const QJsonObject delta = cb.nextMatching(
+        [&](const QJsonObject& m) {
+            return isDelta(m) && ids(m.value(QStringLiteral("remove")).toArray()).contains(a.id);
+        },
+        kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "no remove within 1 s after a key expired");
+    QCOMPARE(ca.waitClosed(), 4410);
+}
+
+QTEST_GUILESS_MAIN(TestMapStream)
+#include "tst_mapstream.moc"

@@ -55,6 +55,15 @@ QString formatStatus(const QJsonObject& s) {
         out += QStringLiteral("interface: %1\n").arg(s.value("interface").toString());
     if (!s.value("addresses").toArray().isEmpty())
         out += QStringLiteral("addresses: %1\n").arg(joined(s.value("addresses")));
+    if (s.value("kind").toString() == QLatin1StringView("mesh")) {
+        out += QStringLiteral("server: %1\n").arg(s.value("server").toString());
+        out += QStringLiteral("node: %1 (id %2)\n")
+                   .arg(s.value("hostname").toString())
+                   .arg(qint64(s.value("nodeId").toDouble()));
+        out += QStringLiteral("control: %1\n").arg(s.value("control").toString());
+        if (s.value("controlError").isString())
+            out += QStringLiteral("control error: %1\n").arg(s.value("controlError").toString());
+    }
     if (!s.value("error").isNull())
         out += QStringLiteral("error: %1\n").arg(s.value("error").toString());
     return out;
@@ -67,8 +76,19 @@ QString formatPeers(const QJsonObject& p) {
         if (!out.isEmpty())
             out += QLatin1Char('\n');
         out += QStringLiteral("peer: %1\n").arg(peer.value("publicKey").toString());
-        if (!peer.value("name").isNull())
+        if (peer.contains("hostname")) {
+            // A peer of a Calnet network: who it is and whether the server sees it online.
+            out += QStringLiteral("  hostname: %1 (node %2, %3)\n")
+                       .arg(peer.value("hostname").toString())
+                       .arg(qint64(peer.value("nodeId").toDouble()))
+                       .arg(peer.value("os").toString());
+            out += QStringLiteral("  address: %1\n").arg(joined(peer.value("addresses")));
+            out += QStringLiteral("  online: %1\n")
+                       .arg(peer.value("online").toBool() ? QStringLiteral("yes")
+                                                          : QStringLiteral("no"));
+        } else if (!peer.value("name").isNull()) {
             out += QStringLiteral("  name: %1\n").arg(peer.value("name").toString());
+        }
         if (!peer.value("endpoint").isNull())
             out += QStringLiteral("  endpoint: %1\n").arg(peer.value("endpoint").toString());
         out += QStringLiteral("  allowed ips: %1\n").arg(joined(peer.value("allowedIps")));
@@ -95,6 +115,14 @@ QString formatProfiles(const QJsonObject& p) {
     QString out;
     for (const QJsonValue& v : p.value("profiles").toArray()) {
         const QJsonObject profile = v.toObject();
+        if (profile.value("kind").toString() == QLatin1StringView("mesh")) {
+            out += QStringLiteral("%1%2  %3  network %4\n")
+                       .arg(profile.value("connected").toBool() ? QStringLiteral("* ")
+                                                                : QStringLiteral("  "),
+                            profile.value("name").toString(), joined(profile.value("addresses")),
+                            profile.value("server").toString());
+            continue;
+        }
         out += QStringLiteral("%1%2  %3  peers %4  endpoints %5%6\n")
                    .arg(profile.value("connected").toBool() ? QStringLiteral("* ")
                                                             : QStringLiteral("  "),

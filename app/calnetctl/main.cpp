@@ -24,6 +24,10 @@ const char* kUsage =
     "Commands:\n"
     "  status                 connection state, profile, interface, addresses\n"
     "  up [PROFILE]           connect (default: the last connected or only profile)\n"
+    "  up --server URL [--auth-key KEY | --auth-key-file FILE] [--hostname H] [--name N]\n"
+    "                         join a Calnet network (the auth key is needed the first time)\n"
+    "                         and connect to it; the profile is named N, by default\n"
+    "                         calnet-<server host>\n"
     "  down                   disconnect\n"
     "  import FILE [--name N] import a wg-quick file (FILE '-' reads standard input)\n"
     "  profiles               list profiles (* = connected)\n"
@@ -60,6 +64,13 @@ int main(int argc, char** argv) {
     bool json = false;
     QStringList positional;
     std::optional<QString> importName;
+    std::optional<QString> server, authKey, authKeyFile, hostname;
+    auto value = [&](qsizetype& i, std::optional<QString>& into) {
+        if (++i >= args.size())
+            return false;
+        into = args[i];
+        return true;
+    };
     for (qsizetype i = 0; i < args.size(); ++i) {
         const QString& a = args[i];
         if (a == QLatin1StringView("--socket")) {
@@ -72,6 +83,18 @@ int main(int argc, char** argv) {
             if (++i >= args.size())
                 return usageError("--name needs a value");
             importName = args[i];
+        } else if (a == QLatin1StringView("--server")) {
+            if (!value(i, server))
+                return usageError("--server needs a URL");
+        } else if (a == QLatin1StringView("--auth-key")) {
+            if (!value(i, authKey))
+                return usageError("--auth-key needs a key");
+        } else if (a == QLatin1StringView("--auth-key-file")) {
+            if (!value(i, authKeyFile))
+                return usageError("--auth-key-file needs a file");
+        } else if (a == QLatin1StringView("--hostname")) {
+            if (!value(i, hostname))
+                return usageError("--hostname needs a name");
         } else if (a == QLatin1StringView("-h") || a == QLatin1StringView("--help")) {
             std::fputs(kUsage, stdout);
             return ctl::ExitOk;
@@ -88,11 +111,33 @@ int main(int argc, char** argv) {
     QString method;
     QJsonObject params;
     auto needs = [&](int n) { return positional.size() == n; };
+    if ((authKey || authKeyFile || hostname) && !server)
+        return usageError("--auth-key, --auth-key-file and --hostname go with up --server");
+    if (authKey && authKeyFile)
+        return usageError("give --auth-key or --auth-key-file, not both");
     if (command == QLatin1StringView("status") && needs(0)) {
         method = QStringLiteral("status");
     } else if (command == QLatin1StringView("version") && needs(0)) {
         method = QStringLiteral("version");
-    } else if (command == QLatin1StringView("up") && positional.size() <= 1) {
+    } else if (command == QLatin1StringView("up") && server && needs(0)) {
+        method = QStringLiteral("up");
+        params.insert("server", *server);
+        if (authKeyFile) {
+            QFile file(*authKeyFile);
+            if (!file.open(QIODevice::ReadOnly)) {
+                std::fprintf(stderr, "calnetctl: cannot read %s: %s\n", qPrintable(*authKeyFile),
+                             qPrintable(file.errorString()));
+                return ctl::ExitFailed;
+            }
+            authKey = QString::fromUtf8(file.read(4096)).trimmed();
+        }
+        if (authKey)
+            params.insert("authKey", *authKey);
+        if (hostname)
+            params.insert("hostname", *hostname);
+        if (importName)
+            params.insert("name", *importName);
+    } else if (command == QLatin1StringView("up") && !server && positional.size() <= 1) {
         method = QStringLiteral("connect");
         if (!positional.isEmpty())
             params.insert("name", positional.first());
@@ -160,7 +205,7 @@ int main(int argc, char** argv) {
         return ctl::ExitOk;
     }
     if (method == QLatin1StringView("status") || method == QLatin1StringView("connect") ||
-        method == QLatin1StringView("disconnect"))
+        method == QLatin1StringView("up") || method == QLatin1StringView("disconnect"))
         print(ctl::formatStatus(r));
     else if (method == QLatin1StringView("peers"))
         print(ctl::formatPeers(r));

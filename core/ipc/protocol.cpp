@@ -3,7 +3,9 @@
 
 #include <QJsonArray>
 #include <QJsonValue>
+#include <QUrl>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -14,12 +16,18 @@ using namespace Qt::StringLiterals;
 namespace {
 
 constexpr std::array kMethods{
-    MethodInfo{kMethodVersion, Role::Reader},       MethodInfo{kMethodStatus, Role::Reader},
-    MethodInfo{kMethodProfilesList, Role::Reader},  MethodInfo{kMethodProfilesImport, Role::Admin},
-    MethodInfo{kMethodProfilesRename, Role::Admin}, MethodInfo{kMethodProfilesRemove, Role::Admin},
+    MethodInfo{kMethodVersion, Role::Reader},
+    MethodInfo{kMethodStatus, Role::Reader},
+    MethodInfo{kMethodProfilesList, Role::Reader},
+    MethodInfo{kMethodProfilesImport, Role::Admin},
+    MethodInfo{kMethodProfilesRename, Role::Admin},
+    MethodInfo{kMethodProfilesRemove, Role::Admin},
     MethodInfo{kMethodProfilesExport, Role::Admin}, // the only reply that carries keys
-    MethodInfo{kMethodConnect, Role::Admin},        MethodInfo{kMethodDisconnect, Role::Admin},
-    MethodInfo{kMethodPeers, Role::Reader},         MethodInfo{kMethodSubscribe, Role::Reader},
+    MethodInfo{kMethodConnect, Role::Admin},
+    MethodInfo{kMethodDisconnect, Role::Admin},
+    MethodInfo{kMethodPeers, Role::Reader},
+    MethodInfo{kMethodSubscribe, Role::Reader},
+    MethodInfo{kMethodUp, Role::Admin},
 };
 
 struct ErrorCodeName {
@@ -405,6 +413,51 @@ ParamsResult<SubscribeParams> parseSubscribeParams(const QJsonObject& params) {
         }
     }
     return result;
+}
+
+ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
+    constexpr std::array kAllowed{"server"_L1, "authKey"_L1, "hostname"_L1, "name"_L1};
+    if (auto error = rejectUnknownKeys(params, kAllowed)) {
+        return *error;
+    }
+    std::optional<ParamsError> error;
+    auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
+    auto authKey = optionalString(params, "authKey"_L1, kMaxAuthKeyLength, error);
+    auto hostname = optionalString(params, "hostname"_L1, kMaxHostnameLength, error);
+    auto name = optionalProfileName(params, "name"_L1, error);
+    if (error) {
+        return *error;
+    }
+    const QUrl url(server->trimmed(), QUrl::StrictMode);
+    if (!url.isValid() || (url.scheme() != "http"_L1 && url.scheme() != "https"_L1) ||
+        url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment()) {
+        return paramsError("server"_L1,
+                           u"\"server\" must be an http:// or https:// URL with a host"_s);
+    }
+    if (authKey) {
+        const bool printable =
+            !authKey->isEmpty() && std::all_of(authKey->begin(), authKey->end(), [](QChar c) {
+                return c.unicode() > 0x20 && c.unicode() < 0x7f;
+            });
+        if (!printable) {
+            return paramsError("authKey"_L1,
+                               u"\"authKey\" must be printable ASCII without spaces"_s);
+        }
+    }
+    if (hostname) {
+        const bool ok =
+            !hostname->isEmpty() && std::all_of(hostname->begin(), hostname->end(), [](QChar c) {
+                const char16_t u = c.unicode();
+                return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') ||
+                       (u >= u'0' && u <= u'9') || u == u'-';
+            });
+        if (!ok) {
+            return paramsError("hostname"_L1,
+                               u"\"hostname\" must be 1 to %1 characters of A-Z a-z 0-9 -"_s.arg(
+                                   kMaxHostnameLength));
+        }
+    }
+    return UpParams{server->trimmed(), std::move(authKey), std::move(hostname), std::move(name)};
 }
 
 Health healthFor(std::optional<qint64> handshakeAgeSeconds) {

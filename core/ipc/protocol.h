@@ -62,6 +62,7 @@ inline constexpr QLatin1StringView kMethodConnect{"connect"};
 inline constexpr QLatin1StringView kMethodDisconnect{"disconnect"};
 inline constexpr QLatin1StringView kMethodPeers{"peers"};
 inline constexpr QLatin1StringView kMethodSubscribe{"subscribe"};
+inline constexpr QLatin1StringView kMethodUp{"up"};
 
 inline constexpr QLatin1StringView kEventState{"state"};
 inline constexpr QLatin1StringView kEventPeers{"peers"};
@@ -189,6 +190,16 @@ struct NameParams { // profiles.remove, profiles.export
 struct ConnectParams {
     std::optional<QString> name; // default: the last connected or only profile
 };
+// up: join (or rejoin) a Calnet network and connect to it.
+constexpr qsizetype kMaxServerUrlLength = 2048;
+constexpr qsizetype kMaxAuthKeyLength = 512;
+constexpr qsizetype kMaxHostnameLength = 63;
+struct UpParams {
+    QString server;                  // http:// or https:// URL with a host
+    std::optional<QString> authKey;  // pre-auth key; needed the first time only
+    std::optional<QString> hostname; // 1-63 of [A-Za-z0-9-]; default: this machine's name
+    std::optional<QString> name;     // profile name; default "calnet-<server host>"
+};
 struct SubscribeParams {
     bool state = true;
     bool peers = true;
@@ -202,6 +213,7 @@ template <typename T> using ParamsResult = std::variant<T, ParamsError>;
 [[nodiscard]] ParamsResult<NameParams> parseNameParams(const QJsonObject& params);
 [[nodiscard]] ParamsResult<ConnectParams> parseConnectParams(const QJsonObject& params);
 [[nodiscard]] ParamsResult<SubscribeParams> parseSubscribeParams(const QJsonObject& params);
+[[nodiscard]] ParamsResult<UpParams> parseUpParams(const QJsonObject& params);
 
 // --- Handshake health (docs/ipc.md "Peer"), shared so server, CLI and app agree ---
 

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "helper/datapath/tunnel.h"
@@ -56,6 +57,76 @@ std::unique_ptr<Connection> Connection::open(const QString& profile,
                                              const config::WgQuickConfig& config,
                                              const QString& ifname, const QString& stateDir,
                                              QString* error) {
+    return openWith(profile, config, config, ifname, stateDir, error);
+}
+
+std::unique_ptr<Connection> Connection::openMesh(const QString& profile, const MeshProfile& mesh,
+                                                 const QString& ifname, const QString& stateDir,
+                                                 QString* error) {
+    config::WgQuickConfig device;
+    device.interface.privateKey = mesh.nodeKey;
+    if (mesh.listenPort != 0)
+        device.interface.listenPort = mesh.listenPort;
+    for (const QString& a : mesh.addresses)
+        if (auto prefix = net::IpPrefix::parse(a.toStdString()))
+            device.interface.addresses.push_back(*prefix);
+    if (device.interface.addresses.empty()) {
+        *error = QStringLiteral("the profile has no overlay address yet; register it first");
+        return nullptr;
+    }
+    // Routes come from the overlay prefixes, planned as wg-quick plans a peer's AllowedIPs
+    // ("<prefix> dev IF" in main). The placeholder peer exists only for the plan.
+    config::WgQuickConfig network = device;
+    config::WgQuickPeer routes;
+    for (const QString& p : mesh.prefixes)
+        if (auto prefix = net::IpPrefix::parse(p.toStdString()))
+            routes.allowedIps.push_back(prefix->masked());
+    if (!routes.allowedIps.empty())
+        network.peers.push_back(routes);
+    return openWith(profile, device, network, ifname, stateDir, error);
+}
+
+void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, const PeerDiff& diff) {
+    tunnel_->withDevice(
+        [&](wireguard::Device& device, wireguard::Now now, wireguard::Actions& actions) {
+            for (const auto& key : diff.remove)
+                device.removePeer(device.findPeer(key));
+            auto setAllowed = [&](wireguard::Peer* peer, const MeshPeerConfig& c) {
+                device.allowedIps().removeValue(peer);
+                for (const auto& prefix : c.allowedIps)
+                    device.allowedIps().insert(prefix, peer);
+            };
+            for (const auto& c : diff.add) {
+                wireguard::Peer* peer = device.addPeer(c.publicKey);
+                if (!peer)
+                    continue; // our own key
+                setAllowed(peer, c);
+                if (c.endpoint)
+                    device.setEndpoint(*peer, *c.endpoint);
+                device.setPersistentKeepalive(*peer, c.persistentKeepalive, now, actions);
+            }
+            for (const auto& c : diff.update) {
+                wireguard::Peer* peer = device.findPeer(c.publicKey);
+                const auto old = std::find_if(previous.begin(), previous.end(), [&](const auto& p) {
+                    return p.publicKey == c.publicKey;
+                });
+                if (!peer || old == previous.end())
+                    continue;
+                if (old->allowedIps != c.allowedIps)
+                    setAllowed(peer, c);
+                if (c.endpoint && old->endpoint != c.endpoint)
+                    device.setEndpoint(*peer, *c.endpoint);
+                if (old->persistentKeepalive != c.persistentKeepalive)
+                    device.setPersistentKeepalive(*peer, c.persistentKeepalive, now, actions);
+            }
+        });
+}
+
+std::unique_ptr<Connection> Connection::openWith(const QString& profile,
+                                                 const config::WgQuickConfig& config,
+                                                 const config::WgQuickConfig& networkConfig,
+                                                 const QString& ifname, const QString& stateDir,
+                                                 QString* error) {
     if (!config.interface.privateKey) {
         *error = QStringLiteral("the profile has no private key");
         return nullptr;
@@ -117,7 +188,8 @@ std::unique_ptr<Connection> Connection::open(const QString& profile,
     options.endpointAddresses = endpointAddresses;
     Tunnel* tunnel = c->tunnel_.get();
     const bool applied = c->setup_->apply(
-        config, [tunnel](std::uint32_t mark, std::string& e) { return tunnel->setFwmark(mark, e); },
+        networkConfig,
+        [tunnel](std::uint32_t mark, std::string& e) { return tunnel->setFwmark(mark, e); },
         options, err);
     if (!applied) {
         *error = QString::fromStdString(err);

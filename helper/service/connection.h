@@ -14,6 +14,8 @@
 #include "helper/netconfig/journal.h"
 #include "helper/netconfig/networksetup.h"
 #include "helper/netconfig/rtnetlink.h"
+#include "helper/service/meshprofile.h"
+#include "helper/service/networkmap.h"
 
 namespace calnet::helper {
 
@@ -27,6 +29,11 @@ public:
                                             const config::WgQuickConfig& config,
                                             const QString& ifname, const QString& stateDir,
                                             QString* error);
+    // A Calnet network profile: the node key, the listen port and the overlay addresses on the
+    // interface, a route for each overlay prefix through it; no peers yet (applyMeshPeers()).
+    static std::unique_ptr<Connection> openMesh(const QString& profile, const MeshProfile& mesh,
+                                                const QString& ifname, const QString& stateDir,
+                                                QString* error);
     // Rolls back journals a crashed helper left in stateDir; returns what happened, "" if
     // nothing was there.
     static QString rollbackLeftovers(const QString& stateDir);
@@ -34,6 +41,12 @@ public:
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
+
+    // Applies a diff of mesh peers to the running device, touching only the peers it names:
+    // removed peers go, added ones come with their allowed IPs, endpoint and keepalive, and for
+    // updated ones only the fields that differ from `previous` (what was applied before) change,
+    // so sessions survive and a roamed endpoint is kept unless the server reports a new one.
+    void applyMeshPeers(const std::vector<MeshPeerConfig>& previous, const PeerDiff& diff);
 
     // Restores routes, rules and DNS and removes the interface. Safe to call twice.
     bool close(QString* error);
@@ -45,6 +58,12 @@ public:
 
 private:
     Connection(QString profile, QString ifname, const QString& stateDir);
+    // networkConfig: what NetworkSetup plans routes from (default: config itself).
+    static std::unique_ptr<Connection> openWith(const QString& profile,
+                                                const config::WgQuickConfig& config,
+                                                const config::WgQuickConfig& networkConfig,
+                                                const QString& ifname, const QString& stateDir,
+                                                QString* error);
 
     QString profile_;
     QString ifname_;

@@ -147,7 +147,22 @@ QJsonObject IpcServer::dispatch(Client& client, const QJsonObject& message) {
             send(client, ipc::makeEvent(ipc::kEventPeers, snapshot_(ipc::kEventPeers)));
         return {};
     }
-    return handler_(request, client.role);
+    current_ = client.socket;
+    QJsonObject reply = handler_(request, client.role);
+    current_ = nullptr;
+    return reply;
+}
+
+IpcServer::DeferredReply IpcServer::deferReply() const {
+    return {current_};
+}
+
+void IpcServer::sendDeferred(const DeferredReply& to, const QJsonObject& reply) {
+    if (!to.socket)
+        return;
+    auto it = clients_.find(to.socket.data());
+    if (it != clients_.end())
+        send(*it->second, reply);
 }
 
 void IpcServer::send(Client& client, const QJsonObject& message) {

@@ -47,6 +47,15 @@ public:
     bool listen(const QString& path, QString* error);
     void close();
 
+    // A reply the handler gives later (e.g. after a network round trip): inside the handler,
+    // deferReply() names the calling client; the handler returns {} (no reply now) and calls
+    // sendDeferred() exactly once later. A client that left meanwhile gets nothing.
+    struct DeferredReply {
+        QPointer<QLocalSocket> socket;
+    };
+    [[nodiscard]] DeferredReply deferReply() const;
+    void sendDeferred(const DeferredReply& to, const QJsonObject& reply);
+
     // Sends an event to every client subscribed to it.
     void broadcast(QLatin1StringView event, const QJsonObject& data);
     [[nodiscard]] int clientCount() const { return int(clients_.size()); }
@@ -73,6 +82,7 @@ private:
     QLocalServer server_;
     QString path_;
     std::unordered_map<QLocalSocket*, std::unique_ptr<Client>> clients_;
+    QPointer<QLocalSocket> current_; // the client whose request the handler is running
 };
 
 } // namespace calnet::helper

@@ -35,6 +35,9 @@ namespace {
 
 constexpr char kProfilesSubdir[] = "profiles";
 constexpr char kProfileSuffix[] = ".conf";
+constexpr char kMeshSuffix[] = ".mesh";
+// A mesh profile is a few hundred bytes of JSON.
+constexpr std::size_t kMaxMeshBytes = 64 * 1024;
 constexpr char kStateFile[] = "state.json";
 constexpr char kTempMarker[] = ".tmp-";
 // state.json is a few bytes; anything much larger is not ours.
@@ -273,8 +276,8 @@ void sweepDirectory(const QString& dir, std::string_view tempPrefix, bool tighte
                          std::strerror(errno));
             continue;
         }
-        if (tightenProfiles && name.ends_with(kProfileSuffix) && (st.st_mode & 077) != 0 &&
-            ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
+        if (tightenProfiles && (name.ends_with(kProfileSuffix) || name.ends_with(kMeshSuffix)) &&
+            (st.st_mode & 077) != 0 && ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
             qWarning("calnetd: cannot chmod %s/%s: %s", qPrintable(dir), entry->d_name,
                      std::strerror(errno));
     }
@@ -317,10 +320,23 @@ ProfileInfo ProfileInfo::summarise(const QString& name, const config::WgQuickCon
     return info;
 }
 
+ProfileInfo ProfileInfo::summarise(const QString& name, const MeshProfile& mesh) {
+    ProfileInfo info;
+    info.name = name;
+    info.kind = Kind::Mesh;
+    info.server = mesh.server;
+    info.nodeId = mesh.nodeId;
+    info.hostname = mesh.hostname;
+    info.addresses = mesh.addresses;
+    info.endpoints << mesh.server;
+    return info;
+}
+
 QJsonObject ProfileInfo::toJson(bool connected) const {
     QJsonObject o{
         {QStringLiteral("name"), name},
-        {QStringLiteral("kind"), QStringLiteral("wireguard")},
+        {QStringLiteral("kind"),
+         kind == Kind::Mesh ? QStringLiteral("mesh") : QStringLiteral("wireguard")},
         {QStringLiteral("addresses"), QJsonArray::fromStringList(addresses)},
         {QStringLiteral("peers"), peerCount},
         {QStringLiteral("endpoints"), QJsonArray::fromStringList(endpoints)},
@@ -328,6 +344,11 @@ QJsonObject ProfileInfo::toJson(bool connected) const {
         {QStringLiteral("fullTunnel"), fullTunnel},
         {QStringLiteral("connected"), connected},
     };
+    if (kind == Kind::Mesh) {
+        o.insert(QStringLiteral("server"), server);
+        o.insert(QStringLiteral("nodeId"), nodeId > 0 ? QJsonValue(nodeId) : QJsonValue());
+        o.insert(QStringLiteral("hostname"), hostname);
+    }
     if (broken()) {
         QJsonArray list;
         for (const config::ConfigError& e : errors)
@@ -390,9 +411,118 @@ bool ProfileStore::open(QString* error) {
     return true;
 }
 
+QString ProfileStore::meshPath(const QString& name) const {
+    return profilesDir() + QLatin1Char('/') + name + QLatin1String(kMeshSuffix);
+}
+
 bool ProfileStore::exists(const QString& name) const {
     struct stat st {};
-    return ::lstat(local(profilePath(name)).c_str(), &st) == 0;
+    return ::lstat(local(profilePath(name)).c_str(), &st) == 0 ||
+           ::lstat(local(meshPath(name)).c_str(), &st) == 0;
+}
+
+std::optional<ProfileInfo> ProfileStore::readMesh(const QString& name,
+                                                  std::optional<MeshProfile>* mesh) const {
+    WipedString text;
+    std::string problem;
+    switch (readFile(meshPath(name), kMaxMeshBytes, text, problem)) {
+    case ReadStatus::Missing:
+        return std::nullopt;
+    case ReadStatus::Failed: {
+        ProfileInfo broken;
+        broken.name = name;
+        broken.kind = ProfileInfo::Kind::Mesh;
+        broken.errors.push_back({0, problem});
+        return broken;
+    }
+    case ReadStatus::Ok:
+        break;
+    }
+    QJsonParseError parseError{};
+    const QJsonDocument doc = QJsonDocument::fromJson(
+        QByteArray::fromRawData(text.text.data(), qsizetype(text.text.size())), &parseError);
+    QString why = QStringLiteral("not a JSON object");
+    std::optional<MeshProfile> parsed;
+    if (doc.isObject())
+        parsed = MeshProfile::fromJson(doc.object(), &why);
+    if (!parsed) {
+        ProfileInfo broken;
+        broken.name = name;
+        broken.kind = ProfileInfo::Kind::Mesh;
+        broken.errors.push_back({0, "the mesh profile is not valid: " + why.toStdString()});
+        return broken;
+    }
+    ProfileInfo info = ProfileInfo::summarise(name, *parsed);
+    if (mesh)
+        *mesh = std::move(parsed);
+    return info;
+}
+
+namespace {
+// The file text of a mesh profile; holds private keys and the credential.
+void meshText(const MeshProfile& mesh, WipedString& out) {
+    QByteArray json = QJsonDocument(mesh.toJson()).toJson(QJsonDocument::Indented);
+    out.text.assign(json.constData(), std::size_t(json.size()));
+    sodium_memzero(json.data(), std::size_t(json.size()));
+}
+} // namespace
+
+StoreResult ProfileStore::createMesh(const QString& name, const MeshProfile& mesh) {
+    if (!isValidName(name))
+        return invalidName();
+    const auto taken = [&] {
+        return StoreResult{StoreStatus::Conflict,
+                           QStringLiteral("a profile named '%1' already exists").arg(name),
+                           std::nullopt};
+    };
+    if (exists(name))
+        return taken();
+    WipedString text;
+    meshText(mesh, text);
+    const WriteOutcome written = writeAtomically(profilesDir(), name + QLatin1String(kMeshSuffix),
+                                                 text.text, Replace::Refused);
+    if (written.targetExists)
+        return taken();
+    if (!written.ok)
+        return {StoreStatus::Failed, written.error, std::nullopt};
+    return {StoreStatus::Ok, {}, ProfileInfo::summarise(name, mesh)};
+}
+
+StoreResult ProfileStore::saveMesh(const QString& name, const MeshProfile& mesh) {
+    if (!isValidName(name))
+        return invalidName();
+    if (!isMesh(name))
+        return notFound(name);
+    WipedString text;
+    meshText(mesh, text);
+    const WriteOutcome written = writeAtomically(profilesDir(), name + QLatin1String(kMeshSuffix),
+                                                 text.text, Replace::Allowed);
+    if (!written.ok)
+        return {StoreStatus::Failed, written.error, std::nullopt};
+    return {StoreStatus::Ok, {}, ProfileInfo::summarise(name, mesh)};
+}
+
+std::optional<MeshProfile> ProfileStore::loadMesh(const QString& name) const {
+    if (!isValidName(name))
+        return std::nullopt;
+    std::optional<MeshProfile> mesh;
+    (void)readMesh(name, &mesh);
+    return mesh;
+}
+
+bool ProfileStore::isMesh(const QString& name) const {
+    struct stat st {};
+    return isValidName(name) && ::lstat(local(meshPath(name)).c_str(), &st) == 0;
+}
+
+std::optional<QString> ProfileStore::findMeshByServer(const QString& server) const {
+    const auto wanted = normaliseServerUrl(server);
+    if (!wanted)
+        return std::nullopt;
+    for (const ProfileInfo& p : list())
+        if (p.kind == ProfileInfo::Kind::Mesh && !p.broken() && p.server == *wanted)
+            return p.name;
+    return std::nullopt;
 }
 
 std::optional<ProfileInfo>
@@ -450,6 +580,10 @@ ImportResult ProfileStore::import(const QString& text, const std::optional<QStri
     WriteOutcome written;
     if (name) {
         chosen = *name;
+        if (isMesh(chosen)) {
+            result.conflict = QStringLiteral("a profile named '%1' already exists").arg(chosen);
+            return result;
+        }
         written = store(chosen);
         if (written.targetExists) {
             result.conflict = QStringLiteral("a profile named '%1' already exists").arg(chosen);
@@ -485,27 +619,32 @@ std::vector<ProfileInfo> ProfileStore::list() const {
         qWarning("calnetd: %s", qPrintable(sysError("opendir", profilesDir())));
         return out;
     }
-    std::vector<QString> names;
+    std::vector<std::pair<QString, bool>> names; // name, is a mesh profile
     while (const dirent* entry = ::readdir(d)) {
         QString file = QFile::decodeName(entry->d_name);
-        if (!file.endsWith(QLatin1String(kProfileSuffix)))
+        const bool mesh = file.endsWith(QLatin1String(kMeshSuffix));
+        if (!mesh && !file.endsWith(QLatin1String(kProfileSuffix)))
             continue;
-        file.chop(int(std::strlen(kProfileSuffix)));
+        file.chop(int(std::strlen(mesh ? kMeshSuffix : kProfileSuffix)));
         if (isValidName(file))
-            names.push_back(std::move(file));
+            names.emplace_back(std::move(file), mesh);
     }
     ::closedir(d);
     std::sort(names.begin(), names.end());
-    for (const QString& name : names)
-        if (auto info = readProfile(name, nullptr))
+    for (const auto& [name, mesh] : names) {
+        auto info = mesh ? readMesh(name, nullptr) : readProfile(name, nullptr);
+        if (info)
             out.push_back(std::move(*info)); // a file removed meanwhile is simply skipped
+    }
     return out;
 }
 
 std::optional<ProfileInfo> ProfileStore::info(const QString& name) const {
     if (!isValidName(name))
         return std::nullopt;
-    return readProfile(name, nullptr);
+    if (auto conf = readProfile(name, nullptr))
+        return conf;
+    return readMesh(name, nullptr);
 }
 
 std::optional<config::WgQuickConfig> ProfileStore::load(const QString& name) const {
@@ -525,8 +664,12 @@ StoreResult ProfileStore::rename(const QString& from, const QString& to) {
             return notFound(from);
         return {StoreStatus::Ok, {}, std::move(profile)};
     }
-    const QString fromPath = profilePath(from);
-    const QString toPath = profilePath(to);
+    const bool mesh = isMesh(from);
+    if (exists(to))
+        return {StoreStatus::Conflict,
+                QStringLiteral("a profile named '%1' already exists").arg(to), std::nullopt};
+    const QString fromPath = mesh ? meshPath(from) : profilePath(from);
+    const QString toPath = mesh ? meshPath(to) : profilePath(to);
     if (renameNoReplace(local(fromPath), local(toPath)) != 0) {
         if (errno == ENOENT)
             return notFound(from);
@@ -542,7 +685,7 @@ StoreResult ProfileStore::rename(const QString& from, const QString& to) {
 StoreResult ProfileStore::remove(const QString& name) {
     if (!isValidName(name))
         return invalidName();
-    const QString path = profilePath(name);
+    const QString path = isMesh(name) ? meshPath(name) : profilePath(name);
     if (::unlink(local(path).c_str()) != 0) {
         if (errno == ENOENT)
             return notFound(name);

@@ -5,6 +5,10 @@
 //   <state>/state.json        {"connected": "<name>"|null}, 0600: what to reconnect after a crash
 //   <state>/profiles/         0700 (tightened on open), owned by us
 //   <state>/profiles/<name>.conf   0600, wg-quick text exactly as writeWgQuick() produces it
+//   <state>/profiles/<name>.mesh   0600, a Calnet network profile (meshprofile.h), JSON
+//
+// One name is one profile: a name is never used by a .conf and a .mesh at the same time (the
+// store refuses to create the second).
 //
 // What is stored always came out of parseWgQuick() and was written back by writeWgQuick(), so a
 // stored profile is normalised and valid. A file edited by hand that no longer parses is listed
@@ -37,6 +41,7 @@
 #include <QStringList>
 
 #include "core/config/wgquick.h"
+#include "helper/service/meshprofile.h"
 
 namespace calnet::helper {
 
@@ -45,7 +50,14 @@ inline constexpr char kDefaultStateDir[] = "/var/lib/calnet";
 // The non-secret summary of a profile that the IPC shows to every caller (docs/ipc.md
 // `Profile`). It never holds a private or preshared key; it has no field that could.
 struct ProfileInfo {
+    enum class Kind : std::uint8_t { WireGuard, Mesh };
+
     QString name;
+    Kind kind = Kind::WireGuard;
+    // Mesh only: the server URL, our node id (0 = not registered yet) and hostname.
+    QString server;
+    qint64 nodeId = 0;
+    QString hostname;
     QStringList addresses; // [Interface] Address, host bits as written ("10.8.0.2/24")
     int peerCount = 0;
     QStringList endpoints;   // one per peer that has an Endpoint ("vpn.example.com:51820")
@@ -59,9 +71,11 @@ struct ProfileInfo {
 
     [[nodiscard]] static ProfileInfo summarise(const QString& name,
                                                const config::WgQuickConfig& config);
+    [[nodiscard]] static ProfileInfo summarise(const QString& name, const MeshProfile& mesh);
 
-    // The docs/ipc.md `Profile` object. A broken entry additionally carries
-    // "broken": true and "errors": [{"line": int, "reason": string}].
+    // The docs/ipc.md `Profile` object ("kind": "wireguard"|"mesh"; a mesh profile adds
+    // "server", "nodeId" and "hostname"; "endpoints" is then [server]). A broken entry additionally
+    // carries "broken": true and "errors": [{"line": int, "reason": string}].
     [[nodiscard]] QJsonObject toJson(bool connected) const;
 };
 
@@ -120,6 +134,17 @@ public:
     // The parsed profile; nullopt when there is no such profile or it is broken.
     [[nodiscard]] std::optional<config::WgQuickConfig> load(const QString& name) const;
 
+    // ---- Calnet network profiles (<name>.mesh) ----
+    // Stores a new mesh profile; Conflict when the name is taken by a profile of either kind.
+    [[nodiscard]] StoreResult createMesh(const QString& name, const MeshProfile& mesh);
+    // Replaces an existing mesh profile (after a registration); NotFound when there is none.
+    [[nodiscard]] StoreResult saveMesh(const QString& name, const MeshProfile& mesh);
+    // nullopt when there is no such mesh profile or it does not parse.
+    [[nodiscard]] std::optional<MeshProfile> loadMesh(const QString& name) const;
+    [[nodiscard]] bool isMesh(const QString& name) const;
+    // The mesh profile for this server URL (normalised), if there is one.
+    [[nodiscard]] std::optional<QString> findMeshByServer(const QString& server) const;
+
     // Renames without rewriting the file (the name is not in it); never replaces another
     // profile, even one created concurrently (renameat2 RENAME_NOREPLACE).
     [[nodiscard]] StoreResult rename(const QString& from, const QString& to);
@@ -139,6 +164,10 @@ private:
     // nullopt when the file does not exist; a broken entry when it cannot be read or parsed.
     [[nodiscard]] std::optional<ProfileInfo>
     readProfile(const QString& name, std::optional<config::WgQuickConfig>* config) const;
+    [[nodiscard]] QString meshPath(const QString& name) const;
+    [[nodiscard]] std::optional<ProfileInfo> readMesh(const QString& name,
+                                                      std::optional<MeshProfile>* mesh) const;
+    // A .conf or a .mesh with this name.
     [[nodiscard]] bool exists(const QString& name) const;
     void loadState();
 

@@ -90,6 +90,7 @@ bool Service::start(QString* error) {
 }
 
 void Service::shutdown() {
+    cancelPendingUp(QStringLiteral("calnetd is shutting down"));
     QString error;
     if (connection_ && !disconnectProfile(true, &error))
         qWarning("calnetd: disconnect at shutdown: %s", qPrintable(error));
@@ -165,6 +166,11 @@ QJsonObject Service::handle(const ipc::Request& request, ipc::Role) {
         if (auto* e = paramsError(params))
             return e->toReply(id);
         const QString& name = std::get<ipc::NameParams>(params).name;
+        if (m == ipc::kMethodProfilesExport && store_.isMesh(name))
+            return errorReply(id, ipc::ErrorCode::Failed,
+                              QStringLiteral("%1 is a Calnet network profile; only WireGuard "
+                                             "profiles can be exported")
+                                  .arg(name));
         if (m == ipc::kMethodProfilesExport) {
             auto text = store_.exportText(name);
             if (!text)
@@ -177,6 +183,12 @@ QJsonObject Service::handle(const ipc::Request& request, ipc::Role) {
                               QStringLiteral("%1 is connected; disconnect first").arg(name));
         StoreResult r = store_.remove(name);
         return r.ok() ? ipc::makeResult(id) : storeError(id, r);
+    }
+    if (m == ipc::kMethodUp) {
+        auto params = ipc::parseUpParams(request.params);
+        if (auto* e = paramsError(params))
+            return e->toReply(id);
+        return up(id, std::get<ipc::UpParams>(params));
     }
     if (m == ipc::kMethodConnect) {
         auto params = ipc::parseConnectParams(request.params);
@@ -196,6 +208,9 @@ QJsonObject Service::handle(const ipc::Request& request, ipc::Role) {
 }
 
 QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& requested) {
+    if (pendingUp_)
+        return errorReply(id, ipc::ErrorCode::Conflict,
+                          QStringLiteral("a registration (up) is in progress"));
     QString name;
     if (requested) {
         name = *requested;
@@ -208,6 +223,25 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
                               all.empty() ? QStringLiteral("there are no profiles")
                                           : QStringLiteral("several profiles: name one"));
         name = all.front().name;
+    }
+    if (store_.isMesh(name)) {
+        const auto mesh = store_.loadMesh(name);
+        if (!mesh)
+            return errorReply(id, ipc::ErrorCode::NotFound,
+                              QStringLiteral("no usable profile named %1").arg(name));
+        if (!mesh->registered() || mesh->addresses.isEmpty())
+            return errorReply(
+                id, ipc::ErrorCode::Failed,
+                QStringLiteral("%1 is not registered yet: use up with an auth key").arg(name));
+        if (connection_) {
+            if (connection_->profile() == name && state_ == State::Connected)
+                return ipc::makeResult(id, statusJson());
+            QString error;
+            if (!disconnectProfile(false, &error))
+                return errorReply(id, ipc::ErrorCode::Failed, error);
+        }
+        setState(State::Connecting);
+        return connectMesh(id, name, *mesh);
     }
     const auto config = store_.load(name);
     if (!config)
@@ -235,6 +269,10 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
 }
 
 bool Service::disconnectProfile(bool keepIntent, QString* error) {
+    cancelPendingUp(QStringLiteral("disconnected before the registration finished"));
+    control_.reset();
+    mesh_.reset();
+    meshPeers_.clear();
     if (!keepIntent)
         (void)store_.setConnectedProfile(std::nullopt);
     if (!connection_) {
@@ -263,13 +301,28 @@ QJsonObject Service::statusJson() const {
     if (connection_)
         for (const QString& a : connection_->addresses())
             addresses.append(a);
-    return {
+    QJsonObject status{
         {"state", toString(state_)},
         {"profile", connection_ ? QJsonValue(connection_->profile()) : QJsonValue()},
         {"interface", connection_ ? QJsonValue(connection_->interfaceName()) : QJsonValue()},
         {"addresses", addresses},
         {"error", error_.isEmpty() ? QJsonValue() : QJsonValue(error_)},
+        {"kind", !connection_ ? QJsonValue() : QJsonValue(mesh_ ? "mesh" : "wireguard")},
+        {"control", QJsonValue()},
     };
+    if (mesh_ && control_) {
+        const auto cs = control_->state();
+        status.insert("control", cs == ControlClient::State::Idle
+                                     ? QJsonValue()
+                                     : QJsonValue(ControlClient::toString(cs)));
+        status.insert("controlError", control_->errorString().isEmpty()
+                                          ? QJsonValue()
+                                          : QJsonValue(control_->errorString()));
+        status.insert("server", mesh_->server);
+        status.insert("nodeId", mesh_->nodeId);
+        status.insert("hostname", mesh_->hostname);
+    }
+    return status;
 }
 
 QJsonObject Service::peersJson() const {
@@ -286,9 +339,11 @@ QJsonObject Service::peersJson() const {
             std::optional<qint64> age;
             if (peer->lastHandshake)
                 age = std::max<qint64>(0, nowSeconds - peer->lastHandshake->unixSeconds);
-            peers.append(QJsonObject{
-                {"publicKey", QString::fromStdString(config::encodeKeyBase64(peer->publicKey()))},
-                {"name", QJsonValue()},
+            const QString key = QString::fromStdString(config::encodeKeyBase64(peer->publicKey()));
+            const MapNode* node = control_ ? control_->map().findByKey(key) : nullptr;
+            QJsonObject json{
+                {"publicKey", key},
+                {"name", node ? QJsonValue(node->hostname) : QJsonValue()},
                 {"allowedIps", allowed},
                 {"endpoint", peer->endpoint
                                  ? QJsonValue(QString::fromStdString(peer->endpoint->toString()))
@@ -302,7 +357,15 @@ QJsonObject Service::peersJson() const {
                 {"txBytes", qint64(peer->txBytes)},
                 {"persistentKeepalive", int(peer->timers.persistentKeepalive())},
                 {"path", "direct"},
-            });
+            };
+            if (node) {
+                json.insert("hostname", node->hostname);
+                json.insert("online", node->online);
+                json.insert("nodeId", node->id);
+                json.insert("os", node->os);
+                json.insert("addresses", QJsonArray::fromStringList(node->addresses));
+            }
+            peers.append(json);
         }
     });
     return {{"peers", peers}};
@@ -314,6 +377,234 @@ void Service::publishPeers() {
         return;
     lastPeers_ = peers;
     server_.broadcast(ipc::kEventPeers, peers);
+}
+
+} // namespace calnet::helper
+
+namespace calnet::helper {
+
+// ---- Calnet networks (mesh) --------------------------------------------------------------------
+
+QJsonObject Service::up(qint64 id, const ipc::UpParams& params) {
+    const auto server = normaliseServerUrl(params.server);
+    if (!server)
+        return errorReply(id, ipc::ErrorCode::InvalidParams,
+                          QStringLiteral("\"server\" must be an http:// or https:// URL"),
+                          {{"param", "server"}});
+    if (pendingUp_)
+        return errorReply(id, ipc::ErrorCode::Conflict,
+                          QStringLiteral("another up is in progress"));
+    QString name = params.name.value_or(QString());
+    if (name.isEmpty())
+        name = store_.findMeshByServer(*server).value_or(defaultMeshProfileName(*server));
+    std::optional<MeshProfile> mesh;
+    if (store_.isMesh(name)) {
+        mesh = store_.loadMesh(name);
+        if (!mesh)
+            return errorReply(id, ipc::ErrorCode::Failed,
+                              QStringLiteral("the profile %1 cannot be read").arg(name));
+        if (mesh->server != *server)
+            return errorReply(
+                id, ipc::ErrorCode::Conflict,
+                QStringLiteral("the profile %1 belongs to %2").arg(name, mesh->server));
+    } else if (store_.info(name)) {
+        return errorReply(id, ipc::ErrorCode::Conflict,
+                          QStringLiteral("a WireGuard profile named %1 already exists").arg(name));
+    }
+    const bool hostnameChanged = mesh && params.hostname && *params.hostname != mesh->hostname;
+    if (!mesh) {
+        if (!params.authKey)
+            return errorReply(
+                id, ipc::ErrorCode::InvalidParams,
+                QStringLiteral("\"authKey\" is needed to join %1 the first time").arg(*server),
+                {{"param", "authKey"}});
+        mesh = MeshProfile::create(*server, params.hostname.value_or(defaultMeshHostname()));
+        const StoreResult created = store_.createMesh(name, *mesh);
+        if (!created.ok())
+            return storeError(id, created);
+    } else if (!mesh->registered() && !params.authKey) {
+        return errorReply(
+            id, ipc::ErrorCode::InvalidParams,
+            QStringLiteral("\"authKey\" is needed: %1 is not registered yet").arg(name),
+            {{"param", "authKey"}});
+    }
+    if (params.hostname)
+        mesh->hostname = *params.hostname;
+    if (connection_ && connection_->profile() == name && state_ == State::Connected &&
+        !hostnameChanged && !params.authKey)
+        return ipc::makeResult(id, statusJson());
+    if (connection_) {
+        QString error;
+        if (!disconnectProfile(false, &error))
+            return errorReply(id, ipc::ErrorCode::Failed, error);
+    }
+    setState(State::Connecting);
+    pendingUp_ = server_.deferReply();
+    pendingUpId_ = id;
+    registerMesh(name, *mesh, params.authKey.value_or(QString()), mesh->registered(), *pendingUp_);
+    return {}; // the reply follows when the registration is done
+}
+
+void Service::registerMesh(const QString& name, MeshProfile mesh, const QString& authKey,
+                           bool withCredential, IpcServer::DeferredReply reply) {
+    if (registrar_)
+        registrar_->deleteLater();
+    registrar_ = new ControlClient(mesh.server, options_.control, this);
+    ControlClient::RegisterRequest request;
+    request.nodeKey = mesh.nodePublicKeyBase64();
+    request.discoKey = mesh.discoPublicKeyBase64();
+    request.hostname = mesh.hostname;
+    request.clientVersion = QString::fromLatin1(kVersion);
+    if (withCredential)
+        request.credential = mesh.credential;
+    else
+        request.authKey = authKey;
+    registrar_->registerNode(request, [this, name, mesh, authKey, withCredential,
+                                       reply](const std::optional<ControlClient::Registration>& r,
+                                              const ControlClient::RegisterError& e) mutable {
+        if (!pendingUp_)
+            return; // cancelled
+        if (!r) {
+            // A credential the server no longer takes, but an auth key at hand: join with it.
+            if (withCredential && !authKey.isEmpty() && e.httpStatus == 401) {
+                registerMesh(name, mesh, authKey, false, reply);
+                return;
+            }
+            // The server is unreachable but we know our addresses: come up on what we know;
+            // the control connection keeps trying.
+            if (e.httpStatus == 0 && mesh.registered() && !mesh.addresses.isEmpty()) {
+                qWarning("calnetd: registration with %s failed (%s); connecting with the "
+                         "stored identity",
+                         qPrintable(mesh.server), qPrintable(e.message));
+                pendingUp_.reset();
+                finishUp(reply, connectMesh(0, name, mesh));
+                return;
+            }
+            const QString message = QStringLiteral("registration with %1 failed: %2 (%3)")
+                                        .arg(mesh.server, e.message, e.code);
+            pendingUp_.reset();
+            setState(State::Error, message);
+            finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, message));
+            return;
+        }
+        mesh.nodeId = r->nodeId;
+        mesh.credential = r->credential;
+        mesh.user = r->user;
+        mesh.network = r->network;
+        mesh.addresses = r->addresses;
+        mesh.prefixes = r->prefixes;
+        mesh.keyExpiry = r->keyExpiry;
+        pendingUp_.reset();
+        const StoreResult saved = store_.saveMesh(name, mesh);
+        if (!saved.ok()) {
+            setState(State::Error, saved.message);
+            finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, saved.message));
+            return;
+        }
+        finishUp(reply, connectMesh(0, name, mesh));
+    });
+}
+
+void Service::finishUp(const IpcServer::DeferredReply& reply, const QJsonObject& result) {
+    // The reply was built for id 0; give it the id of the request it answers.
+    QJsonObject out = result;
+    out.insert("id", pendingUpId_);
+    server_.sendDeferred(reply, out);
+    if (registrar_) {
+        registrar_->deleteLater();
+        registrar_ = nullptr;
+    }
+}
+
+void Service::cancelPendingUp(const QString& why) {
+    if (!pendingUp_)
+        return;
+    const auto reply = *pendingUp_;
+    pendingUp_.reset();
+    finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, why));
+    if (state_ == State::Connecting)
+        setState(State::Disconnected);
+}
+
+QJsonObject Service::connectMesh(qint64 id, const QString& name, const MeshProfile& mesh) {
+    QString error;
+    connection_ =
+        Connection::openMesh(name, mesh, options_.interfaceName, options_.stateDir, &error);
+    if (!connection_) {
+        setState(State::Error, error);
+        return errorReply(id, ipc::ErrorCode::Failed, error);
+    }
+    (void)store_.setConnectedProfile(name);
+    mesh_ = mesh;
+    meshPeers_.clear();
+    ControlClient::Options options = options_.control;
+    const QString ifname = connection_->interfaceName();
+    Tunnel* tunnel = &connection_->tunnel();
+    options.endpoints = [tunnel, ifname] { return localEndpoints(tunnel->listenPort(), ifname); };
+    control_ = std::make_unique<ControlClient>(mesh.server, options);
+    connect(control_.get(), &ControlClient::mapChanged, this, &Service::onMapChanged);
+    connect(control_.get(), &ControlClient::stateChanged, this,
+            [this] { server_.broadcast(ipc::kEventState, statusJson()); });
+    connect(control_.get(), &ControlClient::keyExpired, this, &Service::onKeyExpired);
+    connect(control_.get(), &ControlClient::nodeDeleted, this, &Service::onNodeDeleted,
+            Qt::QueuedConnection);
+    control_->start(mesh.nodeId, mesh.credential);
+    setState(State::Connected);
+    statsTimer_.start();
+    return ipc::makeResult(id, statusJson());
+}
+
+void Service::onMapChanged() {
+    if (!connection_ || !control_ || !mesh_)
+        return;
+    const auto selfKey = crypto::publicKeyOf(mesh_->nodeKey);
+    std::vector<MeshPeerConfig> desired = peerConfigsFor(control_->map(), selfKey);
+    const PeerDiff diff = diffPeers(meshPeers_, desired);
+    if (!diff.empty())
+        connection_->applyMeshPeers(meshPeers_, diff);
+    meshPeers_ = std::move(desired);
+    publishPeers();
+}
+
+void Service::onKeyExpired() {
+    if (!control_ || !mesh_ || !connection_)
+        return;
+    ControlClient::RegisterRequest request;
+    request.nodeKey = mesh_->nodePublicKeyBase64();
+    request.discoKey = mesh_->discoPublicKeyBase64();
+    request.hostname = mesh_->hostname;
+    request.clientVersion = QString::fromLatin1(kVersion);
+    request.credential = mesh_->credential;
+    const QString name = connection_->profile();
+    control_->registerNode(request, [this, name](const auto& r, const auto& e) {
+        if (!control_ || !mesh_)
+            return;
+        if (!r) {
+            qWarning("calnetd: renewing the node key failed: %s (%s)", qPrintable(e.message),
+                     qPrintable(e.code));
+            if (e.httpStatus == 0)
+                control_->resumeAfterBackoff();
+            else
+                control_->fail(QStringLiteral("renewing the node key failed: %1").arg(e.message));
+            return;
+        }
+        mesh_->credential = r->credential;
+        mesh_->keyExpiry = r->keyExpiry;
+        mesh_->addresses = r->addresses;
+        mesh_->prefixes = r->prefixes;
+        if (const StoreResult saved = store_.saveMesh(name, *mesh_); !saved.ok())
+            qWarning("calnetd: cannot store the renewed credential: %s", qPrintable(saved.message));
+        control_->start(mesh_->nodeId, mesh_->credential);
+    });
+}
+
+void Service::onNodeDeleted() {
+    if (!control_)
+        return;
+    const QString why = control_->errorString();
+    QString error;
+    (void)disconnectProfile(false, &error);
+    setState(State::Error, why);
 }
 
 } // namespace calnet::helper

@@ -10,12 +10,23 @@
 //   disconnecting -> disconnected   routes, rules and DNS restored, interface removed
 //   error         -> connecting     connect again
 //
+// Calnet network (mesh) profiles use the same states. `up` registers with calnet-server first
+// (state connecting meanwhile), then brings the interface up with the overlay addresses and
+// opens the map stream (ControlClient); `connect` of a registered mesh profile skips the
+// registration. The control connection has its own state ("control" in Status: connecting,
+// connected, reconnecting, error) and never changes the tunnel's: while the server is away the
+// tunnel stays "connected" and keeps its peers. Map changes become live peer changes
+// (diffPeers + Connection::applyMeshPeers), never an interface restart. The exceptions: the
+// server deleted this node (4403) -> disconnected, then state error; key expired (4410) -> the
+// service registers again with the credential and resumes the stream.
+//
 // Runs on the Qt event loop of the helper's main thread; the data path of a connected profile
 // runs on the Tunnel's own threads.
 #pragma once
 
 #include <QJsonObject>
 #include <QObject>
+#include <QPointer>
 #include <QString>
 #include <QTimer>
 
@@ -24,6 +35,7 @@
 
 #include "core/config/wgquick.h"
 #include "helper/service/accesspolicy.h"
+#include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
 #include "helper/service/profilestore.h"
 
@@ -44,6 +56,8 @@ public:
         QString stateDir = QString::fromLatin1(kDefaultStateDir);
         QString interfaceName = QStringLiteral("calnet0");
         std::optional<uid_t> operatorUid;
+        // Timing of the mesh control connection (backoff, endpoint poll); tests shorten it.
+        ControlClient::Options control;
     };
 
     explicit Service(Options options, QObject* parent = nullptr);
@@ -61,6 +75,15 @@ public:
 private:
     QJsonObject handle(const ipc::Request& request, ipc::Role role);
     QJsonObject connectProfile(qint64 id, const std::optional<QString>& requested);
+    QJsonObject up(qint64 id, const ipc::UpParams& params);
+    void registerMesh(const QString& name, MeshProfile mesh, const QString& authKey,
+                      bool withCredential, IpcServer::DeferredReply reply);
+    void finishUp(const IpcServer::DeferredReply& reply, const QJsonObject& result);
+    QJsonObject connectMesh(qint64 id, const QString& name, const MeshProfile& mesh);
+    void onMapChanged();
+    void onKeyExpired();
+    void onNodeDeleted();
+    void cancelPendingUp(const QString& why);
     bool disconnectProfile(bool keepIntent, QString* error);
     void setState(State state, const QString& error = {});
     void publishPeers();
@@ -73,6 +96,16 @@ private:
     QString error_;
     QTimer statsTimer_;
     QJsonObject lastPeers_;
+
+    // The connected mesh profile (when connection_ is one): its stored form, the control
+    // client and the peers applied to the device from the last map.
+    std::optional<MeshProfile> mesh_;
+    std::unique_ptr<ControlClient> control_;
+    std::vector<MeshPeerConfig> meshPeers_;
+    // An `up` waiting for its registration: the client that asked and the registrar.
+    std::optional<IpcServer::DeferredReply> pendingUp_;
+    qint64 pendingUpId_ = 0;
+    QPointer<ControlClient> registrar_;
 };
 
 } // namespace calnet::helper

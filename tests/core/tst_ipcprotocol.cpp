@@ -182,6 +182,7 @@ private slots:
         QTest::newRow("disconnect") << s("disconnect") << Role::Admin;
         QTest::newRow("peers") << s("peers") << Role::Reader;
         QTest::newRow("subscribe") << s("subscribe") << Role::Reader;
+        QTest::newRow("up") << s("up") << Role::Admin;
     }
     void methodRoles() {
         QFETCH(QString, method);
@@ -193,7 +194,7 @@ private slots:
     }
 
     void methodTableIsComplete() {
-        QCOMPARE(methods().size(), std::size_t(11));
+        QCOMPARE(methods().size(), std::size_t(12));
         QCOMPARE(findMethod(u"profiles"), nullptr);
         QCOMPARE(findMethod(u"status "), nullptr);
         QCOMPARE(findMethod(u""), nullptr);

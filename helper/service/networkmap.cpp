@@ -1,0 +1,204 @@
+#include "helper/service/networkmap.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <limits>
+
+#include "core/config/keyencoding.h"
+
+namespace calnet::helper {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+std::optional<qint64> integer(const QJsonValue& v) {
+    constexpr qint64 kNot = std::numeric_limits<qint64>::min();
+    if (!v.isDouble())
+        return std::nullopt;
+    const qint64 i = v.toInteger(kNot);
+    if (i == kNot)
+        return std::nullopt;
+    return i;
+}
+
+QStringList strings(const QJsonValue& v) {
+    QStringList out;
+    for (const QJsonValue& item : v.toArray())
+        if (item.isString())
+            out << item.toString();
+    return out;
+}
+
+std::optional<crypto::PublicKey> decodeKey(const QString& text) {
+    const QByteArray latin = text.toLatin1();
+    auto bytes = config::decodeKeyBase64(std::string_view(latin.constData(), latin.size()));
+    if (!bytes)
+        return std::nullopt;
+    crypto::PublicKey key{};
+    std::copy(bytes->begin(), bytes->end(), key.begin());
+    return key;
+}
+
+} // namespace
+
+std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
+    MapNode n;
+    const auto id = integer(o.value("id"_L1));
+    if (!id || *id <= 0)
+        return std::nullopt;
+    n.id = *id;
+    n.nodeKey = o.value("nodeKey"_L1).toString();
+    if (!decodeKey(n.nodeKey))
+        return std::nullopt;
+    n.discoKey = o.value("discoKey"_L1).toString();
+    n.hostname = o.value("hostname"_L1).toString();
+    n.os = o.value("os"_L1).toString();
+    n.user = o.value("user"_L1).toString();
+    n.addresses = strings(o.value("addresses"_L1));
+    n.endpoints = strings(o.value("endpoints"_L1));
+    n.online = o.value("online"_L1).toBool();
+    n.lastSeen = integer(o.value("lastSeen"_L1)).value_or(0);
+    n.keyExpiry = integer(o.value("keyExpiry"_L1)).value_or(0);
+    return n;
+}
+
+QJsonObject MapNode::toJson() const {
+    return {{"id"_L1, id},
+            {"nodeKey"_L1, nodeKey},
+            {"discoKey"_L1, discoKey},
+            {"hostname"_L1, hostname},
+            {"os"_L1, os},
+            {"user"_L1, user},
+            {"addresses"_L1, QJsonArray::fromStringList(addresses)},
+            {"endpoints"_L1, QJsonArray::fromStringList(endpoints)},
+            {"online"_L1, online},
+            {"lastSeen"_L1, lastSeen},
+            {"keyExpiry"_L1, keyExpiry}};
+}
+
+std::optional<crypto::PublicKey> MapNode::publicKey() const {
+    return decodeKey(nodeKey);
+}
+
+bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
+    const auto seq = integer(message.value("seq"_L1));
+    const QJsonValue peers = message.value("peers"_L1);
+    if (!seq || *seq < 0 || !peers.isArray()) {
+        if (error)
+            *error = u"map without an integer \"seq\" and a \"peers\" array"_s;
+        return false;
+    }
+    std::optional<MapNode> self;
+    if (message.value("self"_L1).isObject()) {
+        self = MapNode::fromJson(message.value("self"_L1).toObject());
+        if (self)
+            selfId_ = self->id;
+    }
+    std::map<qint64, MapNode> next;
+    for (const QJsonValue& v : peers.toArray())
+        if (auto node = MapNode::fromJson(v.toObject()); node && node->id != selfId_)
+            next[node->id] = std::move(*node);
+    self_ = std::move(self);
+    peers_ = std::move(next);
+    seq_ = *seq;
+    hasMap_ = true;
+    return true;
+}
+
+bool NetworkMap::applyDelta(const QJsonObject& message, QString* error) {
+    const auto seq = integer(message.value("seq"_L1));
+    const QJsonValue upserts = message.value("upsert"_L1);
+    const QJsonValue removes = message.value("remove"_L1);
+    if (!seq || *seq < 0 || !(upserts.isUndefined() || upserts.isArray()) ||
+        !(removes.isUndefined() || removes.isArray())) {
+        if (error)
+            *error = u"delta without an integer \"seq\" or with a non-array upsert/remove"_s;
+        return false;
+    }
+    for (const QJsonValue& v : upserts.toArray())
+        if (auto node = MapNode::fromJson(v.toObject()))
+            upsert(std::move(*node));
+    for (const QJsonValue& v : removes.toArray())
+        if (auto id = integer(v))
+            peers_.erase(*id);
+    seq_ = std::max(seq_, *seq);
+    return true;
+}
+
+void NetworkMap::upsert(MapNode node) {
+    if (node.id == selfId_ || (self_ && self_->id == node.id)) {
+        self_ = std::move(node);
+        return;
+    }
+    peers_[node.id] = std::move(node);
+}
+
+void NetworkMap::clear() {
+    seq_ = 0;
+    hasMap_ = false;
+    self_.reset();
+    peers_.clear();
+}
+
+const MapNode* NetworkMap::findByKey(const QString& key) const {
+    for (const auto& [id, node] : peers_)
+        if (node.nodeKey == key)
+            return &node;
+    return nullptr;
+}
+
+std::vector<MeshPeerConfig> peerConfigsFor(const NetworkMap& map,
+                                           const crypto::PublicKey& selfKey) {
+    std::vector<MeshPeerConfig> out;
+    for (const auto& [id, node] : map.peers()) {
+        auto key = node.publicKey();
+        if (!key || *key == selfKey)
+            continue;
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const MeshPeerConfig& c) { return c.publicKey == *key; }))
+            continue; // the server never sends this; ignore rather than flap
+        MeshPeerConfig c;
+        c.publicKey = *key;
+        for (const QString& a : node.addresses)
+            if (auto prefix = net::IpPrefix::parse(a.toStdString()))
+                c.allowedIps.push_back(prefix->masked());
+        std::sort(c.allowedIps.begin(), c.allowedIps.end());
+        c.allowedIps.erase(std::unique(c.allowedIps.begin(), c.allowedIps.end()),
+                           c.allowedIps.end());
+        for (const QString& e : node.endpoints) {
+            if (auto endpoint = net::SocketAddress::parse(e.toStdString())) {
+                c.endpoint = *endpoint;
+                break;
+            }
+        }
+        out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end(), [](const MeshPeerConfig& a, const MeshPeerConfig& b) {
+        return a.publicKey < b.publicKey;
+    });
+    return out;
+}
+
+PeerDiff diffPeers(const std::vector<MeshPeerConfig>& current,
+                   const std::vector<MeshPeerConfig>& desired) {
+    PeerDiff diff;
+    auto find = [](const std::vector<MeshPeerConfig>& list, const crypto::PublicKey& key) {
+        return std::find_if(list.begin(), list.end(),
+                            [&](const MeshPeerConfig& c) { return c.publicKey == key; });
+    };
+    for (const MeshPeerConfig& want : desired) {
+        auto have = find(current, want.publicKey);
+        if (have == current.end())
+            diff.add.push_back(want);
+        else if (!(*have == want))
+            diff.update.push_back(want);
+    }
+    for (const MeshPeerConfig& have : current)
+        if (find(desired, have.publicKey) == desired.end())
+            diff.remove.push_back(have.publicKey);
+    return diff;
+}
+
+} // namespace calnet::helper

@@ -17,7 +17,7 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 
 echo "== unit tests under ASan/UBSan"
-ctest --preset debug-asan -L 'core|helper|app' -E '^fuzz\.' -j "$jobs"
+ctest --preset debug-asan -L 'core|helper|app|server' -E '^fuzz\.' -j "$jobs"
 echo "== fuzzers (30 s each)"
 ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz
 echo "== all tests (release)"

@@ -15,7 +15,7 @@ packages=(
   wireguard-tools
 )
 test_packages=(
-  wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev systemd
+  wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev systemd openssl
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
   postgresql
 )

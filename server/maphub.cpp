@@ -27,6 +27,7 @@ constexpr int kBadCredential = 4401;
 constexpr int kDeleted = 4403;
 constexpr int kNoHello = 4408;
 constexpr int kExpired = 4410;
+constexpr int kTooSlow = 4429;
 // At most one push per this interval: a burst of changes (a hundred nodes coming online after
 // a server restart) goes out as a few deltas instead of one per change and per client. The
 // first change after a quiet spell goes out at once.
@@ -54,6 +55,7 @@ struct MapHub::Client {
     qint64 lastSeq = 0;        // the client has everything up to here
     qint64 lastPong = 0;       // msecs since epoch
     QStringList endpoints;     // as last reported
+    qint64 unsent = 0;         // bytes handed to the socket and not yet written out
 };
 
 MapHub::MapHub(Storage* storage, Registry* registry, const ServerConfig* config, Metrics* metrics,
@@ -100,6 +102,14 @@ void MapHub::accept(std::unique_ptr<QWebSocket> owned) {
         auto it = m_clients.find(socket);
         if (it != m_clients.end()) {
             closeClient(*it->second, kBadMessage, QStringLiteral("binary messages are not used"));
+        }
+    });
+    // What the socket wrote drains the queue estimate (frame headers make the estimate err on
+    // the low side, never the high side).
+    connect(socket, &QWebSocket::bytesWritten, this, [this, socket](qint64 written) {
+        auto it = m_clients.find(socket);
+        if (it != m_clients.end()) {
+            it->second->unsent = std::max<qint64>(0, it->second->unsent - written);
         }
     });
     connect(socket, &QWebSocket::pong, this, [this, socket] {
@@ -151,8 +161,15 @@ void MapHub::send(Client& client, const QJsonObject& message) {
 }
 
 void MapHub::sendText(Client& client, const QString& text) {
-    client.socket->sendTextMessage(text);
+    client.unsent += client.socket->sendTextMessage(text);
     m_metrics->countPush();
+    if (client.unsent > m_config->sendQueueLimitBytes) {
+        qCInfo(lcMap, "node %lld: %lld bytes unread, closing its stream", client.nodeId,
+               client.unsent);
+        closeClient(client, kTooSlow, QStringLiteral("too far behind: not reading"));
+        // Drop what is queued now rather than after the close handshake's grace period.
+        client.socket->abort();
+    }
 }
 
 QString MapHub::seenEndpoint(const Client& client, const QStringList& endpoints) const {

@@ -23,6 +23,7 @@ namespace calnet::server {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+constexpr int kStreamSendBuffer = 128 * 1024;
 
 const QString kVersion = QStringLiteral("0.1.0");
 
@@ -151,6 +152,10 @@ bool Server::handleRequest(const QHttpServerRequest& request, QTcpSocket* socket
     // a reply; MapHub checks the path once the socket is upgraded.
     if (request.value(QByteArrayLiteral("upgrade")).compare("websocket", Qt::CaseInsensitive) ==
         0) {
+        // A map stream carries little: a small kernel send buffer bounds what a node that
+        // stops reading costs (the kernel would otherwise grow it to 4 MiB per socket); what
+        // queues beyond it counts against sendQueueLimitBytes.
+        socket->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, kStreamSendBuffer);
         return true;
     }
     const Reply reply = route(request);

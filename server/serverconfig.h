@@ -24,6 +24,9 @@ struct ServerConfig {
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;
+    // A stream whose unsent data exceeds this is closed (4429): a node that stops reading must
+    // not make the server buffer without bound. It reconnects and resumes with `since`.
+    qint64 sendQueueLimitBytes = 8 * 1024 * 1024;
     // Wall clock in Unix seconds; tests move it by hand.
     std::function<qint64()> clock = [] { return QDateTime::currentSecsSinceEpoch(); };
 };

@@ -2,6 +2,8 @@
 // hello, a delta within one second for join / endpoint change / leave / delete / expire /
 // key rotation, resume with `since`, and the contract's close codes.
 #include <QElapsedTimer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "dbrows.h"
@@ -37,6 +39,7 @@ private slots:
     void closeCodes();
     void naturalKeyExpiry_data() { DbRows::addRows(); }
     void naturalKeyExpiry();
+    void slowReaderIsCutOff();
 
 private:
     std::unique_ptr<Server> startServer(const QString& spec,
@@ -414,6 +417,116 @@ void TestMapStream::naturalKeyExpiry() {
         kDeltaDeadlineMs);
     QVERIFY2(!delta.isEmpty(), "no remove within 1 s after a key expired");
     QCOMPARE(ca.waitClosed(), 4410);
+}
+
+// A node that stops reading: everything the server queues for it is bounded by
+// sendQueueLimitBytes, after which its stream is closed (4429, the node marked offline) while
+// a node that reads keeps getting its deltas. The slow node is a raw TCP client doing the
+// WebSocket handshake by hand, so it can truly stop reading: a tiny receive buffer in the
+// kernel and a one-byte read buffer in Qt.
+void TestMapStream::slowReaderIsCutOff() {
+    QTemporaryDir dir;
+    auto server = startServer(QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("db")),
+                              [](ServerConfig& c) {
+                                  c.sendQueueLimitBytes = 64 * 1024;
+                                  QString error;
+                                  c.prefixes.set(QStringLiteral("100.70.0.0/16"),
+                                                 QStringLiteral("fd70:6361:6c6e::/64"), &error);
+                              });
+    QVERIFY(server);
+    const quint16 port = server->port();
+    const QString key = createKey(port, true);
+    const Registered slow = registerNew(port, key, QStringLiteral("slow"));
+    const Registered good = registerNew(port, key, QStringLiteral("good"));
+
+    QTcpSocket raw;
+    raw.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 4096);
+    raw.setReadBufferSize(1);
+    raw.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(raw.waitForConnected(5000));
+    raw.write(QStringLiteral("GET /api/v1/map HTTP/1.1\r\nHost: 127.0.0.1:%1\r\n"
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n\r\n")
+                  .arg(port)
+                  .toLatin1());
+    QByteArray response;
+    QElapsedTimer t;
+    t.start();
+    while (!response.contains("\r\n\r\n") && t.elapsed() < 5000) {
+        QTest::qWait(10); // the server runs on this thread's event loop
+        response += raw.read(1);
+    }
+    QVERIFY2(response.startsWith("HTTP/1.1 101"), response.constData());
+    // One masked text frame carrying the hello (RFC 6455 5.2).
+    const QByteArray hello =
+        QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
+                                  {QStringLiteral("nodeId"), slow.id},
+                                  {QStringLiteral("credential"), slow.credential}})
+            .toJson(QJsonDocument::Compact);
+    QVERIFY(hello.size() < 65536);
+    QByteArray frame;
+    frame.append(char(0x81));
+    if (hello.size() < 126) {
+        frame.append(char(0x80 | hello.size()));
+    } else {
+        frame.append(char(0x80 | 126));
+        frame.append(char(hello.size() >> 8));
+        frame.append(char(hello.size() & 0xff));
+    }
+    const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    frame.append(mask, 4);
+    for (qsizetype i = 0; i < hello.size(); ++i) {
+        frame.append(char(hello[i] ^ mask[i % 4]));
+    }
+    raw.write(frame);
+    QVERIFY(raw.waitForBytesWritten(5000));
+
+    MapClient reader(port);
+    QVERIFY(reader.open());
+    reader.hello(good.id, good.credential);
+    QVERIFY(!reader.next().isEmpty());
+
+    const auto slowOnline = [&] {
+        const QJsonArray nodes = admin(port, "GET", QStringLiteral("nodes"))
+                                     .json()
+                                     .value(QStringLiteral("nodes"))
+                                     .toArray();
+        return findNode(nodes, slow.id).value(QStringLiteral("online")).toBool();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(slowOnline(), 5000);
+
+    // Joins make deltas for both streams; the slow one stops draining. Bounded: 4,000 joins
+    // (about 1.4 MB of deltas) or 60 s.
+    int joins = 0;
+    t.restart();
+    bool cut = false;
+    while (joins < 4000 && t.elapsed() < 60000) {
+        for (int i = 0; i < 50; ++i, ++joins) {
+            QCOMPARE(
+                registerNode(port, registerBody(randomKey(), QStringLiteral("n%1").arg(joins), key))
+                    .status,
+                200);
+        }
+        reader.drain();
+        if (!slowOnline()) {
+            cut = true;
+            break;
+        }
+    }
+    QVERIFY2(cut, qPrintable(
+                      QStringLiteral("the slow stream was still open after %1 joins").arg(joins)));
+    qInfo("slow reader cut off after %d joins", joins);
+
+    // The reader is unaffected: the next join reaches it within the contract's second.
+    const Registered last = registerNew(port, key, QStringLiteral("last"));
+    const QJsonObject delta = reader.nextMatching(
+        [&](const QJsonObject& m) {
+            return isDelta(m) &&
+                   !findNode(m.value(QStringLiteral("upsert")).toArray(), last.id).isEmpty();
+        },
+        kDeltaDeadlineMs);
+    QVERIFY2(!delta.isEmpty(), "the reading node missed a delta after the slow one was cut");
 }
 
 QTEST_GUILESS_MAIN(TestMapStream)

@@ -42,7 +42,6 @@ struct MapNode {
     // nullopt when `id` is not a positive integer or `nodeKey` is not a 32-byte base64 key;
     // other fields are taken as far as they have the right type.
     [[nodiscard]] static std::optional<MapNode> fromJson(const QJsonObject& o);
-    [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] std::optional<crypto::PublicKey> publicKey() const;
 
     friend bool operator==(const MapNode&, const MapNode&) = default;
@@ -55,7 +54,6 @@ public:
     // A `delta` message: upsert (the node's own id updates self), then remove. false when it
     // is malformed; malformed node objects inside an otherwise good delta are skipped.
     bool applyDelta(const QJsonObject& message, QString* error = nullptr);
-    void clear();
 
     [[nodiscard]] qint64 seq() const { return seq_; }
     [[nodiscard]] bool hasMap() const { return hasMap_; }

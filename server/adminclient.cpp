@@ -57,6 +57,10 @@ HttpResult request(const Options& o, const QByteArray& verb, const QString& path
     req.setRawHeader("Authorization", "Bearer " + o.token.toUtf8());
     req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
     req.setTransferTimeout(15000);
+    // Qt follows redirects itself and would resend the Authorization header to wherever a 30x
+    // points: the admin token goes to the server named on the command line and nowhere else.
+    req.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
+                     QNetworkRequest::ManualRedirectPolicy);
     const QByteArray data =
         verb == "POST" ? QJsonDocument(body).toJson(QJsonDocument::Compact) : QByteArray();
     QNetworkReply* reply = nam.sendCustomRequest(req, verb, data);

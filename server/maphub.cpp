@@ -54,7 +54,6 @@ struct MapHub::Client {
     QString stream;            // our token in nodes.stream
     qint64 lastSeq = 0;        // the client has everything up to here
     qint64 lastPong = 0;       // msecs since epoch
-    QStringList endpoints;     // as last reported
     qint64 unsent = 0;         // bytes handed to the socket and not yet written out
 };
 
@@ -210,7 +209,6 @@ void MapHub::onText(QWebSocket* socket, const QString& text) {
         closeClient(client, kBadMessage, problem);
         return;
     }
-    client.endpoints = endpoints;
     if (ApiError e = m_registry->streamEndpoints(
             client.nodeId, endpoints, seenEndpoint(client, endpoints), m_config->clock())) {
         closeClient(client, 1011, e.message);
@@ -242,7 +240,6 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
     client.nodeId = node->id;
     client.credentialHash = node->credentialHash;
     client.stream = secrets::randomToken();
-    client.endpoints = hello.endpoints;
     // An older stream of the same node on this server is superseded.
     for (auto& [socket, other] : m_clients) {
         if (other.get() != &client && other->authenticated && other->nodeId == node->id) {

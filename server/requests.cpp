@@ -2,11 +2,12 @@
 
 #include <cmath>
 
-#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
 
+#include "core/config/keyencoding.h"
+#include "core/net/ipaddress.h"
 #include "server/secrets.h"
 
 namespace calnet::server {
@@ -196,25 +197,13 @@ bool isValidTag(const QString& tag) {
 }
 
 bool isValidEndpoint(const QString& endpoint) {
+    // An IP literal and port as WireGuard takes them (core's parser: decimal port 1-65535,
+    // bracketed IPv6 without a zone); names are not endpoints here.
     if (endpoint.size() > 64) {
         return false;
     }
-    const qsizetype colon = endpoint.lastIndexOf(QLatin1Char(':'));
-    if (colon <= 0) {
-        return false;
-    }
-    bool ok = false;
-    const uint port = endpoint.mid(colon + 1).toUInt(&ok);
-    if (!ok || port == 0 || port > 65535 || endpoint.mid(colon + 1).startsWith(u'+')) {
-        return false;
-    }
-    const QString host = endpoint.left(colon);
-    QHostAddress address;
-    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']'))) {
-        return address.setAddress(host.mid(1, host.size() - 2)) &&
-               address.protocol() == QAbstractSocket::IPv6Protocol && address.scopeId().isEmpty();
-    }
-    return address.setAddress(host) && address.protocol() == QAbstractSocket::IPv4Protocol;
+    const auto spec = net::EndpointSpec::parse(endpoint.toStdString());
+    return spec && spec->literalAddress();
 }
 
 ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
@@ -240,10 +229,10 @@ ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
     if (!f.error().isEmpty()) {
         return ApiError::badRequest(f.error());
     }
-    if (!secrets::isKey32(r.nodeKey)) {
+    if (!config::decodeKeyBase64(r.nodeKey.toStdString())) {
         return ApiError::badRequest(QStringLiteral("nodeKey must be base64 of 32 bytes"));
     }
-    if (!secrets::isKey32(r.discoKey)) {
+    if (!config::decodeKeyBase64(r.discoKey.toStdString())) {
         return ApiError::badRequest(QStringLiteral("discoKey must be base64 of 32 bytes"));
     }
     if (!isValidHostname(r.hostname)) {

@@ -132,19 +132,4 @@ std::optional<qint64> credentialNodeId(const QString& credential) {
     return digits.toLongLong();
 }
 
-bool isKey32(const QString& base64) {
-    if (base64.size() != 44) {
-        return false;
-    }
-    const QByteArray in = base64.toLatin1();
-    unsigned char out[33];
-    size_t len = 0;
-    const char* end = nullptr;
-    if (sodium_base642bin(out, sizeof out, in.constData(), size_t(in.size()), nullptr, &len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0) {
-        return false;
-    }
-    return len == 32 && end == in.constData() + in.size();
-}
-
 } // namespace calnet::server::secrets

@@ -34,7 +34,4 @@ QString makeCredential(qint64 nodeId);                // calnet-node-<nodeId>-<f
 std::optional<QString> authKeyId(const QString& key); // nullopt unless well-formed
 std::optional<qint64> credentialNodeId(const QString& credential);
 
-// Base64 (standard alphabet, padded, canonical) of exactly 32 bytes, e.g. a WireGuard key.
-bool isKey32(const QString& base64);
-
 } // namespace calnet::server::secrets

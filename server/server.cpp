@@ -25,7 +25,7 @@ namespace {
 constexpr int kListenBacklog = 1024;
 constexpr int kStreamSendBuffer = 128 * 1024;
 
-const QString kVersion = QStringLiteral("0.1.0");
+const QString kVersion = QStringLiteral(CALNET_VERSION);
 
 using Method = QHttpServerRequest::Method;
 

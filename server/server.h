@@ -38,7 +38,6 @@ public:
     void shutdown();
 
     Storage* storage() const { return m_storage.get(); }
-    const ServerConfig& config() const { return m_config; }
 
 protected:
     bool handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) override;

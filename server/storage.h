@@ -98,7 +98,6 @@ public:
 
     // spec: "sqlite:PATH" or "postgres:CONNINFO". Opens, migrates, and on PostgreSQL LISTENs.
     bool open(const QString& spec, QString* error);
-    Dialect dialect() const { return m_dialect; }
     ApiError schemaVersion(int* version);
 
     bool beginWrite();

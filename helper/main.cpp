@@ -36,7 +36,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = CALNET_VERSION;
 
 void usage(FILE* out) {
     std::fprintf(out, "Usage: calnetd [-f|--foreground] INTERFACE-NAME\n"

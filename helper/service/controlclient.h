@@ -77,7 +77,7 @@ public:
         QString discoKey;
         QString hostname;
         QString os = QStringLiteral("linux");
-        QString clientVersion = QStringLiteral("0.1.0");
+        QString clientVersion = QStringLiteral(CALNET_VERSION);
         QString authKey;    // sent when not empty
         QString credential; // sent when not empty
     };

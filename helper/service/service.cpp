@@ -11,7 +11,7 @@ namespace calnet::helper {
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = CALNET_VERSION;
 
 QJsonObject errorReply(qint64 id, ipc::ErrorCode code, const QString& message,
                        const QJsonObject& details = {}) {
@@ -35,6 +35,31 @@ QJsonObject storeError(qint64 id, const StoreResult& r) {
 
 template <typename T> const ipc::ParamsError* paramsError(const ipc::ParamsResult<T>& r) {
     return std::get_if<ipc::ParamsError>(&r);
+}
+
+// What the node tells the server about itself; authorised by `authKey` when given, else by
+// the stored credential.
+ControlClient::RegisterRequest registerRequest(const MeshProfile& mesh, const QString& authKey) {
+    ControlClient::RegisterRequest request;
+    request.nodeKey = mesh.nodePublicKeyBase64();
+    request.discoKey = mesh.discoPublicKeyBase64();
+    request.hostname = mesh.hostname;
+    request.clientVersion = QString::fromLatin1(kVersion);
+    if (authKey.isEmpty())
+        request.credential = mesh.credential;
+    else
+        request.authKey = authKey;
+    return request;
+}
+
+void applyRegistration(MeshProfile& mesh, const ControlClient::Registration& r) {
+    mesh.nodeId = r.nodeId;
+    mesh.credential = r.credential;
+    mesh.user = r.user;
+    mesh.network = r.network;
+    mesh.addresses = r.addresses;
+    mesh.prefixes = r.prefixes;
+    mesh.keyExpiry = r.keyExpiry;
 }
 
 } // namespace
@@ -479,59 +504,46 @@ void Service::registerMesh(const QString& name, MeshProfile mesh, const QString&
     if (registrar_)
         registrar_->deleteLater();
     registrar_ = new ControlClient(mesh.server, options_.control, this);
-    ControlClient::RegisterRequest request;
-    request.nodeKey = mesh.nodePublicKeyBase64();
-    request.discoKey = mesh.discoPublicKeyBase64();
-    request.hostname = mesh.hostname;
-    request.clientVersion = QString::fromLatin1(kVersion);
-    if (withCredential)
-        request.credential = mesh.credential;
-    else
-        request.authKey = authKey;
-    registrar_->registerNode(request, [this, name, mesh, authKey, withCredential,
-                                       reply](const std::optional<ControlClient::Registration>& r,
-                                              const ControlClient::RegisterError& e) mutable {
-        if (!pendingUp_)
-            return; // cancelled
-        if (!r) {
-            // A credential the server no longer takes, but an auth key at hand: join with it.
-            if (withCredential && !authKey.isEmpty() && e.httpStatus == 401) {
-                registerMesh(name, mesh, authKey, false, reply);
-                return;
-            }
-            // The server is unreachable but we know our addresses: come up on what we know;
-            // the control connection keeps trying.
-            if (e.httpStatus == 0 && mesh.registered() && !mesh.addresses.isEmpty()) {
-                qWarning("calnetd: registration with %s failed (%s); connecting with the "
-                         "stored identity",
-                         qPrintable(mesh.server), qPrintable(e.message));
+    registrar_->registerNode(
+        registerRequest(mesh, withCredential ? QString() : authKey),
+        [this, name, mesh, authKey, withCredential,
+         reply](const std::optional<ControlClient::Registration>& r,
+                const ControlClient::RegisterError& e) mutable {
+            if (!pendingUp_)
+                return; // cancelled
+            if (!r) {
+                // A credential the server no longer takes, but an auth key at hand: join with it.
+                if (withCredential && !authKey.isEmpty() && e.httpStatus == 401) {
+                    registerMesh(name, mesh, authKey, false, reply);
+                    return;
+                }
+                // The server is unreachable but we know our addresses: come up on what we know;
+                // the control connection keeps trying.
+                if (e.httpStatus == 0 && mesh.registered() && !mesh.addresses.isEmpty()) {
+                    qWarning("calnetd: registration with %s failed (%s); connecting with the "
+                             "stored identity",
+                             qPrintable(mesh.server), qPrintable(e.message));
+                    pendingUp_.reset();
+                    finishUp(reply, connectMesh(0, name, mesh));
+                    return;
+                }
+                const QString message = QStringLiteral("registration with %1 failed: %2 (%3)")
+                                            .arg(mesh.server, e.message, e.code);
                 pendingUp_.reset();
-                finishUp(reply, connectMesh(0, name, mesh));
+                setState(State::Error, message);
+                finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, message));
                 return;
             }
-            const QString message = QStringLiteral("registration with %1 failed: %2 (%3)")
-                                        .arg(mesh.server, e.message, e.code);
+            applyRegistration(mesh, *r);
             pendingUp_.reset();
-            setState(State::Error, message);
-            finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, message));
-            return;
-        }
-        mesh.nodeId = r->nodeId;
-        mesh.credential = r->credential;
-        mesh.user = r->user;
-        mesh.network = r->network;
-        mesh.addresses = r->addresses;
-        mesh.prefixes = r->prefixes;
-        mesh.keyExpiry = r->keyExpiry;
-        pendingUp_.reset();
-        const StoreResult saved = store_.saveMesh(name, mesh);
-        if (!saved.ok()) {
-            setState(State::Error, saved.message);
-            finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, saved.message));
-            return;
-        }
-        finishUp(reply, connectMesh(0, name, mesh));
-    });
+            const StoreResult saved = store_.saveMesh(name, mesh);
+            if (!saved.ok()) {
+                setState(State::Error, saved.message);
+                finishUp(reply, errorReply(0, ipc::ErrorCode::Failed, saved.message));
+                return;
+            }
+            finishUp(reply, connectMesh(0, name, mesh));
+        });
 }
 
 void Service::finishUp(const IpcServer::DeferredReply& reply, const QJsonObject& result) {
@@ -598,14 +610,8 @@ void Service::onMapChanged() {
 void Service::onKeyExpired() {
     if (!control_ || !mesh_ || !connection_)
         return;
-    ControlClient::RegisterRequest request;
-    request.nodeKey = mesh_->nodePublicKeyBase64();
-    request.discoKey = mesh_->discoPublicKeyBase64();
-    request.hostname = mesh_->hostname;
-    request.clientVersion = QString::fromLatin1(kVersion);
-    request.credential = mesh_->credential;
     const QString name = connection_->profile();
-    control_->registerNode(request, [this, name](const auto& r, const auto& e) {
+    control_->registerNode(registerRequest(*mesh_, {}), [this, name](const auto& r, const auto& e) {
         if (!control_ || !mesh_)
             return;
         if (!r) {
@@ -617,10 +623,9 @@ void Service::onKeyExpired() {
                 control_->fail(QStringLiteral("renewing the node key failed: %1").arg(e.message));
             return;
         }
-        mesh_->credential = r->credential;
-        mesh_->keyExpiry = r->keyExpiry;
-        mesh_->addresses = r->addresses;
-        mesh_->prefixes = r->prefixes;
+        // The server keeps a node's addresses when it renews by credential, so the interface
+        // needs no change.
+        applyRegistration(*mesh_, *r);
         if (const StoreResult saved = store_.saveMesh(name, *mesh_); !saved.ok())
             qWarning("calnetd: cannot store the renewed credential: %s", qPrintable(saved.message));
         control_->start(mesh_->nodeId, mesh_->credential);

@@ -126,7 +126,7 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     connect(session_, &HelperSession::peersKnownChanged, this, &MainWindow::refresh);
     countdown_ = new QTimer(this);
     countdown_->setInterval(1000);
-    connect(countdown_, &QTimer::timeout, this, &MainWindow::refresh);
+    connect(countdown_, &QTimer::timeout, this, &MainWindow::updateBanner);
     connect(session_, &HelperSession::reconnecting, this, [this](int delayMs) {
         retryAt_ = QDeadlineTimer(delayMs);
         countdown_->start();
@@ -150,19 +150,38 @@ QString MainWindow::selectedProfile() const {
 }
 
 void MainWindow::onConnectClicked() {
-    const QString state = session_->status().state;
-    if (state == QLatin1StringView("connected") || state == QLatin1StringView("connecting"))
+    if (session_->status().isUp())
         session_->disconnectTunnel();
     else
         session_->connectProfile(profileToConnect(*session_, selectedProfile_));
+}
+
+void MainWindow::updateBanner() {
+    const bool available = session_->isAvailable();
+    banner_->setVisible(!available);
+    const qint64 retryMs = retryAt_.isForever() ? 0 : retryAt_.remainingTime();
+    // The countdown ticks only while there is something to count down.
+    if (available || retryMs == 0)
+        countdown_->stop();
+    if (available)
+        return;
+    QPalette p = banner_->palette();
+    p.setColor(QPalette::Window, QColor(0xfd, 0xec, 0xc8));
+    p.setColor(QPalette::WindowText, QColor(0x5a, 0x3b, 0x00));
+    banner_->setPalette(p);
+    banner_->setText(
+        retryMs > 0 ? tr("The Calnet service (calnetd) is not reachable at %1. Retrying in "
+                         "%n second(s)…",
+                         nullptr, int((retryMs + 999) / 1000))
+                          .arg(session_->socketPath())
+                    : tr("Connecting to the Calnet service at %1…").arg(session_->socketPath()));
 }
 
 void MainWindow::refresh() {
     const HelperStatus& status = session_->status();
     const TrayState state = session_->trayState();
     const bool available = session_->isAvailable();
-    const bool up = status.state == QLatin1StringView("connected") ||
-                    status.state == QLatin1StringView("connecting");
+    const bool up = status.isUp();
     // A tunnel brought up elsewhere (tray, calnetctl) becomes the choice here.
     if (up && status.profile != lastUpProfile_ && !status.profile.isEmpty())
         selectedProfile_ = status.profile;
@@ -184,23 +203,7 @@ void MainWindow::refresh() {
     detailText_->setText(details.join(QStringLiteral(" · ")));
     copyAddress_->setVisible(!status.addresses.isEmpty());
 
-    banner_->setVisible(!available);
-    if (available)
-        countdown_->stop();
-    if (!available) {
-        const qint64 retryMs = retryAt_.isForever() ? 0 : retryAt_.remainingTime();
-        QPalette p = banner_->palette();
-        p.setColor(QPalette::Window, QColor(0xfd, 0xec, 0xc8));
-        p.setColor(QPalette::WindowText, QColor(0x5a, 0x3b, 0x00));
-        banner_->setPalette(p);
-        banner_->setText(
-            retryMs > 0
-                ? tr("The Calnet service (calnetd) is not reachable at %1. Retrying in "
-                     "%n second(s)…",
-                     nullptr, int((retryMs + 999) / 1000))
-                      .arg(session_->socketPath())
-                : tr("Connecting to the Calnet service at %1…").arg(session_->socketPath()));
-    }
+    updateBanner();
 
     // The box shows the user's choice while it exists, else the profile Connect would use.
     const ProfileModel* profiles = session_->profileModel();

@@ -56,6 +56,7 @@ protected:
 
 private:
     void refresh();
+    void updateBanner();
     void onConnectClicked();
 
     HelperSession* session_;

@@ -35,6 +35,10 @@ struct HelperStatus {
     QString error;
 
     [[nodiscard]] static HelperStatus fromJson(const QJsonObject& status);
+    // Connected or on the way there: what Disconnect acts on and Connect does not.
+    [[nodiscard]] bool isUp() const {
+        return state == QLatin1StringView("connected") || state == QLatin1StringView("connecting");
+    }
     bool operator==(const HelperStatus&) const = default;
 };
 

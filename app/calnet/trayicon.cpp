@@ -30,10 +30,6 @@ QIcon dotIcon(const QColor& color) {
     return QIcon(pixmap);
 }
 
-bool isUp(const QString& state) {
-    return state == QLatin1StringView("connected") || state == QLatin1StringView("connecting");
-}
-
 } // namespace
 
 QString addressWithoutHostPrefix(const QString& address) {
@@ -45,7 +41,7 @@ QString addressWithoutHostPrefix(const QString& address) {
 }
 
 QString profileToConnect(const HelperSession& session, const QString& preferred) {
-    if (isUp(session.status().state) && !session.status().profile.isEmpty())
+    if (session.status().isUp() && !session.status().profile.isEmpty())
         return session.status().profile;
     const auto& profiles = session.profileModel()->profiles();
     if (profiles.isEmpty())
@@ -204,7 +200,7 @@ void TrayController::populate(QMenu* menu) {
     }
 
     const QString target = profileToConnect(*session_, selectedProfile_);
-    const bool up = isUp(status.state);
+    const bool up = status.isUp();
     if (up) {
         QAction* a = addNamed(menu, QStringLiteral("disconnect"), tr("&Disconnect"));
         a->setEnabled(available && !session_->isBusy());
@@ -235,7 +231,7 @@ void TrayController::populate(QMenu* menu) {
                 selectedProfile_ = name;
                 emit profileSelected(name);
                 // Switching while up moves the tunnel; otherwise it only picks what Connect uses.
-                if (isUp(session_->status().state) && session_->status().profile != name)
+                if (session_->status().isUp() && session_->status().profile != name)
                     session_->connectProfile(name);
             });
         }

@@ -97,13 +97,29 @@ QString makeCredential(qint64 nodeId) {
            randomSecret();
 }
 
+bool isKeyId(QStringView id) {
+    return id.size() == 12 && isLowerHex(id);
+}
+
+std::optional<qint64> parseId(QStringView text) {
+    if (text.isEmpty() || text.size() > 18 || text.front() == QLatin1Char('0')) {
+        return std::nullopt;
+    }
+    for (QChar c : text) {
+        if (c.unicode() < '0' || c.unicode() > '9') {
+            return std::nullopt;
+        }
+    }
+    return text.toLongLong();
+}
+
 std::optional<QString> authKeyId(const QString& key) {
     static const QString prefix = QStringLiteral("calnet-auth-");
     if (key.size() != prefix.size() + 12 + 1 + kSecretChars || !key.startsWith(prefix)) {
         return std::nullopt;
     }
     const QStringView id = QStringView(key).mid(prefix.size(), 12);
-    if (!isLowerHex(id) || key[prefix.size() + 12] != QLatin1Char('-') ||
+    if (!isKeyId(id) || key[prefix.size() + 12] != QLatin1Char('-') ||
         !isBase64Url(QStringView(key).mid(prefix.size() + 13))) {
         return std::nullopt;
     }
@@ -120,16 +136,7 @@ std::optional<qint64> credentialNodeId(const QString& credential) {
         !isBase64Url(QStringView(credential).mid(dash + 1))) {
         return std::nullopt;
     }
-    const QStringView digits = QStringView(credential).mid(prefix.size(), dash - prefix.size());
-    if (digits.isEmpty() || digits.size() > 18 || digits.front() == QLatin1Char('0')) {
-        return std::nullopt;
-    }
-    for (QChar c : digits) {
-        if (c.unicode() < '0' || c.unicode() > '9') {
-            return std::nullopt;
-        }
-    }
-    return digits.toLongLong();
+    return parseId(QStringView(credential).mid(prefix.size(), dash - prefix.size()));
 }
 
 } // namespace calnet::server::secrets

@@ -29,8 +29,12 @@ bool verifySecret(const QString& secret, const QByteArray& storedHexHash);
 // Constant-time comparison of two strings of any length (both are hashed first).
 bool constantTimeEquals(const QString& a, const QString& b);
 
-QString makeAuthKey(const QString& id);               // calnet-auth-<id>-<fresh secret>
-QString makeCredential(qint64 nodeId);                // calnet-node-<nodeId>-<fresh secret>
+QString makeAuthKey(const QString& id); // calnet-auth-<id>-<fresh secret>
+QString makeCredential(qint64 nodeId);  // calnet-node-<nodeId>-<fresh secret>
+// A pre-auth key's public id: 12 lowercase hex digits.
+bool isKeyId(QStringView id);
+// A node id as text: a positive decimal without leading zeros, at most 18 digits.
+std::optional<qint64> parseId(QStringView text);
 std::optional<QString> authKeyId(const QString& key); // nullopt unless well-formed
 std::optional<qint64> credentialNodeId(const QString& credential);
 

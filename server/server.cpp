@@ -29,18 +29,6 @@ const QString kVersion = QStringLiteral(CALNET_VERSION);
 
 using Method = QHttpServerRequest::Method;
 
-std::optional<qint64> parseId(const QString& text) {
-    if (text.isEmpty() || text.size() > 18 || text.front() == QLatin1Char('0')) {
-        return std::nullopt;
-    }
-    for (QChar c : text) {
-        if (c.unicode() < '0' || c.unicode() > '9') {
-            return std::nullopt;
-        }
-    }
-    return text.toLongLong();
-}
-
 QString methodName(Method m) {
     switch (m) {
     case Method::Get:
@@ -287,7 +275,7 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
         return json(QJsonObject{{QStringLiteral("nodes"), out}});
     }
     if (what == QStringLiteral("nodes") && (parts.size() == 2 || parts.size() == 3)) {
-        const std::optional<qint64> id = parseId(parts[1]);
+        const std::optional<qint64> id = secrets::parseId(parts[1]);
         if (!id || (parts.size() == 3 && parts[2] != QStringLiteral("expire"))) {
             return error(ApiError::notFound(QStringLiteral("no such endpoint")));
         }
@@ -354,8 +342,7 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
         return json(o);
     }
     if (what == QStringLiteral("authkeys") && parts.size() == 2) {
-        if (!secrets::authKeyId(QStringLiteral("calnet-auth-") + parts[1] + QLatin1Char('-') +
-                                QString(43, QLatin1Char('A')))) {
+        if (!secrets::isKeyId(parts[1])) {
             return error(ApiError::notFound(QStringLiteral("no such pre-auth key")));
         }
         if (method != Method::Delete) {

@@ -263,6 +263,30 @@ bool isValidProfileName(QStringView name) {
     return true;
 }
 
+std::optional<QString> normaliseServerUrl(const QString& text) {
+    const QUrl url(text.trimmed(), QUrl::StrictMode);
+    if (!url.isValid() || (url.scheme() != "http"_L1 && url.scheme() != "https"_L1) ||
+        url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment()) {
+        return std::nullopt;
+    }
+    QString out = url.toString(QUrl::FullyEncoded);
+    while (out.endsWith(u'/')) {
+        out.chop(1);
+    }
+    return out;
+}
+
+bool isValidMeshHostname(QStringView hostname) {
+    if (hostname.isEmpty() || hostname.size() > kMaxHostnameLength) {
+        return false;
+    }
+    return std::all_of(hostname.begin(), hostname.end(), [](QChar c) {
+        const char16_t u = c.unicode();
+        return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') || (u >= u'0' && u <= u'9') ||
+               u == u'-';
+    });
+}
+
 std::optional<QString> optionalString(const QJsonObject& params, QLatin1StringView key,
                                       qsizetype maxLength, std::optional<ParamsError>& error) {
     const QJsonValue value = params.value(key);
@@ -428,9 +452,8 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
     if (error) {
         return *error;
     }
-    const QUrl url(server->trimmed(), QUrl::StrictMode);
-    if (!url.isValid() || (url.scheme() != "http"_L1 && url.scheme() != "https"_L1) ||
-        url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment()) {
+    std::optional<QString> url = normaliseServerUrl(*server);
+    if (!url) {
         return paramsError("server"_L1,
                            u"\"server\" must be an http:// or https:// URL with a host"_s);
     }
@@ -445,19 +468,13 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
         }
     }
     if (hostname) {
-        const bool ok =
-            !hostname->isEmpty() && std::all_of(hostname->begin(), hostname->end(), [](QChar c) {
-                const char16_t u = c.unicode();
-                return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') ||
-                       (u >= u'0' && u <= u'9') || u == u'-';
-            });
-        if (!ok) {
+        if (!isValidMeshHostname(*hostname)) {
             return paramsError("hostname"_L1,
                                u"\"hostname\" must be 1 to %1 characters of A-Z a-z 0-9 -"_s.arg(
                                    kMaxHostnameLength));
         }
     }
-    return UpParams{server->trimmed(), std::move(authKey), std::move(hostname), std::move(name)};
+    return UpParams{std::move(*url), std::move(authKey), std::move(hostname), std::move(name)};
 }
 
 Health healthFor(std::optional<qint64> handshakeAgeSeconds) {

@@ -145,6 +145,11 @@ constexpr qsizetype kMaxConfigBytes = 256 * 1024; // UTF-8 bytes of an imported 
 
 // 1..32 characters of [A-Za-z0-9_.-], not starting with '.' (names become file names).
 [[nodiscard]] bool isValidProfileName(QStringView name);
+// A coordination server URL: http(s)://host[:port][/path], no user info, query or fragment.
+// Returns it normalised (fully encoded, no trailing slash); nullopt when it is not one.
+[[nodiscard]] std::optional<QString> normaliseServerUrl(const QString& text);
+// A mesh hostname: 1 to 63 of A-Z a-z 0-9 -.
+[[nodiscard]] bool isValidMeshHostname(QStringView hostname);
 
 // Why params were refused: the invalid_params reply's message and details ({"param": key}).
 struct ParamsError {

@@ -98,7 +98,7 @@ public:
     using RegisterCallback =
         std::function<void(const std::optional<Registration>&, const RegisterError&)>;
 
-    // serverUrl: http(s)://host[:port][/prefix], as normaliseServerUrl() makes it.
+    // serverUrl: http(s)://host[:port][/prefix], as ipc::normaliseServerUrl() makes it.
     ControlClient(const QString& serverUrl, Options options, QObject* parent = nullptr);
     ~ControlClient() override;
 

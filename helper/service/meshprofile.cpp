@@ -95,7 +95,7 @@ std::optional<MeshProfile> MeshProfile::fromJson(const QJsonObject& o, QString* 
     if (o.value("version"_L1).toInt() != kFormatVersion)
         return fail(u"unknown mesh profile version"_s);
     MeshProfile p;
-    const auto server = normaliseServerUrl(o.value("server"_L1).toString());
+    const auto server = ipc::normaliseServerUrl(o.value("server"_L1).toString());
     if (!server)
         return fail(u"bad server URL"_s);
     p.server = *server;
@@ -103,7 +103,7 @@ std::optional<MeshProfile> MeshProfile::fromJson(const QJsonObject& o, QString* 
         !decodePrivate(o.value("discoPrivateKey"_L1), p.discoKey))
         return fail(u"bad or missing private key"_s);
     p.hostname = o.value("hostname"_L1).toString();
-    if (!isValidMeshHostname(p.hostname))
+    if (!ipc::isValidMeshHostname(p.hostname))
         return fail(u"bad hostname"_s);
     const int port = o.value("listenPort"_L1).toInt(-1);
     if (port < 0 || port > 65535)
@@ -122,17 +122,6 @@ std::optional<MeshProfile> MeshProfile::fromJson(const QJsonObject& o, QString* 
     return p;
 }
 
-std::optional<QString> normaliseServerUrl(const QString& text) {
-    const QUrl url(text.trimmed(), QUrl::StrictMode);
-    if (!url.isValid() || (url.scheme() != "http"_L1 && url.scheme() != "https"_L1) ||
-        url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment())
-        return std::nullopt;
-    QString out = url.toString(QUrl::FullyEncoded);
-    while (out.endsWith(u'/'))
-        out.chop(1);
-    return out;
-}
-
 QString defaultMeshProfileName(const QString& serverUrl) {
     QString host = QUrl(serverUrl).host().toLower();
     QString name = u"calnet-"_s;
@@ -144,22 +133,13 @@ QString defaultMeshProfileName(const QString& serverUrl) {
     return name.left(ipc::kMaxProfileNameLength);
 }
 
-bool isValidMeshHostname(const QString& hostname) {
-    if (hostname.isEmpty() || hostname.size() > 63)
-        return false;
-    return std::all_of(hostname.begin(), hostname.end(), [](QChar c) {
-        return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') ||
-               c == u'-';
-    });
-}
-
 QString defaultMeshHostname() {
     QString name = QSysInfo::machineHostName().section(u'.', 0, 0);
     QString out;
     for (const QChar c : name)
-        out += isValidMeshHostname(QString(c)) ? c : u'-';
+        out += ipc::isValidMeshHostname(QString(c)) ? c : u'-';
     out = out.left(63);
-    return isValidMeshHostname(out) ? out : u"calnet-node"_s;
+    return ipc::isValidMeshHostname(out) ? out : u"calnet-node"_s;
 }
 
 } // namespace calnet::helper

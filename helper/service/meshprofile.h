@@ -51,13 +51,9 @@ struct MeshProfile {
                                                              QString* error = nullptr);
 };
 
-// The server URL in the one form we store and compare: scheme http/https, a host, no query,
-// fragment or user info, no trailing '/'. nullopt when it is none of that.
-[[nodiscard]] std::optional<QString> normaliseServerUrl(const QString& text);
 // "calnet-<host>" cut to a valid profile name.
 [[nodiscard]] QString defaultMeshProfileName(const QString& serverUrl);
 // A hostname the server accepts (1-63 of [A-Za-z0-9-]) derived from this machine's name.
 [[nodiscard]] QString defaultMeshHostname();
-[[nodiscard]] bool isValidMeshHostname(const QString& hostname);
 
 } // namespace calnet::helper

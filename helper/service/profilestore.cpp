@@ -516,7 +516,7 @@ bool ProfileStore::isMesh(const QString& name) const {
 }
 
 std::optional<QString> ProfileStore::findMeshByServer(const QString& server) const {
-    const auto wanted = normaliseServerUrl(server);
+    const auto wanted = ipc::normaliseServerUrl(server);
     if (!wanted)
         return std::nullopt;
     for (const ProfileInfo& p : list())

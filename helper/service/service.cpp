@@ -440,24 +440,20 @@ namespace calnet::helper {
 // ---- Calnet networks (mesh) --------------------------------------------------------------------
 
 QJsonObject Service::up(qint64 id, const ipc::UpParams& params) {
-    const auto server = normaliseServerUrl(params.server);
-    if (!server)
-        return errorReply(id, ipc::ErrorCode::InvalidParams,
-                          QStringLiteral("\"server\" must be an http:// or https:// URL"),
-                          {{"param", "server"}});
+    const QString& server = params.server; // normalised by parseUpParams
     if (pendingUp_)
         return errorReply(id, ipc::ErrorCode::Conflict,
                           QStringLiteral("another up is in progress"));
     QString name = params.name.value_or(QString());
     if (name.isEmpty())
-        name = store_.findMeshByServer(*server).value_or(defaultMeshProfileName(*server));
+        name = store_.findMeshByServer(server).value_or(defaultMeshProfileName(server));
     std::optional<MeshProfile> mesh;
     if (store_.isMesh(name)) {
         mesh = store_.loadMesh(name);
         if (!mesh)
             return errorReply(id, ipc::ErrorCode::Failed,
                               QStringLiteral("the profile %1 cannot be read").arg(name));
-        if (mesh->server != *server)
+        if (mesh->server != server)
             return errorReply(
                 id, ipc::ErrorCode::Conflict,
                 QStringLiteral("the profile %1 belongs to %2").arg(name, mesh->server));
@@ -470,9 +466,9 @@ QJsonObject Service::up(qint64 id, const ipc::UpParams& params) {
         if (!params.authKey)
             return errorReply(
                 id, ipc::ErrorCode::InvalidParams,
-                QStringLiteral("\"authKey\" is needed to join %1 the first time").arg(*server),
+                QStringLiteral("\"authKey\" is needed to join %1 the first time").arg(server),
                 {{"param", "authKey"}});
-        mesh = MeshProfile::create(*server, params.hostname.value_or(defaultMeshHostname()));
+        mesh = MeshProfile::create(server, params.hostname.value_or(defaultMeshHostname()));
         const StoreResult created = store_.createMesh(name, *mesh);
         if (!created.ok())
             return storeError(id, created);

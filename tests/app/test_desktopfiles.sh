@@ -77,7 +77,7 @@ validate_metainfo() {
 
 # One <tag>value</tag> from the metainfo (each of these tags appears once, on one line).
 meta_tag() {
-    sed -n "s:.*<$1[^>]*>\\([^<]*\\)</$1>.*:\\1:p" "$metainfo" | head -n1
+    sed -n "s:.*<$1[^>]*>\\([^<]*\\)</$1>.*:\\1:p" "$metainfo" | sed -n 1p
 }
 
 validate_desktop "$desktop"

@@ -18,6 +18,17 @@ check() {
   fi
 }
 
+# output_has PATTERN COMMAND...: true when the command succeeds and a line of its output matches
+# the (basic) regular expression. The output is read whole before grep looks at it: with
+# pipefail, `cmd | grep -q` fails at random when grep exits at the first match and the command
+# (ip flushes once per rule or link) is killed by SIGPIPE on its next write.
+output_has() {
+  local pattern=$1 out
+  shift
+  out=$("$@") || return
+  grep -q -- "$pattern" <<<"$out"
+}
+
 # wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds, bounded in time.
 wait_for() {
   local deadline=$((SECONDS + $1))

@@ -37,7 +37,7 @@ mkdir -m 700 "$ctrl" "$tmp/xdg-run" "$tmp/xdg-config"
 # ---- steps the Qt test hands to the script ------------------------------------------------------
 connected_outside() {
   local hs status
-  # Captured first: with pipefail, `cmd | grep -q` fails when grep stops reading early.
+  # Captured first (see output_has in checks.sh).
   [[ $(ip -n "$LH_NS_A" addr show dev "$LH_IF_A") == *"inet $LH_ADDRESS "* ]] || return 1
   status=$(lh_ctl --json status)
   [[ $status == *'"state": "connected"'* && $status == *"\"profile\": \"$LH_PROFILE\""* ]] ||

@@ -134,7 +134,7 @@ bad_import() {
 check "import of a bad file fails with exit 6 and names lines 3 and 4" bad_import
 check "import vps.conf" ctl import "$tmp/vps.conf"
 check "import full.conf" ctl import "$tmp/full.conf"
-listed() { ctl profiles | grep -q "vps" && ctl profiles | grep -q "full.*full tunnel"; }
+listed() { output_has "vps" ctl profiles && output_has "full.*full tunnel" ctl profiles; }
 check "profiles lists both" listed
 reader_reads() { ctl_nobody status && ctl_nobody profiles && ctl_nobody peers; }
 check "an unprivileged user reads status, profiles and peers" reader_reads
@@ -157,7 +157,7 @@ no_keys() {
   ! grep -qF "$key_a" <<<"$out"
 }
 check "no private key in any reader-visible reply" no_keys
-exported() { ctl export vps | grep -qF "PrivateKey = $key_a"; }
+exported() { output_has "PrivateKey = $key_a" ctl export vps; }
 check "root can export the profile with its key" exported
 
 # ---- connect, traffic, peers, disconnect ------------------------------------------------------
@@ -166,11 +166,14 @@ traffic() { ip netns exec "$ns_a" ping -c 3 -i 0.2 -W 2 203.0.113.80; }
 ip netns exec "$ns_a" ping -c 1 -W 3 10.243.0.2 >/dev/null 2>&1 || true
 check "traffic flows to the peer's networks" traffic
 peers_ok() {
-  ctl peers | tee /dev/stderr | grep -q "latest handshake: .* ago (healthy)" &&
-    ctl peers | grep -q "endpoint: 192.168.243.2:51820"
+  local out
+  out=$(ctl peers) || return
+  echo "$out"
+  grep -q "latest handshake: .* ago (healthy)" <<<"$out" &&
+    grep -q "endpoint: 192.168.243.2:51820" <<<"$out"
 }
 check "calnetctl peers shows the handshake, healthy, and the endpoint" peers_ok
-dns_set() { cat "$tmp"/dns/* | grep -q "nameserver 10.243.0.53" && cat "$tmp"/dns/* | grep -q "corp.example"; }
+dns_set() { grep -qs "nameserver 10.243.0.53" "$tmp"/dns/* && grep -qs "corp.example" "$tmp"/dns/*; }
 check "the profile's DNS server and search domain are handed to resolvconf" dns_set
 check "down" ctl down
 check "routes and rules as before, after down" same_as_before
@@ -178,10 +181,10 @@ check "routes and rules as before, after down" same_as_before
 # ---- SIGTERM, then kill -9 and restart, for a split and a full tunnel -------------------------
 for profile in vps full; do
   ctl up "$profile" >/dev/null
-  connected() { ctl status | grep -q "state: connected" && ip netns exec "$ns_a" ping -c 1 -W 2 203.0.113.80; }
+  connected() { output_has "state: connected" ctl status && ip netns exec "$ns_a" ping -c 1 -W 2 203.0.113.80; }
   check "[$profile] connected and passing traffic" connected
   if [[ $profile == full ]]; then
-    full_rules() { ip -n "$ns_a" rule show | grep -q "not from all fwmark"; }
+    full_rules() { output_has "not from all fwmark" ip -n "$ns_a" rule show; }
     check "[$profile] full tunnel installs policy rules" full_rules
   fi
   stop_service TERM

@@ -126,16 +126,16 @@ check "wg-quick up with calnetd as the userspace implementation" up
 daemon_running() { calnetd_pid_of "$if_a"; }
 check "wg-quick started calnetd as a daemon" daemon_running
 iface_ok() {
-  ip -n "$ns_a" -d link show "$if_a" | grep -q "mtu 1420" &&
-    ip -n "$ns_a" addr show "$if_a" | grep -q "inet 10.242.0.1/24" &&
-    ip -n "$ns_a" addr show "$if_a" | grep -q "inet6 fd00:242:1::1/64"
+  output_has "mtu 1420" ip -n "$ns_a" -d link show "$if_a" &&
+    output_has "inet 10.242.0.1/24" ip -n "$ns_a" addr show "$if_a" &&
+    output_has "inet6 fd00:242:1::1/64" ip -n "$ns_a" addr show "$if_a"
 }
 check "interface has the file's addresses and wg-quick's MTU 1420" iface_ok
 fwmark_ok() {
   local mark
   mark=$(ip netns exec "$ns_a" wg show "$if_a" fwmark)
   [[ $mark == 0xca6c ]] || { echo "fwmark '$mark'"; return 1; }
-  ip -n "$ns_a" rule show | grep -q "not from all fwmark 0xca6c lookup 51820"
+  output_has "not from all fwmark 0xca6c lookup 51820" ip -n "$ns_a" rule show
 }
 check "full tunnel: fwmark 0xca6c in calnetd and the policy rule" fwmark_ok
 
@@ -195,7 +195,7 @@ EOF
   )
   wait "$server"
   [[ "$sent" == "$(cat "$tmp/recv.sha")" ]] || { echo "sent $sent, received $(cat "$tmp/recv.sha")"; return 1; }
-  ip -n "$ns_a" -d link show "$if_a" | grep -q "gso_max_segs 64"
+  output_has "gso_max_segs 64" ip -n "$ns_a" -d link show "$if_a"
 }
 check "8 MiB TCP at MSS 536 arrives intact (TSO capped at 64 segments)" small_mss
 

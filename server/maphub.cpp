@@ -2,11 +2,13 @@
 
 #include <algorithm>
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QSet>
+#include <QSysInfo>
 #include <QWebSocket>
 
 #include "server/metrics.h"
@@ -28,6 +30,7 @@ constexpr int kDeleted = 4403;
 constexpr int kNoHello = 4408;
 constexpr int kExpired = 4410;
 constexpr int kTooSlow = 4429;
+constexpr int kRestart = 4503; // reconnect (Qt 6.4 clients refuse RFC 6455's 1012)
 // At most one push per this interval: a burst of changes (a hundred nodes coming online after
 // a server restart) goes out as a few deltas instead of one per change and per client. The
 // first change after a quiet spell goes out at once.
@@ -60,12 +63,59 @@ struct MapHub::Client {
 MapHub::MapHub(Storage* storage, Registry* registry, const ServerConfig* config, Metrics* metrics,
                QObject* parent)
     : QObject(parent), m_storage(storage), m_registry(registry), m_config(config),
-      m_metrics(metrics) {
+      m_metrics(metrics), m_serverId(QStringLiteral("%1/%2/%3")
+                                         .arg(QSysInfo::machineHostName())
+                                         .arg(QCoreApplication::applicationPid())
+                                         .arg(secrets::randomKeyId())) {
     connect(&m_pingTimer, &QTimer::timeout, this, &MapHub::pingAll);
     m_pingTimer.start(m_config->pingIntervalMs);
     connect(&m_sweepTimer, &QTimer::timeout, this,
             [this] { m_registry->sweepExpired(m_config->clock()); });
     m_sweepTimer.start(m_config->expirySweepMs);
+    connect(&m_houseTimer, &QTimer::timeout, this, &MapHub::housekeeping);
+}
+
+bool MapHub::start(QString* error) {
+    bool known = false;
+    if (ApiError e = m_storage->heartbeat(m_serverId, m_config->clock(), &known)) {
+        *error = e.message;
+        return false;
+    }
+    m_houseTimer.start(m_config->heartbeatIntervalMs);
+    housekeeping(); // nodes left online by a server that died before we started
+    return true;
+}
+
+void MapHub::housekeeping() {
+    const qint64 now = m_config->clock();
+    bool known = true;
+    if (ApiError e = m_storage->heartbeat(m_serverId, now, &known)) {
+        qCWarning(lcMap) << "heartbeat:" << e.message;
+        return;
+    }
+    if (!known) {
+        // We were silent past the server timeout (a stall, a paused VM) and another server
+        // marked our nodes offline. Their streams are still open here: have them reconnect,
+        // which marks them online again and resumes their maps.
+        qCWarning(lcMap, "this server was taken for dead; closing its %d stream(s)", clientCount());
+        std::vector<Client*> all;
+        for (auto& [socket, c] : m_clients) {
+            all.push_back(c.get());
+        }
+        for (Client* c : all) {
+            closeClient(*c, kRestart, QStringLiteral("server restarted its streams"));
+        }
+    }
+    qint64 orphans = 0;
+    if (ApiError e =
+            m_registry->sweepDeadServers(now - m_config->serverTimeoutSeconds, now, &orphans)) {
+        qCWarning(lcMap) << "sweeping dead servers:" << e.message;
+    } else if (orphans > 0) {
+        qCInfo(lcMap, "%lld node(s) held by stopped servers marked offline", orphans);
+    }
+    if (ApiError e = m_registry->pruneChanges(now - m_config->changeRetentionSeconds)) {
+        qCWarning(lcMap) << "pruning changes:" << e.message;
+    }
 }
 
 MapHub::~MapHub() {
@@ -246,42 +296,63 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
             closeClient(*other, 1000, QStringLiteral("replaced by a newer stream"));
         }
     }
-    if (ApiError e = m_registry->streamOpened(node->id, client.stream, hello.endpoints,
+    if (ApiError e = m_registry->streamOpened(node->id, m_serverId, client.stream, hello.endpoints,
                                               seenEndpoint(client, hello.endpoints), now)) {
         closeClient(client, 1011, e.message);
         return;
     }
     qint64 seq = 0;
-    if (ApiError e = m_storage->currentSeq(&seq)) {
+    qint64 pruned = 0;
+    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
         closeClient(client, 1011, e.message);
         return;
     }
     client.authenticated = true;
-    if (hello.since > 0 && hello.since <= seq) {
+    if (hello.since > 0 && hello.since >= pruned && hello.since <= seq) {
         // Resume: exactly what changed after `since`, through the normal delta path.
         client.lastSeq = hello.since;
         push();
         return;
     }
+    sendMap(client, seq);
+}
+
+void MapHub::sendMap(Client& client, qint64 seq) {
     QList<NodeRecord> all;
     if (ApiError e = m_storage->nodes(&all)) {
         closeClient(client, 1011, e.message);
         return;
     }
-    QJsonObject self;
+    const qint64 now = m_config->clock();
+    const NodeRecord* own = nullptr;
     QJsonArray peers;
     for (const NodeRecord& n : all) {
         if (n.id == client.nodeId) {
-            self = n.toJson(m_config->prefixes);
+            own = &n;
         } else if (n.keyExpiry > now) {
             peers.append(n.toJson(m_config->prefixes));
         }
     }
+    if (closeIfRevoked(client, own, now)) {
+        return;
+    }
+    const QJsonObject self = own->toJson(m_config->prefixes);
     client.lastSeq = seq;
     send(client, QJsonObject{{QStringLiteral("type"), QStringLiteral("map")},
                              {QStringLiteral("seq"), seq},
                              {QStringLiteral("self"), self},
                              {QStringLiteral("peers"), peers}});
+}
+
+bool MapHub::closeIfRevoked(Client& client, const NodeRecord* own, qint64 now) {
+    if (!own) {
+        closeClient(client, kDeleted, QStringLiteral("node deleted"));
+    } else if (own->keyExpiry <= now) {
+        closeClient(client, kExpired, QStringLiteral("node key expired"));
+    } else if (own->credentialHash != client.credentialHash) {
+        closeClient(client, kBadCredential, QStringLiteral("credential replaced"));
+    }
+    return client.closing;
 }
 
 void MapHub::schedulePush() {
@@ -300,8 +371,20 @@ void MapHub::schedulePush() {
 
 void MapHub::push() {
     qint64 seq = 0;
-    if (ApiError e = m_storage->currentSeq(&seq)) {
+    qint64 pruned = 0;
+    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
         return;
+    }
+    // A client whose next changes were pruned before it got them (it was stuck, or another
+    // server's notification was lost) cannot be given a delta: it gets the whole map again.
+    std::vector<Client*> stale;
+    for (const auto& [socket, c] : m_clients) {
+        if (c->authenticated && !c->closing && c->lastSeq < pruned) {
+            stale.push_back(c.get());
+        }
+    }
+    for (Client* c : stale) {
+        sendMap(*c, seq);
     }
     qint64 oldest = seq;
     for (const auto& [socket, c] : m_clients) {
@@ -373,13 +456,7 @@ void MapHub::push() {
                 // A change to the node itself: deleted, expired or re-registered elsewhere
                 // ends this stream; anything else is an upsert of itself like for its peers.
                 const auto it = nodes.constFind(client->nodeId);
-                if (it == nodes.constEnd()) {
-                    closeClient(*client, kDeleted, QStringLiteral("node deleted"));
-                } else if (it->keyExpiry <= now) {
-                    closeClient(*client, kExpired, QStringLiteral("node key expired"));
-                } else if (it->credentialHash != client->credentialHash) {
-                    closeClient(*client, kBadCredential, QStringLiteral("credential replaced"));
-                }
+                closeIfRevoked(*client, it == nodes.constEnd() ? nullptr : &*it, now);
             }
             if (client->closing) {
                 continue;
@@ -411,6 +488,7 @@ void MapHub::pingAll() {
 void MapHub::shutdown() {
     m_pingTimer.stop();
     m_sweepTimer.stop();
+    m_houseTimer.stop();
     std::vector<QWebSocket*> sockets;
     for (auto& [socket, c] : m_clients) {
         sockets.push_back(socket);
@@ -429,6 +507,9 @@ void MapHub::shutdown() {
         socket->close(QWebSocketProtocol::CloseCodeGoingAway,
                       QStringLiteral("server shutting down"));
         socket->deleteLater();
+    }
+    if (ApiError e = m_storage->removeServer(m_serverId)) {
+        qCWarning(lcMap) << "removing this server's row:" << e.message;
     }
 }
 

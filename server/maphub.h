@@ -7,10 +7,18 @@
 //     -> ping every pingInterval, abort after three intervals without a pong
 //     -> on close: mark offline (a change) unless a newer stream of the node took over
 //
+// Liveness: start() registers this process in the servers table; every heartbeat interval
+// housekeeping() renews that row, marks offline the nodes whose streams were held by a server
+// silent for the server timeout (killed, crashed, its host gone), and prunes changes older than
+// the retention. A client resuming from before the pruned changes, or left behind them, gets a
+// full map. A server that finds its own row gone (another server took it for dead) closes its
+// streams with 4503 so that its nodes reconnect and come back online.
+//
 // Pushes are coalesced: many commits in one event-loop turn become one delta per client, sent
 // from a zero-timer right after the commits (well within the contract's one second).
 // Close codes: 4400 bad message, 4401 bad or replaced credential, 4403 node deleted,
-// 4408 no hello in time, 4410 node key expired.
+// 4408 no hello in time, 4410 node key expired, 4429 too far behind, 4503 reconnect (this
+// server was taken for dead).
 //
 // Not thread-safe: everything runs on the server's event loop thread.
 #pragma once
@@ -42,8 +50,14 @@ public:
     // Takes a socket the HTTP server upgraded; anything but /api/v1/map is closed.
     void accept(std::unique_ptr<QWebSocket> socket);
     int clientCount() const { return int(m_clients.size()); }
-    // Closes every stream (1001) and marks its node offline; used at shutdown.
+    // Registers this server process (its first heartbeat) and starts the housekeeping timer;
+    // false and a reason when the database refuses.
+    bool start(QString* error);
+    // Closes every stream (1001) and marks its node offline, then removes this server's row;
+    // used at shutdown.
     void shutdown();
+    // This process in the servers table and in nodes.server: host/pid/random.
+    const QString& serverId() const { return m_serverId; }
 
 public slots:
     void schedulePush();
@@ -58,7 +72,14 @@ private:
     void send(Client& client, const QJsonObject& message);
     void sendText(Client& client, const QString& text);
     void push();
+    // A full map at `seq` (on hello, or for a client whose next changes were pruned).
+    void sendMap(Client& client, qint64 seq);
+    // Closes the stream of a node that was deleted (own = nullptr), expired or re-registered
+    // with another credential; true when it did.
+    bool closeIfRevoked(Client& client, const NodeRecord* own, qint64 now);
     void pingAll();
+    // Every heartbeat interval: heartbeat, mark nodes of dead servers offline, prune changes.
+    void housekeeping();
     QString seenEndpoint(const Client& client, const QStringList& endpoints) const;
 
     Storage* m_storage;
@@ -68,6 +89,8 @@ private:
     std::map<QWebSocket*, std::unique_ptr<Client>> m_clients;
     QTimer m_pingTimer;
     QTimer m_sweepTimer;
+    QTimer m_houseTimer;
+    QString m_serverId;
     bool m_pushScheduled = false;
     QElapsedTimer m_sinceLastPush; // pushes of a burst are coalesced (kPushIntervalMs)
 };

@@ -208,24 +208,26 @@ ApiError Registry::expireNode(qint64 id, qint64 now) {
     });
 }
 
-ApiError Registry::streamOpened(qint64 nodeId, const QString& stream, const QStringList& endpoints,
-                                const QString& seen, qint64 now) {
+ApiError Registry::streamOpened(qint64 nodeId, const QString& server, const QString& stream,
+                                const QStringList& endpoints, const QString& seen, qint64 now) {
     return write([&]() -> ApiError {
-        if (ApiError e = m_storage->setStream(nodeId, stream, true, endpoints, seen, now)) {
+        if (ApiError e = m_storage->setStream(nodeId, server, stream, endpoints, seen, now)) {
             return e;
         }
         return m_storage->appendChange(nodeId, kUpsert, now);
     });
 }
 
+ApiError Registry::markOffline(qint64 nodeId, const QString& stream, qint64 now) {
+    bool changed = false;
+    if (ApiError e = m_storage->clearStream(nodeId, stream, now, &changed)) {
+        return e;
+    }
+    return changed ? m_storage->appendChange(nodeId, kUpsert, now) : ApiError{};
+}
+
 ApiError Registry::streamClosed(qint64 nodeId, const QString& stream, qint64 now) {
-    return write([&]() -> ApiError {
-        bool changed = false;
-        if (ApiError e = m_storage->clearStream(nodeId, stream, now, &changed)) {
-            return e;
-        }
-        return changed ? m_storage->appendChange(nodeId, kUpsert, now) : ApiError{};
-    });
+    return write([&] { return markOffline(nodeId, stream, now); });
 }
 
 ApiError Registry::streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
@@ -267,6 +269,43 @@ ApiError Registry::sweepExpired(qint64 now) {
         }
         return {};
     });
+}
+
+ApiError Registry::sweepDeadServers(qint64 deadline, qint64 now, qint64* candidates) {
+    QList<std::pair<qint64, QString>> orphans;
+    if (ApiError e = m_storage->orphanedStreams(deadline, &orphans)) { // cheap check, no lock
+        return e;
+    }
+    *candidates = qint64(orphans.size());
+    // A node that reconnected meanwhile has a new stream token: markOffline leaves it online.
+    const auto markAll = [&]() -> ApiError {
+        for (const auto& [id, stream] : orphans) {
+            if (ApiError e = markOffline(id, stream, now)) {
+                return e;
+            }
+        }
+        return {};
+    };
+    if (ApiError e = orphans.isEmpty() ? ApiError{} : write(markAll)) {
+        return e;
+    }
+    return m_storage->removeDeadServers(deadline);
+}
+
+ApiError Registry::pruneChanges(qint64 before) {
+    qint64 through = 0;
+    if (ApiError e = m_storage->prunableThrough(before, &through)) { // cheap check, no lock
+        return e;
+    }
+    qint64 seq = 0;
+    qint64 pruned = 0;
+    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
+        return e;
+    }
+    if (through <= pruned) {
+        return {};
+    }
+    return write([&] { return m_storage->pruneChanges(through); });
 }
 
 } // namespace calnet::server

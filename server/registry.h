@@ -41,8 +41,8 @@ public:
 
     // The map stream of a node opened (online), closed (offline unless another stream took
     // over) or reported new endpoints.
-    ApiError streamOpened(qint64 nodeId, const QString& stream, const QStringList& endpoints,
-                          const QString& seen, qint64 now);
+    ApiError streamOpened(qint64 nodeId, const QString& server, const QString& stream,
+                          const QStringList& endpoints, const QString& seen, qint64 now);
     ApiError streamClosed(qint64 nodeId, const QString& stream, qint64 now);
     ApiError streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
                              qint64 now);
@@ -50,8 +50,19 @@ public:
     // Announces (as a change) every node key that has expired since the last sweep.
     ApiError sweepExpired(qint64 now);
 
+    // Housekeeping, run by every server process every few seconds:
+    // marks offline (a change each) the nodes whose map stream was held by a server process
+    // whose heartbeat is older than `deadline` — it was killed or lost — then forgets those
+    // servers. *candidates: how many online nodes such servers held when looked at;
+    ApiError sweepDeadServers(qint64 deadline, qint64 now, qint64* candidates);
+    // deletes the changes recorded before `before`; a stream resuming from before them gets a
+    // full map instead (MapHub).
+    ApiError pruneChanges(qint64 before);
+
 private:
     ApiError write(const std::function<ApiError()>& body);
+    // streamClosed's body, inside a write.
+    ApiError markOffline(qint64 nodeId, const QString& stream, qint64 now);
 
     Storage* m_storage;
     const ServerConfig* m_config;

@@ -65,6 +65,9 @@ bool Server::start(QString* error) {
         return false;
     }
     m_hub = std::make_unique<MapHub>(m_storage.get(), m_registry.get(), &m_config, m_metrics.get());
+    if (!m_hub->start(error)) {
+        return false;
+    }
     connect(m_storage.get(), &Storage::changed, m_hub.get(), &MapHub::schedulePush);
     connect(this, &QAbstractHttpServer::newWebSocketConnection, this, [this] {
         while (hasPendingWebSocketConnections()) {

@@ -24,6 +24,12 @@ struct ServerConfig {
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;
+    // Liveness of server processes (docs/protocol.md "Server processes"): every heartbeat
+    // interval each server renews its row, marks offline the nodes held by servers silent for
+    // serverTimeoutSeconds, and prunes changes older than changeRetentionSeconds.
+    int heartbeatIntervalMs = 10'000;
+    qint64 serverTimeoutSeconds = 30;
+    qint64 changeRetentionSeconds = 86'400;
     // A stream whose unsent data exceeds this is closed (4429): a node that stops reading must
     // not make the server buffer without bound. It reconnects and resumes with `since`.
     qint64 sendQueueLimitBytes = 8 * 1024 * 1024;

@@ -432,13 +432,17 @@ ApiError Storage::users(QList<UserRecord>* out) {
     return {};
 }
 
-ApiError Storage::currentSeq(qint64* seq) {
+ApiError Storage::currentSeq(qint64* seq, qint64* pruned) {
     QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT last_seq FROM networks WHERE id = ?"), {kNetwork}) ||
+    if (!exec(q, QStringLiteral("SELECT last_seq, pruned_seq FROM networks WHERE id = ?"),
+              {kNetwork}) ||
         !q.next()) {
         return failure(QStringLiteral("reading the change sequence"));
     }
     *seq = q.value(0).toLongLong();
+    if (pruned) {
+        *pruned = q.value(1).toLongLong();
+    }
     return {};
 }
 
@@ -472,10 +476,38 @@ ApiError Storage::expiredUnannounced(qint64 now, QList<qint64>* ids) {
     return {};
 }
 
+ApiError Storage::orphanedStreams(qint64 deadline, QList<std::pair<qint64, QString>>* out) {
+    QSqlQuery q(m_db);
+    if (!exec(q,
+              QStringLiteral("SELECT id, stream FROM nodes WHERE network = ? AND online = 1 AND "
+                             "server NOT IN (SELECT id FROM servers WHERE heartbeat >= ?)"),
+              {kNetwork, deadline})) {
+        return failure(QStringLiteral("looking for streams of dead servers"));
+    }
+    out->clear();
+    while (q.next()) {
+        out->append({q.value(0).toLongLong(), q.value(1).toString()});
+    }
+    return {};
+}
+
+ApiError Storage::prunableThrough(qint64 before, qint64* seq) {
+    QSqlQuery q(m_db);
+    if (!exec(q,
+              QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE network = ? AND "
+                             "at < ?"),
+              {kNetwork, before}) ||
+        !q.next()) {
+        return failure(QStringLiteral("looking for old changes"));
+    }
+    *seq = q.value(0).toLongLong();
+    return {};
+}
+
 ApiError Storage::countRows(const QString& table, qint64* count) {
-    static const QStringList allowed = {QStringLiteral("nodes"), QStringLiteral("users"),
-                                        QStringLiteral("authkeys"), QStringLiteral("changes"),
-                                        QStringLiteral("schema_version")};
+    static const QStringList allowed = {
+        QStringLiteral("nodes"),   QStringLiteral("users"),   QStringLiteral("authkeys"),
+        QStringLiteral("changes"), QStringLiteral("servers"), QStringLiteral("schema_version")};
     if (!allowed.contains(table)) {
         return ApiError::internal(QStringLiteral("unknown table"));
     }
@@ -603,13 +635,13 @@ ApiError Storage::updateRegistration(const NodeRecord& n) {
     return {};
 }
 
-ApiError Storage::setStream(qint64 id, const QString& stream, bool online,
+ApiError Storage::setStream(qint64 id, const QString& server, const QString& stream,
                             const QStringList& endpoints, const QString& seen, qint64 now) {
     QSqlQuery q(m_db);
     if (!exec(q,
-              QStringLiteral("UPDATE nodes SET stream = ?, online = ?, endpoints = ?, "
+              QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
                              "seen_endpoint = ?, last_seen = ? WHERE id = ?"),
-              {stream, int(online), listToJson(endpoints), seen, now, id})) {
+              {server, stream, listToJson(endpoints), seen, now, id})) {
         return failure(QStringLiteral("updating a node"));
     }
     return {};
@@ -618,7 +650,7 @@ ApiError Storage::setStream(qint64 id, const QString& stream, bool online,
 ApiError Storage::clearStream(qint64 id, const QString& stream, qint64 now, bool* changed) {
     QSqlQuery q(m_db);
     if (!exec(q,
-              QStringLiteral("UPDATE nodes SET online = 0, stream = '', last_seen = ? "
+              QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', last_seen = ? "
                              "WHERE id = ? AND stream = ?"),
               {now, id, stream})) {
         return failure(QStringLiteral("updating a node"));
@@ -688,6 +720,48 @@ ApiError Storage::appendChange(qint64 nodeId, const QString& kind, qint64 now, q
     m_txAppended = true;
     if (seq) {
         *seq = s;
+    }
+    return {};
+}
+
+ApiError Storage::pruneChanges(qint64 through) {
+    QSqlQuery q(m_db);
+    if (!exec(q, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
+              {kNetwork, through}) ||
+        !exec(q,
+              QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
+              {through, kNetwork, through})) {
+        return failure(QStringLiteral("pruning changes"));
+    }
+    return {};
+}
+
+ApiError Storage::heartbeat(const QString& server, qint64 now, bool* known) {
+    QSqlQuery q(m_db);
+    if (!exec(q, QStringLiteral("UPDATE servers SET heartbeat = ? WHERE id = ?"), {now, server})) {
+        return failure(QStringLiteral("renewing the heartbeat"));
+    }
+    *known = q.numRowsAffected() == 1;
+    if (!*known &&
+        !exec(q, QStringLiteral("INSERT INTO servers (id, started, heartbeat) VALUES (?, ?, ?)"),
+              {server, now, now})) {
+        return failure(QStringLiteral("registering this server"));
+    }
+    return {};
+}
+
+ApiError Storage::removeServer(const QString& server) {
+    QSqlQuery q(m_db);
+    if (!exec(q, QStringLiteral("DELETE FROM servers WHERE id = ?"), {server})) {
+        return failure(QStringLiteral("removing this server"));
+    }
+    return {};
+}
+
+ApiError Storage::removeDeadServers(qint64 deadline) {
+    QSqlQuery q(m_db);
+    if (!exec(q, QStringLiteral("DELETE FROM servers WHERE heartbeat < ?"), {deadline})) {
+        return failure(QStringLiteral("removing dead servers"));
     }
     return {};
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 
 #include <QHash>
 #include <QJsonObject>
@@ -112,9 +113,15 @@ public:
     ApiError authKey(const QString& id, std::optional<AuthKeyRecord>* out);
     ApiError authKeys(QList<AuthKeyRecord>* out);
     ApiError users(QList<UserRecord>* out);
-    ApiError currentSeq(qint64* seq);
+    // The last change number; *pruned: changes up to this number are gone (see pruneChanges).
+    ApiError currentSeq(qint64* seq, qint64* pruned = nullptr);
     ApiError changesAfter(qint64 seq, QList<ChangeRecord>* out);
     ApiError expiredUnannounced(qint64 now, QList<qint64>* ids);
+    // (node id, stream) of online nodes whose server's heartbeat is older than `deadline`, or
+    // whose server row is gone.
+    ApiError orphanedStreams(qint64 deadline, QList<std::pair<qint64, QString>>* out);
+    // The highest change number recorded before `before` (0 when there is none).
+    ApiError prunableThrough(qint64 before, qint64* seq);
     ApiError countRows(const QString& table, qint64* count); // tests and metrics
     ApiError countOnline(qint64* count);
 
@@ -128,8 +135,9 @@ public:
     ApiError allocateIndex(qint64 capacity, qint64* index); // exhausted when none is left
     ApiError insertNode(NodeRecord* node);                  // sets node->id
     ApiError updateRegistration(const NodeRecord& node);    // keys, names, credential, expiry
-    ApiError setStream(qint64 id, const QString& stream, bool online, const QStringList& endpoints,
-                       const QString& seen, qint64 now);
+    // Marks a node online, held by `stream` of the server process `server`.
+    ApiError setStream(qint64 id, const QString& server, const QString& stream,
+                       const QStringList& endpoints, const QString& seen, qint64 now);
     // Marks a node offline if `stream` still owns it; *changed says whether it did.
     ApiError clearStream(qint64 id, const QString& stream, qint64 now, bool* changed);
     ApiError setEndpoints(qint64 id, const QStringList& endpoints, const QString& seen);
@@ -137,6 +145,16 @@ public:
     ApiError expireNode(qint64 id, qint64 now, bool* found);
     ApiError markExpiryAnnounced(qint64 id, bool* won);
     ApiError appendChange(qint64 nodeId, const QString& kind, qint64 now, qint64* seq = nullptr);
+    // Deletes the changes numbered up to `through` and records it as networks.pruned_seq.
+    ApiError pruneChanges(qint64 through);
+
+    // The servers table: single statements, outside the network's write lock. heartbeat()
+    // renews this process's row or inserts it (*known = false then: new, or removed by another
+    // server that took this one for dead).
+    ApiError heartbeat(const QString& server, qint64 now, bool* known);
+    ApiError removeServer(const QString& server);
+    // Rows whose heartbeat is older than `deadline`.
+    ApiError removeDeadServers(qint64 deadline);
 
 signals:
     void changed();

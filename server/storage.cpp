@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -10,6 +11,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QThread>
+#include <QTimer>
 
 #include "server/overlayprefixes.h"
 
@@ -20,6 +22,16 @@ namespace calnet::server {
 namespace {
 
 std::atomic<int> g_connectionCounter{0};
+
+// PostgreSQL: the connection itself is gone (SQLSTATE class 08, the server shutting down or
+// terminating this backend, 57P01-57P03), or libpq failed before the server answered (no
+// SQLSTATE at all).
+bool isConnectionFailure(const QSqlError& e) {
+    const QString state = e.nativeErrorCode();
+    return state.isEmpty() || state.startsWith(QStringLiteral("08")) ||
+           state == QStringLiteral("57P01") || state == QStringLiteral("57P02") ||
+           state == QStringLiteral("57P03");
+}
 
 const QString kNodeColumns =
     QStringLiteral("SELECT n.id, n.user_id, u.name, n.node_key, n.disco_key, n.hostname, n.os, "
@@ -141,8 +153,19 @@ bool Storage::open(const QString& spec, QString* error) {
     } else if (spec.startsWith(QStringLiteral("postgres:"))) {
         m_dialect = Dialect::Postgres;
         m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connection);
-        // QPSQL appends the connect options to its libpq conninfo string as they are.
-        m_db.setConnectOptions(spec.mid(9));
+        // QPSQL appends the connect options to its libpq conninfo string as they are. The
+        // application name tells an administrator (pg_stat_activity) which process is which;
+        // the connect timeout bounds how long a reconnect to an unreachable host blocks the
+        // event loop (libpq waits for ever by default).
+        QString conninfo = spec.mid(9);
+        if (!conninfo.contains(QStringLiteral("application_name"))) {
+            conninfo += QStringLiteral(" application_name=calnet-server/%1")
+                            .arg(QCoreApplication::applicationPid());
+        }
+        if (!conninfo.contains(QStringLiteral("connect_timeout"))) {
+            conninfo += QStringLiteral(" connect_timeout=5");
+        }
+        m_db.setConnectOptions(conninfo);
     } else {
         *error = QStringLiteral("--db must be sqlite:PATH or postgres:CONNINFO");
         return false;
@@ -174,24 +197,53 @@ bool Storage::open(const QString& spec, QString* error) {
                 return false;
             }
         }
-    } else if (!exec(q, QStringLiteral("SET client_min_messages TO warning"))) {
-        *error = m_lastError;
-        return false;
-    }
-    if (!migrate(error)) {
-        return false;
-    }
-    if (m_dialect == Dialect::Postgres) {
-        QSqlDriver* driver = m_db.driver();
-        connect(driver, &QSqlDriver::notification, this,
+    } else {
+        connect(m_db.driver(), &QSqlDriver::notification, this,
                 [this](const QString& name, QSqlDriver::NotificationSource source,
                        const QVariant&) { onNotification(name, int(source)); });
-        if (!driver->subscribeToNotification(QString::fromLatin1(kChannel))) {
-            *error = QStringLiteral("LISTEN %1 failed: %2")
-                         .arg(QString::fromLatin1(kChannel), driver->lastError().text());
+        if (!startSession(error)) {
             return false;
         }
     }
+    return migrate(error);
+}
+
+bool Storage::startSession(QString* error) {
+    QSqlQuery q(m_db);
+    if (!exec(q, QStringLiteral("SET client_min_messages TO warning"))) {
+        *error = m_lastError;
+        return false;
+    }
+    QSqlDriver* driver = m_db.driver();
+    if (!driver->subscribeToNotification(QString::fromLatin1(kChannel))) {
+        *error = QStringLiteral("LISTEN %1 failed: %2")
+                     .arg(QString::fromLatin1(kChannel), driver->lastError().text());
+        return false;
+    }
+    return true;
+}
+
+bool Storage::reconnect() {
+    if (m_lastReconnect.isValid() && m_lastReconnect.elapsed() < kReconnectIntervalMs) {
+        return false;
+    }
+    m_lastReconnect.start();
+    m_db.close(); // also forgets the LISTEN
+    QString error;
+    if (!m_db.open()) {
+        qCWarning(lcStorage).noquote()
+            << "database connection lost; reconnecting failed:" << m_db.lastError().text();
+        return false;
+    }
+    m_connectionLost = false;
+    if (!startSession(&error)) {
+        qCWarning(lcStorage).noquote() << "database reconnected, but:" << error;
+        m_connectionLost = true;
+        return false;
+    }
+    qCWarning(lcStorage) << "database connection lost and re-established";
+    // Notifications sent while we were away are gone: look at the changes once.
+    QTimer::singleShot(0, this, &Storage::changed);
     return true;
 }
 
@@ -203,6 +255,15 @@ void Storage::onNotification(const QString& name, int source) {
 }
 
 bool Storage::exec(QSqlQuery& q, const QString& sql, const QVariantList& args) {
+    // A lost connection is replaced between transactions only: inside one, every statement
+    // fails until the caller rolls back.
+    if (m_connectionLost && !m_inTransaction) {
+        if (!reconnect()) {
+            m_lastError = QStringLiteral("no database connection");
+            return false;
+        }
+        q = QSqlQuery(m_db);
+    }
     bool ok = false;
     if (args.isEmpty()) {
         ok = q.exec(sql);
@@ -220,6 +281,10 @@ bool Storage::exec(QSqlQuery& q, const QString& sql, const QVariantList& args) {
     if (!ok) {
         m_lastError = QStringLiteral("%1 (in: %2)").arg(q.lastError().text(), sql.left(120));
         qCWarning(lcStorage).noquote() << "SQL error:" << m_lastError;
+        if (m_dialect == Dialect::Postgres &&
+            (!m_db.isOpen() || isConnectionFailure(q.lastError()))) {
+            m_connectionLost = true;
+        }
     }
     return ok;
 }

@@ -13,12 +13,19 @@
 // error) and is only valid inside a write transaction; Registry (registry.h) holds the rules.
 //
 // Signals: changed() after a committed transaction appended changes; on PostgreSQL also when
-// another connection sent NOTIFY calnet_changes (another server process on the same database).
+// another connection sent NOTIFY calnet_changes (another server process on the same database),
+// and after a lost connection was re-established (LISTEN again, notifications missed).
+//
+// PostgreSQL connection loss (server restart, pg_terminate_backend, network): the failing
+// statement returns an error; the next statement outside a transaction reconnects first (at
+// most once a second), so the server recovers without a restart. SQLite has no connection to
+// lose.
 #pragma once
 
 #include <optional>
 #include <utility>
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QJsonObject>
 #include <QList>
@@ -161,6 +168,11 @@ signals:
 
 private:
     bool exec(QSqlQuery& q, const QString& sql, const QVariantList& args = {});
+    // PostgreSQL: client_min_messages and LISTEN, on every (re)connect.
+    bool startSession(QString* error);
+    // After a statement failed because the connection was lost: a new connection, at most once
+    // a second; then changed() so that streams catch up on notifications missed meanwhile.
+    bool reconnect();
     ApiError failure(const QString& what) const;
     bool migrate(QString* error);
     void onNotification(const QString& name, int source);
@@ -170,6 +182,9 @@ private:
     Dialect m_dialect = Dialect::Sqlite;
     bool m_inTransaction = false;
     bool m_txAppended = false; // the open transaction appended a change
+    bool m_connectionLost = false;
+    QElapsedTimer m_lastReconnect;
+    static constexpr int kReconnectIntervalMs = 1000;
     QString m_lastError;
 };
 

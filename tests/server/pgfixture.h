@@ -133,6 +133,17 @@ public:
             .arg(name);
     }
 
+    // Runs one SQL statement as the superuser in `database` (the dbname of a spec); true when
+    // psql succeeded. *output: psql's unaligned, tuples-only output.
+    bool superuserSql(const QString& database, const QString& sql, QString* output) {
+        return runAsPostgres(m_bin + QStringLiteral("/psql"),
+                             {QStringLiteral("-h"), m_dir, QStringLiteral("-p"),
+                              QString::number(m_port), QStringLiteral("-d"), database,
+                              QStringLiteral("-XAtq"), QStringLiteral("-v"),
+                              QStringLiteral("ON_ERROR_STOP=1"), QStringLiteral("-c"), sql},
+                             output);
+    }
+
     void stop() {
         if (m_started) {
             QString output;

@@ -2,7 +2,10 @@
 // on PostgreSQL, a change made through either server reaches map streams on the other within
 // one second (NOTIFY calnet_changes / LISTEN); on both databases, one one-time key raced
 // through the two servers admits exactly one node, and both servers migrate one database
-// started at the same moment.
+// started at the same moment; a server whose database connection is cut reconnects by itself
+// and catches up on the changes it was not notified of.
+#include <QCoreApplication>
+#include <QRegularExpression>
 #include <QTest>
 
 #include "dbrows.h"
@@ -30,6 +33,7 @@ private slots:
     void changesCrossServers();
     void oneTimeKeyRaceAcrossServers_data() { DbRows::addRows(); }
     void oneTimeKeyRaceAcrossServers();
+    void reconnectsAfterLosingTheDatabase();
 
 private:
     bool startPair(const QString& spec, ServerProcess& a, ServerProcess& b) {
@@ -138,6 +142,73 @@ void TestReplicas::oneTimeKeyRaceAcrossServers() {
     QCOMPARE(addresses.size(), 5);
     QCOMPARE(a.terminate(), 0);
     QCOMPARE(b.terminate(), 0);
+}
+
+void TestReplicas::reconnectsAfterLosingTheDatabase() {
+    const QString spec = m_rows.fresh(QStringLiteral("postgres"));
+    if (spec.isEmpty()) {
+        QSKIP(qPrintable(m_rows.skipReason()));
+    }
+    const QString database =
+        QRegularExpression(QStringLiteral("dbname=(\\S+)")).match(spec).captured(1);
+    QVERIFY(!database.isEmpty());
+    // A: the real executable, where the changes are made. B: in this process, heartbeat 100 ms.
+    ServerProcess a;
+    QVERIFY(a.start({QStringLiteral("--db"), spec}, serverEnv()));
+    calnet::server::ServerConfig config = testConfig(spec);
+    config.heartbeatIntervalMs = 100;
+    calnet::server::Server b(config);
+    QString error;
+    QVERIFY2(b.start(&error), qPrintable(error));
+    const QString key = createKey(a.port, true);
+    const Registered x = registerNew(a.port, key, QStringLiteral("x"));
+    QVERIFY(x.id > 0);
+    MapClient onB(b.port());
+    QVERIFY(onB.open());
+    onB.hello(x.id, x.credential);
+    QCOMPARE(onB.next(2000).value(QStringLiteral("type")).toString(), QStringLiteral("map"));
+    QTest::qWait(200);
+    onB.drain();
+
+    // Cut B's connection the way a database restart or an administrator would.
+    QString out;
+    QVERIFY2(m_rows.pg().superuserSql(
+                 database,
+                 QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE application_name = 'calnet-server/%1'")
+                     .arg(QCoreApplication::applicationPid()),
+                 &out),
+             qPrintable(out));
+    QCOMPARE(out.trimmed(), QStringLiteral("1"));
+    // A change B is not notified of (its LISTEN died with the connection)...
+    const Registered y = registerNew(a.port, key, QStringLiteral("y"));
+    QVERIFY(y.id > 0);
+    // ...reaches B's stream once B has reconnected (its next heartbeat notices).
+    QElapsedTimer t;
+    t.start();
+    const QJsonObject delta = onB.nextMatching(
+        [&](const QJsonObject& m) {
+            return isDelta(m) && ids(m.value(QStringLiteral("upsert")).toArray()).contains(y.id);
+        },
+        3000);
+    QVERIFY2(!delta.isEmpty(), "B did not catch up within 3 s of losing its connection");
+    qInfo("B caught up %lld ms after its connection was cut", t.elapsed());
+    // And it is notified again: the next change through A arrives like before the cut.
+    const Registered z = registerNew(a.port, key, QStringLiteral("z"));
+    QVERIFY(!onB.nextMatching(
+                    [&](const QJsonObject& m) {
+                        return isDelta(m) &&
+                               ids(m.value(QStringLiteral("upsert")).toArray()).contains(z.id);
+                    },
+                    1000)
+                 .isEmpty());
+    QCOMPARE(admin(b.port(), "GET", QStringLiteral("nodes"))
+                 .json()
+                 .value(QStringLiteral("nodes"))
+                 .toArray()
+                 .size(),
+             3);
+    QCOMPARE(a.terminate(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestReplicas)

@@ -1,12 +1,15 @@
 #include "server/requests.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
 
 #include "core/config/keyencoding.h"
+#include "core/ipc/protocol.h"
 #include "core/net/ipaddress.h"
 #include "server/secrets.h"
 
@@ -24,6 +27,15 @@ bool isPrintable(const QString& s) {
         }
     }
     return true;
+}
+
+// 1-63 ASCII letters, digits and characters of `extra`.
+bool isShortName(const QString& s, std::u16string_view extra) {
+    return !s.isEmpty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [extra](QChar c) {
+        const char16_t u = c.unicode();
+        return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') || (u >= u'0' && u <= u'9') ||
+               extra.find(u) != std::u16string_view::npos;
+    });
 }
 
 // Reads the fields of one JSON object, remembering the first problem.
@@ -152,48 +164,15 @@ ApiError parseObject(const QByteArray& body, QJsonObject* out) {
 } // namespace
 
 bool isValidHostname(const QString& hostname) {
-    if (hostname.isEmpty() || hostname.size() > 63) {
-        return false;
-    }
-    for (QChar c : hostname) {
-        const char16_t u = c.unicode();
-        const bool ok =
-            (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return ipc::isValidMeshHostname(hostname); // the rule calnetctl checks before sending
 }
 
 bool isValidUserName(const QString& name) {
-    if (name.isEmpty() || name.size() > 63) {
-        return false;
-    }
-    for (QChar c : name) {
-        const char16_t u = c.unicode();
-        const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-                        (u >= '0' && u <= '9') || u == '-' || u == '_' || u == '.' || u == '@';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return isShortName(name, u"-_.@");
 }
 
 bool isValidTag(const QString& tag) {
-    if (tag.isEmpty() || tag.size() > 63) {
-        return false;
-    }
-    for (QChar c : tag) {
-        const char16_t u = c.unicode();
-        const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-                        (u >= '0' && u <= '9') || u == '-' || u == '_' || u == ':';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return isShortName(tag, u"-_:");
 }
 
 bool isValidEndpoint(const QString& endpoint) {

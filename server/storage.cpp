@@ -182,16 +182,21 @@ bool Storage::open(const QString& spec, QString* error) {
     QSqlQuery q(m_db);
     if (m_dialect == Dialect::Sqlite) {
         // Switching to WAL needs a moment alone with the file and ignores the busy timeout,
-        // so a second server starting at the same instant retries instead of failing.
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            if (q.exec(QStringLiteral("PRAGMA journal_mode=WAL"))) {
-                break;
+        // so a second server starting at the same instant retries (for up to 5 s).
+        bool wal = false;
+        for (int attempt = 0; attempt < 100 && !wal; ++attempt) {
+            wal = q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
+            if (!wal) {
+                q.finish();
+                QThread::msleep(50);
             }
-            q.finish();
-            QThread::msleep(50);
         }
-        for (const char* pragma :
-             {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+        if (!wal) {
+            *error = QStringLiteral("cannot switch the database to WAL mode: %1")
+                         .arg(q.lastError().text());
+            return false;
+        }
+        for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
             if (!exec(q, QString::fromLatin1(pragma))) {
                 *error = m_lastError;
                 return false;

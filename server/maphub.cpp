@@ -194,7 +194,12 @@ void MapHub::onDisconnected(QWebSocket* socket) {
     if (it == m_clients.end()) {
         return;
     }
-    std::unique_ptr<Client> client = std::move(it->second);
+    forget(it);
+    socket->deleteLater();
+}
+
+void MapHub::forget(std::map<QWebSocket*, std::unique_ptr<Client>>::iterator it) {
+    const std::unique_ptr<Client> client = std::move(it->second);
     m_clients.erase(it);
     if (client->authenticated) {
         if (ApiError e =
@@ -202,7 +207,6 @@ void MapHub::onDisconnected(QWebSocket* socket) {
             qCWarning(lcMap) << "marking node" << client->nodeId << "offline:" << e.message;
         }
     }
-    socket->deleteLater();
 }
 
 void MapHub::send(Client& client, const QJsonObject& message) {
@@ -498,12 +502,8 @@ void MapHub::shutdown() {
         if (it == m_clients.end()) {
             continue;
         }
-        std::unique_ptr<Client> client = std::move(it->second);
-        m_clients.erase(it);
         socket->disconnect(this);
-        if (client->authenticated) {
-            m_registry->streamClosed(client->nodeId, client->stream, m_config->clock());
-        }
+        forget(it);
         socket->close(QWebSocketProtocol::CloseCodeGoingAway,
                       QStringLiteral("server shutting down"));
         socket->deleteLater();

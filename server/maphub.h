@@ -68,6 +68,8 @@ private:
     void onText(QWebSocket* socket, const QString& text);
     void onHello(Client& client, const QJsonObject& message);
     void onDisconnected(QWebSocket* socket);
+    // Removes a client; its node goes offline unless a newer stream took over.
+    void forget(std::map<QWebSocket*, std::unique_ptr<Client>>::iterator it);
     void closeClient(Client& client, int code, const QString& reason);
     void send(Client& client, const QJsonObject& message);
     void sendText(Client& client, const QString& text);

@@ -102,6 +102,8 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                 return e;
             }
             if (!node) {
+                // The identity first: the credential embeds the node id the insert assigns, so
+                // everything else is written by the update below, as for a known node.
                 NodeRecord fresh;
                 if (ApiError e =
                         m_storage->allocateIndex(m_config->prefixes.capacity(), &fresh.addrIndex)) {
@@ -111,11 +113,6 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                 fresh.created = now;
                 fresh.credentialHash = "pending";
                 fresh.userId = key->userId;
-                fresh.discoKey = r.discoKey;
-                fresh.hostname = r.hostname;
-                fresh.os = r.os;
-                fresh.clientVersion = r.clientVersion;
-                fresh.keyExpiry = now + m_config->keyExpirySeconds;
                 if (ApiError e = m_storage->insertNode(&fresh)) {
                     return e;
                 }

@@ -298,6 +298,28 @@ ApiError Storage::failure(const QString& what) const {
     return ApiError::internal(QStringLiteral("database error while %1").arg(what));
 }
 
+ApiError Storage::run(const QString& what, const QString& sql, const QVariantList& args,
+                      bool* affected) {
+    QSqlQuery q(m_db);
+    if (!exec(q, sql, args)) {
+        return failure(what);
+    }
+    if (affected) {
+        *affected = q.numRowsAffected() == 1;
+    }
+    return {};
+}
+
+ApiError Storage::scalar(const QString& what, const QString& sql, const QVariantList& args,
+                         qint64* out) {
+    QSqlQuery q(m_db);
+    if (!exec(q, sql, args) || !q.next()) {
+        return failure(what);
+    }
+    *out = q.value(0).toLongLong();
+    return {};
+}
+
 bool Storage::migrate(QString* error) {
     const QList<Migration> list = migrations(m_dialect);
     QSqlQuery q(m_db);
@@ -353,13 +375,12 @@ bool Storage::migrate(QString* error) {
 }
 
 ApiError Storage::schemaVersion(int* version) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version")) ||
-        !q.next()) {
-        return failure(QStringLiteral("reading the schema version"));
-    }
-    *version = q.value(0).toInt();
-    return {};
+    qint64 v = 0;
+    ApiError e =
+        scalar(QStringLiteral("reading the schema version"),
+               QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version"), {}, &v);
+    *version = int(v);
+    return e;
 }
 
 bool Storage::beginWrite() {
@@ -562,16 +583,10 @@ ApiError Storage::orphanedStreams(qint64 deadline, QList<std::pair<qint64, QStri
 }
 
 ApiError Storage::prunableThrough(qint64 before, qint64* seq) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE network = ? AND "
-                             "at < ?"),
-              {kNetwork, before}) ||
-        !q.next()) {
-        return failure(QStringLiteral("looking for old changes"));
-    }
-    *seq = q.value(0).toLongLong();
-    return {};
+    return scalar(
+        QStringLiteral("looking for old changes"),
+        QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE network = ? AND at < ?"),
+        {kNetwork, before}, seq);
 }
 
 ApiError Storage::countRows(const QString& table, qint64* count) {
@@ -581,21 +596,13 @@ ApiError Storage::countRows(const QString& table, qint64* count) {
     if (!allowed.contains(table)) {
         return ApiError::internal(QStringLiteral("unknown table"));
     }
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT COUNT(*) FROM ") + table) || !q.next()) {
-        return failure(QStringLiteral("counting rows"));
-    }
-    *count = q.value(0).toLongLong();
-    return {};
+    return scalar(QStringLiteral("counting rows"), QStringLiteral("SELECT COUNT(*) FROM ") + table,
+                  {}, count);
 }
 
 ApiError Storage::countOnline(qint64* count) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT COUNT(*) FROM nodes WHERE online = 1")) || !q.next()) {
-        return failure(QStringLiteral("counting nodes"));
-    }
-    *count = q.value(0).toLongLong();
-    return {};
+    return scalar(QStringLiteral("counting nodes"),
+                  QStringLiteral("SELECT COUNT(*) FROM nodes WHERE online = 1"), {}, count);
 }
 
 ApiError Storage::ensureUser(const QString& name, qint64 now, qint64* id) {
@@ -634,25 +641,17 @@ ApiError Storage::insertAuthKey(const AuthKeyRecord& k) {
 }
 
 ApiError Storage::consumeAuthKey(const QString& id, bool reusable, bool* won) {
-    QSqlQuery q(m_db);
-    const QString sql = reusable ? QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND "
-                                                  "revoked = 0")
-                                 : QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND "
-                                                  "used = 0 AND revoked = 0");
-    if (!exec(q, sql, {id})) {
-        return failure(QStringLiteral("using a pre-auth key"));
-    }
-    *won = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("using a pre-auth key"),
+               reusable
+                   ? QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND revoked = 0")
+                   : QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND used = 0 "
+                                    "AND revoked = 0"),
+               {id}, won);
 }
 
 ApiError Storage::revokeAuthKey(const QString& id, bool* found) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("UPDATE authkeys SET revoked = 1 WHERE id = ?"), {id})) {
-        return failure(QStringLiteral("revoking a pre-auth key"));
-    }
-    *found = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("revoking a pre-auth key"),
+               QStringLiteral("UPDATE authkeys SET revoked = 1 WHERE id = ?"), {id}, found);
 }
 
 ApiError Storage::allocateIndex(qint64 capacity, qint64* index) {
@@ -693,82 +692,51 @@ ApiError Storage::insertNode(NodeRecord* n) {
 }
 
 ApiError Storage::updateRegistration(const NodeRecord& n) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("UPDATE nodes SET user_id = ?, node_key = ?, disco_key = ?, "
-                             "hostname = ?, os = ?, client_version = ?, credential_hash = ?, "
-                             "key_expiry = ?, expiry_announced = 0 WHERE id = ?"),
-              {n.userId, n.nodeKey, n.discoKey, n.hostname, n.os, n.clientVersion,
-               QString::fromLatin1(n.credentialHash), n.keyExpiry, n.id})) {
-        return failure(QStringLiteral("updating a node"));
-    }
-    return {};
+    return run(QStringLiteral("updating a node"),
+               QStringLiteral("UPDATE nodes SET user_id = ?, node_key = ?, disco_key = ?, "
+                              "hostname = ?, os = ?, client_version = ?, credential_hash = ?, "
+                              "key_expiry = ?, expiry_announced = 0 WHERE id = ?"),
+               {n.userId, n.nodeKey, n.discoKey, n.hostname, n.os, n.clientVersion,
+                QString::fromLatin1(n.credentialHash), n.keyExpiry, n.id});
 }
 
 ApiError Storage::setStream(qint64 id, const QString& server, const QString& stream,
                             const QStringList& endpoints, const QString& seen, qint64 now) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
-                             "seen_endpoint = ?, last_seen = ? WHERE id = ?"),
-              {server, stream, listToJson(endpoints), seen, now, id})) {
-        return failure(QStringLiteral("updating a node"));
-    }
-    return {};
+    return run(QStringLiteral("updating a node"),
+               QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
+                              "seen_endpoint = ?, last_seen = ? WHERE id = ?"),
+               {server, stream, listToJson(endpoints), seen, now, id});
 }
 
 ApiError Storage::clearStream(qint64 id, const QString& stream, qint64 now, bool* changed) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', last_seen = ? "
-                             "WHERE id = ? AND stream = ?"),
-              {now, id, stream})) {
-        return failure(QStringLiteral("updating a node"));
-    }
-    *changed = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("updating a node"),
+               QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', "
+                              "last_seen = ? WHERE id = ? AND stream = ?"),
+               {now, id, stream}, changed);
 }
 
 ApiError Storage::setEndpoints(qint64 id, const QStringList& endpoints, const QString& seen) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("UPDATE nodes SET endpoints = ?, seen_endpoint = ? WHERE id = ?"),
-              {listToJson(endpoints), seen, id})) {
-        return failure(QStringLiteral("updating a node"));
-    }
-    return {};
+    return run(QStringLiteral("updating a node"),
+               QStringLiteral("UPDATE nodes SET endpoints = ?, seen_endpoint = ? WHERE id = ?"),
+               {listToJson(endpoints), seen, id});
 }
 
 ApiError Storage::deleteNode(qint64 id, bool* found) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("DELETE FROM nodes WHERE id = ?"), {id})) {
-        return failure(QStringLiteral("deleting a node"));
-    }
-    *found = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("deleting a node"), QStringLiteral("DELETE FROM nodes WHERE id = ?"),
+               {id}, found);
 }
 
 ApiError Storage::expireNode(qint64 id, qint64 now, bool* found) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("UPDATE nodes SET key_expiry = ?, expiry_announced = 1 "
-                             "WHERE id = ?"),
-              {now, id})) {
-        return failure(QStringLiteral("expiring a node"));
-    }
-    *found = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("expiring a node"),
+               QStringLiteral("UPDATE nodes SET key_expiry = ?, expiry_announced = 1 WHERE id = ?"),
+               {now, id}, found);
 }
 
 ApiError Storage::markExpiryAnnounced(qint64 id, bool* won) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("UPDATE nodes SET expiry_announced = 1 WHERE id = ? AND "
-                             "expiry_announced = 0"),
-              {id})) {
-        return failure(QStringLiteral("expiring a node"));
-    }
-    *won = q.numRowsAffected() == 1;
-    return {};
+    return run(QStringLiteral("expiring a node"),
+               QStringLiteral("UPDATE nodes SET expiry_announced = 1 WHERE id = ? AND "
+                              "expiry_announced = 0"),
+               {id}, won);
 }
 
 ApiError Storage::appendChange(qint64 nodeId, const QString& kind, qint64 now, qint64* seq) {
@@ -795,45 +763,37 @@ ApiError Storage::appendChange(qint64 nodeId, const QString& kind, qint64 now, q
 }
 
 ApiError Storage::pruneChanges(qint64 through) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
-              {kNetwork, through}) ||
-        !exec(q,
-              QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
-              {through, kNetwork, through})) {
-        return failure(QStringLiteral("pruning changes"));
+    const QString what = QStringLiteral("pruning changes");
+    if (ApiError e = run(what, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
+                         {kNetwork, through})) {
+        return e;
     }
-    return {};
+    return run(what,
+               QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
+               {through, kNetwork, through});
 }
 
 ApiError Storage::heartbeat(const QString& server, qint64 now, bool* known) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("UPDATE servers SET heartbeat = ? WHERE id = ?"), {now, server})) {
-        return failure(QStringLiteral("renewing the heartbeat"));
+    if (ApiError e = run(QStringLiteral("renewing the heartbeat"),
+                         QStringLiteral("UPDATE servers SET heartbeat = ? WHERE id = ?"),
+                         {now, server}, known)) {
+        return e;
     }
-    *known = q.numRowsAffected() == 1;
-    if (!*known &&
-        !exec(q, QStringLiteral("INSERT INTO servers (id, started, heartbeat) VALUES (?, ?, ?)"),
-              {server, now, now})) {
-        return failure(QStringLiteral("registering this server"));
-    }
-    return {};
+    return *known ? ApiError{}
+                  : run(QStringLiteral("registering this server"),
+                        QStringLiteral("INSERT INTO servers (id, started, heartbeat) VALUES "
+                                       "(?, ?, ?)"),
+                        {server, now, now});
 }
 
 ApiError Storage::removeServer(const QString& server) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("DELETE FROM servers WHERE id = ?"), {server})) {
-        return failure(QStringLiteral("removing this server"));
-    }
-    return {};
+    return run(QStringLiteral("removing this server"),
+               QStringLiteral("DELETE FROM servers WHERE id = ?"), {server});
 }
 
 ApiError Storage::removeDeadServers(qint64 deadline) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("DELETE FROM servers WHERE heartbeat < ?"), {deadline})) {
-        return failure(QStringLiteral("removing dead servers"));
-    }
-    return {};
+    return run(QStringLiteral("removing dead servers"),
+               QStringLiteral("DELETE FROM servers WHERE heartbeat < ?"), {deadline});
 }
 
 } // namespace calnet::server

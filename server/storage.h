@@ -174,6 +174,11 @@ private:
     // a second; then changed() so that streams catch up on notifications missed meanwhile.
     bool reconnect();
     ApiError failure(const QString& what) const;
+    // One statement; failure(what) if it fails. *affected: whether it changed exactly one row.
+    ApiError run(const QString& what, const QString& sql, const QVariantList& args,
+                 bool* affected = nullptr);
+    // One statement whose first row's first column is an integer.
+    ApiError scalar(const QString& what, const QString& sql, const QVariantList& args, qint64* out);
     bool migrate(QString* error);
     void onNotification(const QString& name, int source);
 

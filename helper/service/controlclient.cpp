@@ -142,6 +142,10 @@ void ControlClient::registerNode(const RegisterRequest& request, RegisterCallbac
 
 // ---- map stream --------------------------------------------------------------------------------
 
+void ControlClient::restoreMap(NetworkMap map) {
+    map_ = std::move(map);
+}
+
 void ControlClient::start(qint64 nodeId, const QString& credential, qint64 since) {
     dropSocket();
     reconnectTimer_.stop();
@@ -149,7 +153,7 @@ void ControlClient::start(qint64 nodeId, const QString& credential, qint64 since
     credential_ = credential;
     since_ = since;
     map_.setSelfId(nodeId);
-    setState(map_.hasMap() ? State::Reconnecting : State::Connecting);
+    setState(live_ ? State::Reconnecting : State::Connecting);
     endpointTimer_.start();
     connectNow();
 }
@@ -231,6 +235,7 @@ void ControlClient::onMessage(const QString& text) {
         return;
     }
     attempts_ = 0;
+    live_ = true;
     setState(State::Connected);
     emit mapChanged();
 }

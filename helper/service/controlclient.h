@@ -8,7 +8,7 @@
 //
 // Stream states (state()):
 //   Idle          not started, or stop()ped
-//   Connecting    first connection attempt after start()
+//   Connecting    first connection attempt after start() (no map or delta arrived yet)
 //   Connected     a map or delta arrived on the current socket
 //   Reconnecting  the socket closed or failed (or went silent for idleTimeout): a new attempt
 //                 follows after minBackoff doubling to maxBackoff, each delay jittered to a
@@ -108,6 +108,10 @@ public:
     // One POST; the callback runs once on this thread (never after the client is destroyed).
     void registerNode(const RegisterRequest& request, RegisterCallback callback);
 
+    // A map kept from an earlier run (MapCache), set before start(): map() serves it until the
+    // server answers, and the first hello resumes from its seq. A `map` reply replaces it, a
+    // `delta` applies on top of it.
+    void restoreMap(NetworkMap map);
     // Opens the map stream now; `since` is used for the first hello when no map has been
     // applied yet (0 = send the full map).
     void start(qint64 nodeId, const QString& credential, qint64 since = 0);
@@ -160,6 +164,7 @@ private:
     qint64 since_ = 0;
     int attempts_ = 0;
     bool helloSent_ = false;
+    bool live_ = false; // a map or delta from the server was applied (not only a restored map)
     QStringList reported_;
 };
 

@@ -64,6 +64,20 @@ std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
     return n;
 }
 
+QJsonObject MapNode::toJson() const {
+    return {{"id"_L1, id},
+            {"nodeKey"_L1, nodeKey},
+            {"discoKey"_L1, discoKey},
+            {"hostname"_L1, hostname},
+            {"os"_L1, os},
+            {"user"_L1, user},
+            {"addresses"_L1, QJsonArray::fromStringList(addresses)},
+            {"endpoints"_L1, QJsonArray::fromStringList(endpoints)},
+            {"online"_L1, online},
+            {"lastSeen"_L1, lastSeen},
+            {"keyExpiry"_L1, keyExpiry}};
+}
+
 std::optional<crypto::PublicKey> MapNode::publicKey() const {
     return decodeKey(nodeKey);
 }

@@ -42,6 +42,8 @@ struct MapNode {
     // nullopt when `id` is not a positive integer or `nodeKey` is not a 32-byte base64 key;
     // other fields are taken as far as they have the right type.
     [[nodiscard]] static std::optional<MapNode> fromJson(const QJsonObject& o);
+    // The node object again, every field present (fromJson(toJson()) gives it back).
+    [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] std::optional<crypto::PublicKey> publicKey() const;
 
     friend bool operator==(const MapNode&, const MapNode&) = default;

@@ -1,12 +1,10 @@
-// ProfileStore: profiles on disk (see profilestore.h for the layout and guarantees).
-//
-// Write flow (writeAtomically): mkostemp ".<file>.tmp-XXXXXX" (0600) -> write all -> fsync ->
-// close -> rename over the target, or renameat2(RENAME_NOREPLACE) when the target must not exist
-// -> fsync the directory. Any failure before the rename unlinks the temporary file and leaves the
-// target untouched. Buffers that held key material are wiped with sodium_memzero.
+// ProfileStore: profiles on disk (see profilestore.h for the layout and guarantees). Every file
+// is written with statefile::writeAtomically() and read with statefile::readFile(); buffers
+// that held key material are wiped with sodium_memzero.
 #include "helper/service/profilestore.h"
 
 #include "core/ipc/protocol.h"
+#include "helper/service/statefile.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -31,6 +29,8 @@
 
 namespace calnet::helper {
 
+using namespace statefile;
+
 namespace {
 
 constexpr char kProfilesSubdir[] = "profiles";
@@ -38,184 +38,16 @@ constexpr char kProfileSuffix[] = ".conf";
 constexpr char kMeshSuffix[] = ".mesh";
 // A mesh profile is a few hundred bytes of JSON.
 constexpr std::size_t kMaxMeshBytes = 64 * 1024;
+constexpr char kMapCacheSuffix[] = ".netmap";
+// About 400 bytes of JSON per node: room for some thousands of nodes.
+constexpr std::size_t kMaxMapCacheBytes = 4 * 1024 * 1024;
 constexpr char kStateFile[] = "state.json";
-constexpr char kTempMarker[] = ".tmp-";
 // state.json is a few bytes; anything much larger is not ours.
 constexpr std::size_t kMaxStateBytes = 64 * 1024;
 // How many "wgN" names import() tries before giving up.
 constexpr int kMaxDerivedNames = 10000;
 
 constexpr mode_t kDirMode = 0700;
-constexpr mode_t kFileMode = 0600;
-
-std::string local(const QString& path) {
-    return QFile::encodeName(path).toStdString();
-}
-
-// "<call> <path>: <strerror(errno)>", taken before anything else can change errno.
-QString sysError(const char* call, const QString& path, int error = errno) {
-    return QStringLiteral("%1 %2: %3")
-        .arg(QLatin1String(call), path, QString::fromLocal8Bit(std::strerror(error)));
-}
-
-// A std::string that wipes its bytes when it dies: file contents and writeWgQuick() output hold
-// private and preshared keys.
-struct WipedString {
-    std::string text;
-
-    WipedString() = default;
-    explicit WipedString(std::string s) : text(std::move(s)) {}
-    WipedString(const WipedString&) = delete;
-    WipedString& operator=(const WipedString&) = delete;
-    ~WipedString() { sodium_memzero(text.data(), text.size()); }
-};
-
-bool writeAll(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-// Makes a rename or unlink in `dir` durable (the entry lives in the directory, not the file).
-void syncDirectory(const QString& dir) {
-    const int fd = ::open(local(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0)
-        qWarning("calnetd: %s", qPrintable(sysError("fsync", dir)));
-    if (fd >= 0)
-        ::close(fd);
-}
-
-// rename() that fails with EEXIST instead of replacing `to`. renameat2(RENAME_NOREPLACE) is
-// atomic on ext4, xfs, btrfs, tmpfs and overlayfs; where it is not supported (EINVAL, e.g. NFS)
-// link()+unlink() gives the same no-replace guarantee, at the cost of a moment with two names.
-int renameNoReplace(const std::string& from, const std::string& to) {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS)
-        return -1;
-    if (::link(from.c_str(), to.c_str()) != 0)
-        return -1;
-    ::unlink(from.c_str());
-    return 0;
-}
-
-enum class Replace : std::uint8_t { Allowed, Refused };
-
-struct WriteOutcome {
-    bool ok = false;
-    bool targetExists = false; // Replace::Refused and the target was there: nothing changed
-    QString error;
-};
-
-WriteOutcome writeAtomically(const QString& dir, const QString& fileName, std::string_view data,
-                             Replace replace) {
-    WriteOutcome out;
-    const QString target = dir + QLatin1Char('/') + fileName;
-    std::string temp = local(dir + QStringLiteral("/.") + fileName + QLatin1String(kTempMarker) +
-                             QStringLiteral("XXXXXX"));
-    // mkostemp creates the file 0600 whatever the umask.
-    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-    if (fd < 0) {
-        out.error = sysError("mkostemp", dir);
-        return out;
-    }
-    const QString tempName = QFile::decodeName(temp.c_str());
-    auto fail = [&](const char* call, const QString& path) {
-        out.error = sysError(call, path);
-        ::unlink(temp.c_str());
-        return out;
-    };
-    if (::fchmod(fd, kFileMode) != 0) {
-        const int error = errno;
-        ::close(fd);
-        errno = error;
-        return fail("fchmod", tempName);
-    }
-    if (!writeAll(fd, data) || ::fsync(fd) != 0) {
-        const int error = errno;
-        ::close(fd);
-        errno = error;
-        return fail("write", tempName);
-    }
-    if (::close(fd) != 0)
-        return fail("close", tempName);
-
-    const std::string targetPath = local(target);
-    if (replace == Replace::Allowed) {
-        if (::rename(temp.c_str(), targetPath.c_str()) != 0)
-            return fail("rename", target);
-    } else if (renameNoReplace(temp, targetPath) != 0) {
-        if (errno == EEXIST) {
-            ::unlink(temp.c_str());
-            out.targetExists = true;
-            return out;
-        }
-        return fail("renameat2", target);
-    }
-    syncDirectory(dir);
-    out.ok = true;
-    return out;
-}
-
-enum class ReadStatus : std::uint8_t { Ok, Missing, Failed };
-
-// Reads a regular file of at most maxBytes without following symlinks. O_NONBLOCK keeps a FIFO
-// planted under a profile's name from hanging the service.
-ReadStatus readFile(const QString& path, std::size_t maxBytes, WipedString& out,
-                    std::string& problem) {
-    const int fd = ::open(local(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return ReadStatus::Missing;
-        problem = errno == ELOOP ? std::string("the file is a symbolic link")
-                                 : "the file cannot be read: " + std::string(std::strerror(errno));
-        return ReadStatus::Failed;
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        problem = "the file is not a regular file";
-        ::close(fd);
-        return ReadStatus::Failed;
-    }
-    if (static_cast<std::size_t>(st.st_size) > maxBytes) {
-        problem = "the file is larger than " + std::to_string(maxBytes) + " bytes";
-        ::close(fd);
-        return ReadStatus::Failed;
-    }
-    // Sized once, never grown, so no unwiped copy of a key is left behind by a reallocation. One
-    // spare byte tells a file that grew since fstat() from one that fits.
-    const std::size_t expected = static_cast<std::size_t>(st.st_size);
-    out.text.assign(expected + 1, '\0');
-    std::size_t used = 0;
-    while (used < out.text.size()) {
-        const ssize_t n = ::read(fd, out.text.data() + used, out.text.size() - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            problem = "the file cannot be read: " + std::string(std::strerror(errno));
-            ::close(fd);
-            return ReadStatus::Failed;
-        }
-        if (n == 0)
-            break;
-        used += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (used > expected) {
-        problem = "the file changed while it was being read";
-        return ReadStatus::Failed;
-    }
-    sodium_memzero(out.text.data() + used, out.text.size() - used);
-    out.text.resize(used); // shrinking never reallocates
-    return ReadStatus::Ok;
-}
 
 // Creates `path` 0700 if missing and checks that it is a directory owned by us. The state
 // directory may be a symlink (an admin moving it to another disk); the profiles one may not.
@@ -276,7 +108,9 @@ void sweepDirectory(const QString& dir, std::string_view tempPrefix, bool tighte
                          std::strerror(errno));
             continue;
         }
-        if (tightenProfiles && (name.ends_with(kProfileSuffix) || name.ends_with(kMeshSuffix)) &&
+        if (tightenProfiles &&
+            (name.ends_with(kProfileSuffix) || name.ends_with(kMeshSuffix) ||
+             name.ends_with(kMapCacheSuffix)) &&
             (st.st_mode & 077) != 0 && ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
             qWarning("calnetd: cannot chmod %s/%s: %s", qPrintable(dir), entry->d_name,
                      std::strerror(errno));
@@ -485,6 +319,9 @@ StoreResult ProfileStore::createMesh(const QString& name, const MeshProfile& mes
         return taken();
     if (!written.ok)
         return {StoreStatus::Failed, written.error, std::nullopt};
+    // A cache without its profile (a crash in remove()) must not become the new profile's.
+    if (const StoreResult stale = removeMapCache(name); !stale.ok())
+        qWarning("calnetd: %s", qPrintable(stale.message));
     return {StoreStatus::Ok, {}, ProfileInfo::summarise(name, mesh)};
 }
 
@@ -508,6 +345,54 @@ std::optional<MeshProfile> ProfileStore::loadMesh(const QString& name) const {
     std::optional<MeshProfile> mesh;
     (void)readMesh(name, &mesh);
     return mesh;
+}
+
+QString ProfileStore::mapCachePath(const QString& name) const {
+    return profilesDir() + QLatin1Char('/') + name + QLatin1String(kMapCacheSuffix);
+}
+
+StoreResult ProfileStore::saveMapCache(const QString& name, const QByteArray& json) {
+    if (!isValidName(name))
+        return invalidName();
+    if (!isMesh(name))
+        return notFound(name);
+    const WriteOutcome written = writeAtomically(
+        profilesDir(), name + QLatin1String(kMapCacheSuffix),
+        std::string_view(json.constData(), std::size_t(json.size())), Replace::Allowed);
+    if (!written.ok)
+        return {StoreStatus::Failed, written.error, std::nullopt};
+    return {};
+}
+
+std::optional<QByteArray> ProfileStore::loadMapCache(const QString& name, QString* problem) const {
+    if (!isValidName(name))
+        return std::nullopt;
+    WipedString text;
+    std::string why;
+    switch (readFile(mapCachePath(name), kMaxMapCacheBytes, text, why)) {
+    case ReadStatus::Missing:
+        return std::nullopt;
+    case ReadStatus::Failed:
+        if (problem)
+            *problem = QString::fromStdString(why);
+        return std::nullopt;
+    case ReadStatus::Ok:
+        break;
+    }
+    return QByteArray(text.text.data(), qsizetype(text.text.size()));
+}
+
+StoreResult ProfileStore::removeMapCache(const QString& name) {
+    if (!isValidName(name))
+        return invalidName();
+    const QString path = mapCachePath(name);
+    if (::unlink(local(path).c_str()) != 0) {
+        if (errno == ENOENT)
+            return {};
+        return {StoreStatus::Failed, sysError("unlink", path), std::nullopt};
+    }
+    syncDirectory(profilesDir());
+    return {};
 }
 
 bool ProfileStore::isMesh(const QString& name) const {
@@ -678,6 +563,16 @@ StoreResult ProfileStore::rename(const QString& from, const QString& to) {
                     QStringLiteral("a profile named '%1' already exists").arg(to), std::nullopt};
         return {StoreStatus::Failed, sysError("renameat2", fromPath), std::nullopt};
     }
+    // The cache follows its profile. No profile was named `to`, so a cache under that name is
+    // stale; and a cache is only a cache: one that cannot move is deleted.
+    if (mesh) {
+        (void)removeMapCache(to);
+        if (::rename(local(mapCachePath(from)).c_str(), local(mapCachePath(to)).c_str()) != 0 &&
+            errno != ENOENT) {
+            qWarning("calnetd: %s", qPrintable(sysError("rename", mapCachePath(from))));
+            (void)removeMapCache(from);
+        }
+    }
     syncDirectory(profilesDir());
     return {StoreStatus::Ok, {}, info(to)};
 }
@@ -685,7 +580,14 @@ StoreResult ProfileStore::rename(const QString& from, const QString& to) {
 StoreResult ProfileStore::remove(const QString& name) {
     if (!isValidName(name))
         return invalidName();
-    const QString path = isMesh(name) ? meshPath(name) : profilePath(name);
+    const bool mesh = isMesh(name);
+    // The cache first: a crash in between leaves the profile without a cache, never a cache
+    // without a profile.
+    if (mesh) {
+        if (StoreResult cache = removeMapCache(name); !cache.ok())
+            return cache;
+    }
+    const QString path = mesh ? meshPath(name) : profilePath(name);
     if (::unlink(local(path).c_str()) != 0) {
         if (errno == ENOENT)
             return notFound(name);

@@ -6,6 +6,8 @@
 //   <state>/profiles/         0700 (tightened on open), owned by us
 //   <state>/profiles/<name>.conf   0600, wg-quick text exactly as writeWgQuick() produces it
 //   <state>/profiles/<name>.mesh   0600, a Calnet network profile (meshprofile.h), JSON
+//   <state>/profiles/<name>.netmap 0600, the last network map of that profile (mapcache.h); it
+//                                  follows its profile: rename() moves it, remove() deletes it
 //
 // One name is one profile: a name is never used by a .conf and a .mesh at the same time (the
 // store refuses to create the second).
@@ -145,6 +147,16 @@ public:
     // The mesh profile for this server URL (normalised), if there is one.
     [[nodiscard]] std::optional<QString> findMeshByServer(const QString& server) const;
 
+    // ---- the network map cache of a mesh profile (<name>.netmap, mapcache.h) ----
+    // Replaces the cache atomically; NotFound when there is no mesh profile of that name.
+    [[nodiscard]] StoreResult saveMapCache(const QString& name, const QByteArray& json);
+    // The file's bytes; nullopt when there is none, or (with `problem` set) when it cannot be
+    // read.
+    [[nodiscard]] std::optional<QByteArray> loadMapCache(const QString& name,
+                                                         QString* problem = nullptr) const;
+    // Deletes the cache; a missing one is no error.
+    [[nodiscard]] StoreResult removeMapCache(const QString& name);
+
     // Renames without rewriting the file (the name is not in it); never replaces another
     // profile, even one created concurrently (renameat2 RENAME_NOREPLACE).
     [[nodiscard]] StoreResult rename(const QString& from, const QString& to);
@@ -165,6 +177,7 @@ private:
     [[nodiscard]] std::optional<ProfileInfo>
     readProfile(const QString& name, std::optional<config::WgQuickConfig>* config) const;
     [[nodiscard]] QString meshPath(const QString& name) const;
+    [[nodiscard]] QString mapCachePath(const QString& name) const;
     [[nodiscard]] std::optional<ProfileInfo> readMesh(const QString& name,
                                                       std::optional<MeshProfile>* mesh) const;
     // A .conf or a .mesh with this name.

@@ -295,6 +295,7 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
 
 bool Service::disconnectProfile(bool keepIntent, QString* error) {
     cancelPendingUp(QStringLiteral("disconnected before the registration finished"));
+    mapCache_.reset(); // writes a pending map
     control_.reset();
     mesh_.reset();
     meshPeers_.clear();
@@ -579,13 +580,28 @@ QJsonObject Service::connectMesh(qint64 id, const QString& name, const MeshProfi
     Tunnel* tunnel = &connection_->tunnel();
     options.endpoints = [tunnel, ifname] { return localEndpoints(tunnel->listenPort(), ifname); };
     control_ = std::make_unique<ControlClient>(mesh.server, options);
+    mapCache_ = std::make_unique<MapCache>(store_, name, mesh.server, mesh.nodeId);
+    QString why;
+    int expired = 0;
+    std::optional<NetworkMap> cached =
+        mapCache_->load(QDateTime::currentSecsSinceEpoch(), &why, &expired);
+    if (!why.isEmpty())
+        qWarning("calnetd: ignoring the stored network map of %s: %s", qPrintable(name),
+                 qPrintable(why));
+    const qint64 since = cached ? cached->seq() : 0;
+    if (cached) {
+        qInfo("calnetd: %s: %d peers from the stored network map (seq %lld, %d expired left out)",
+              qPrintable(name), int(cached->peers().size()), since, expired);
+        control_->restoreMap(std::move(*cached));
+        onMapChanged(); // the peers are up before the server answers
+    }
     connect(control_.get(), &ControlClient::mapChanged, this, &Service::onMapChanged);
     connect(control_.get(), &ControlClient::stateChanged, this,
             [this] { server_.broadcast(ipc::kEventState, statusJson()); });
     connect(control_.get(), &ControlClient::keyExpired, this, &Service::onKeyExpired);
     connect(control_.get(), &ControlClient::nodeDeleted, this, &Service::onNodeDeleted,
             Qt::QueuedConnection);
-    control_->start(mesh.nodeId, mesh.credential);
+    control_->start(mesh.nodeId, mesh.credential, since);
     setState(State::Connected);
     statsTimer_.start();
     return ipc::makeResult(id, statusJson());
@@ -600,6 +616,8 @@ void Service::onMapChanged() {
     if (!diff.empty())
         connection_->applyMeshPeers(meshPeers_, diff);
     meshPeers_ = std::move(desired);
+    if (mapCache_)
+        mapCache_->update(control_->map());
     publishPeers();
 }
 
@@ -632,6 +650,8 @@ void Service::onNodeDeleted() {
     if (!control_)
         return;
     const QString why = control_->errorString();
+    if (mapCache_)
+        mapCache_->discard(); // the map of a node that no longer exists
     QString error;
     (void)disconnectProfile(false, &error);
     setState(State::Error, why);

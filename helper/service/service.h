@@ -13,7 +13,10 @@
 // Calnet network (mesh) profiles use the same states. `up` registers with calnet-server first
 // (state connecting meanwhile), then brings the interface up with the overlay addresses and
 // opens the map stream (ControlClient); `connect` of a registered mesh profile skips the
-// registration. The control connection has its own state ("control" in Status: connecting,
+// registration. A registered profile comes up with the peers of its last network map
+// (MapCache, <name>.netmap) before the server answers, so a restart while the server is away
+// keeps the mesh working; the stream resumes from that map's seq. The control connection has
+// its own state ("control" in Status: connecting,
 // connected, reconnecting, error) and never changes the tunnel's: while the server is away the
 // tunnel stays "connected" and keeps its peers. Map changes become live peer changes
 // (diffPeers + Connection::applyMeshPeers), never an interface restart. The exceptions: the
@@ -37,6 +40,7 @@
 #include "helper/service/accesspolicy.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
+#include "helper/service/mapcache.h"
 #include "helper/service/profilestore.h"
 
 namespace calnet::helper {
@@ -98,9 +102,10 @@ private:
     QJsonObject lastPeers_;
 
     // The connected mesh profile (when connection_ is one): its stored form, the control
-    // client and the peers applied to the device from the last map.
+    // client, the on-disk copy of its map and the peers applied to the device from the last map.
     std::optional<MeshProfile> mesh_;
     std::unique_ptr<ControlClient> control_;
+    std::unique_ptr<MapCache> mapCache_;
     std::vector<MeshPeerConfig> meshPeers_;
     // An `up` waiting for its registration: the client that asked and the registrar.
     std::optional<IpcServer::DeferredReply> pendingUp_;

@@ -7,11 +7,14 @@
 // Covered: `up` parameter validation; up -> registration (auth key) -> interface with the
 // overlay addresses and a route for the prefix -> peers from the map -> live deltas ->
 // the control connection dropping while the tunnel stays connected -> disconnect; the mesh
-// profile file (0600) and a service restart reconnecting with the stored credential; the node
-// deleted by the server (4403).
+// profile file (0600) and a service restart reconnecting with the stored credential; a restart
+// while the server is down coming up with the peers of the stored network map, resuming the
+// stream from its seq, and ignoring a corrupt one; the node deleted by the server (4403).
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QNetworkInterface>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -59,6 +62,11 @@ QString run(const QString& program, const QStringList& args) {
     p.start(program, args);
     p.waitForFinished(5000);
     return QString::fromUtf8(p.readAllStandardOutput());
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 bool interfaceExists() {
@@ -313,6 +321,85 @@ private slots:
         QCOMPARE(server_->registerRequests.back().value("nodeKey"),
                  server_->registerRequests.front().value("nodeKey"));
         QCOMPARE(call("profiles.list").result.value("profiles").toArray().size(), 1);
+    }
+
+    void restartWithoutServerUsesTheStoredMap() {
+        QVERIFY(call("up", upParams()).ok());
+        QTRY_COMPARE_WITH_TIMEOUT(server_->receivedOfType("hello").size(), std::size_t(1), kWaitMs);
+        const QString a = newKey(), b = newKey(), c = newKey();
+        // Key expiry by the wall clock calnetd reads: alpha and beta are valid for a day, omega's
+        // key expires while calnetd is down (the server would then remove it).
+        const qint64 now = QDateTime::currentSecsSinceEpoch();
+        auto expiring = [](QJsonObject node, qint64 at) {
+            node.insert("keyExpiry", at);
+            return node;
+        };
+        server_->send(mapWith(
+            20,
+            QJsonArray{expiring(test::node(1, a, "alpha", {"192.0.2.1:41641"}), now + 86400),
+                       expiring(test::node(2, b, "beta", {"192.0.2.2:41642"}, false), now + 86400),
+                       expiring(test::node(4, newKey(), "omega", {"192.0.2.4:41644"}), now + 1)}));
+        QTRY_COMPARE_WITH_TIMEOUT(peers().size(), 3, kWaitMs);
+        const QString cache = dir_.filePath("state/profiles/calnet-127.0.0.1.netmap");
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(cache), kWaitMs);
+        struct stat st {};
+        QCOMPARE(::stat(QFile::encodeName(cache).constData(), &st), 0);
+        QCOMPARE(int(st.st_mode & 07777), 0600);
+        QVERIFY(!readAll(cache).contains("calnet-node-")); // no credential in it
+        QCOMPARE(QJsonDocument::fromJson(readAll(cache)).object().value("seq").toInteger(), 20);
+
+        // calnetd stops, the server goes away, calnetd starts again: the peers are there at
+        // once, as the map had them.
+        service_.reset();
+        QVERIFY(!interfaceExists());
+        const quint16 port = server_->port();
+        server_->stopListening();
+        QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentSecsSinceEpoch() > now + 1, kWaitMs);
+        startService();
+        QCOMPARE(call("status").result.value("state").toString(), QStringLiteral("connected"));
+        QVERIFY(call("status").result.value("control").toString() != QStringLiteral("connected"));
+        QCOMPARE(peers().size(), 2);
+        const QJsonObject alpha = peerNamed("alpha");
+        QCOMPARE(alpha.value("publicKey").toString(), a);
+        QCOMPARE(alpha.value("endpoint").toString(), QStringLiteral("192.0.2.1:41641"));
+        QCOMPARE(alpha.value("allowedIps").toArray(),
+                 (QJsonArray{"100.70.0.1/32", "fd70:6361:6c6e::1/128"}));
+        QCOMPARE(alpha.value("persistentKeepalive").toInt(), 25);
+        QCOMPARE(alpha.value("online").toBool(), true);
+        QCOMPARE(peerNamed("beta").value("online").toBool(), false);
+        QCOMPARE(peerNamed("beta").value("endpoint").toString(), QStringLiteral("192.0.2.2:41642"));
+        QVERIFY(peerNamed("omega").isEmpty()); // expired: not installed
+        QCOMPARE(server_->receivedOfType("hello").size(), std::size_t(1));
+
+        // The server is back: the hello resumes from the stored seq; a full map replaces the
+        // stored peers.
+        QVERIFY(server_->listen(port));
+        QTRY_COMPARE_WITH_TIMEOUT(server_->receivedOfType("hello").size(), std::size_t(2), kWaitMs);
+        QCOMPARE(server_->receivedOfType("hello").back().value("since").toInteger(), 20);
+        server_->send(mapWith(30, QJsonArray{test::node(3, c, "gamma", {"192.0.2.3:41643"})}));
+        QTRY_VERIFY_WITH_TIMEOUT(!peerNamed("gamma").isEmpty(), kWaitMs);
+        QCOMPARE(peers().size(), 1);
+
+        // A corrupt cache is ignored: connect still works, with no peers until the server
+        // sends a map, and the hello asks for a full one.
+        QVERIFY(call("disconnect").ok());
+        QCOMPARE(QJsonDocument::fromJson(readAll(cache)).object().value("seq").toInteger(), 30);
+        {
+            QFile f(cache);
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write("{\"kind\": \"netmap\", \"version\": 1, \"ser");
+        }
+        const ipc::Reply again = call("connect", {{"name", "calnet-127.0.0.1"}});
+        QVERIFY2(again.ok(), qPrintable(again.error ? again.error->message : QString()));
+        QCOMPARE(call("status").result.value("state").toString(), QStringLiteral("connected"));
+        QCOMPARE(peers().size(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(server_->receivedOfType("hello").size(), std::size_t(3), kWaitMs);
+        QCOMPARE(server_->receivedOfType("hello").back().value("since").toInteger(), 0);
+
+        // Removing the profile removes its cache.
+        QVERIFY(call("disconnect").ok());
+        QVERIFY(call("profiles.remove", {{"name", "calnet-127.0.0.1"}}).ok());
+        QVERIFY(!QFile::exists(cache));
     }
 
     void keyExpiryRenewsByCredential() {

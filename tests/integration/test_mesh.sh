@@ -6,7 +6,9 @@
 #   * a fourth node joins and every other node reaches it within 5 s;
 #   * the fourth node deleted on the server: gone from the others' peers within 2 s, and no
 #     longer reachable in either direction;
-#   * the server killed (-9): the nodes still ping each other;
+#   * the server killed (-9): the nodes still ping each other; a node whose calnetd restarts
+#     meanwhile comes back from its stored network map: it reaches the others again within
+#     10 s and lists them as peers;
 #   * the server restarted on the same database: every node is back online with the same
 #     addresses, and a node joining after the restart is reached within 5 s;
 #   * two server replicas on one PostgreSQL database, nodes split between them: they see and
@@ -129,6 +131,10 @@ start_node() { # NODE: calnetd --service with its own state
   pids+=("${svc[$n]}")
   wait_for 10 test -S "$(sock_of "$n")"
 }
+stop_node() { # NODE: SIGTERM to its calnetd, by PID
+  kill -TERM "${svc[$1]}"
+  wait_for 15 bash -c "! kill -0 ${svc[$1]} 2>/dev/null" || true
+}
 up_node() { # NODE PORT
   ctl "$1" up --server "http://192.168.245.1:$2" --auth-key-file "$tmp/authkey" --hostname "$1"
 }
@@ -220,6 +226,21 @@ print(sorted((n["hostname"], tuple(n["addresses"])) for n in json.load(sys.stdin
 stop_server a KILL
 sleep 1
 check "with the server killed, every pair still pings" all_pairs_within 5 n1 n2 n3
+
+# n1's calnetd restarts while the server is down: it has only its stored network map.
+netmap_of() { # NODE: its mesh profile's stored map
+  local files=("$tmp/$1"/state/profiles/*.netmap)
+  echo "${files[0]}"
+}
+check "n1 stores its network map (0600)" test "$(stat -c %a "$(netmap_of n1)" 2>&1)" == 600
+stop_node n1
+t0=$(millis)
+start_node n1
+check "n1, restarted without the server, pings the others again within 10 s" \
+  all_pairs_within 10 n1 n2 n3
+echo "# calnetd restart without the server: n1 and the others reach each other $(($(millis) - t0)) ms after its start (cache $(stat -c %s "$(netmap_of n1)") bytes)"
+n1_lists_others() { [[ $(peer_hosts n1) == "n2 n3" ]]; }
+check "n1 lists n2 and n3 as peers from its stored map" n1_lists_others
 sleep 3
 check "... and still does a few seconds later" all_pairs_within 5 n1 n2 n3
 
@@ -239,7 +260,6 @@ print(sorted((n["hostname"], tuple(n["addresses"])) for n in json.load(sys.stdin
 check "nodes and addresses are as before the restart" test "$before_nodes" == "$after_nodes"
 
 # n4 comes back as a new device (fresh state): a change after the restart reaches everyone.
-stop_node() { kill -TERM "${svc[$1]}"; wait_for 15 bash -c "! kill -0 ${svc[$1]} 2>/dev/null" || true; }
 stop_node n4
 rm -rf "${tmp:?}/n4"
 start_node n4

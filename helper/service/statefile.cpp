@@ -1,0 +1,170 @@
+#include "helper/service/statefile.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium/utils.h>
+
+#include <QFile>
+#include <QtDebug>
+
+namespace calnet::helper::statefile {
+
+WipedString::~WipedString() {
+    sodium_memzero(text.data(), text.size());
+}
+
+std::string local(const QString& path) {
+    return QFile::encodeName(path).toStdString();
+}
+
+QString sysError(const char* call, const QString& path, int error) {
+    return QStringLiteral("%1 %2: %3")
+        .arg(QLatin1String(call), path, QString::fromLocal8Bit(std::strerror(error)));
+}
+
+namespace {
+
+bool writeAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+} // namespace
+
+void syncDirectory(const QString& dir) {
+    const int fd = ::open(local(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0)
+        qWarning("calnetd: %s", qPrintable(sysError("fsync", dir)));
+    if (fd >= 0)
+        ::close(fd);
+}
+
+// renameat2(RENAME_NOREPLACE) is atomic on ext4, xfs, btrfs, tmpfs and overlayfs; where it is
+// not supported (EINVAL, e.g. NFS) link()+unlink() gives the same no-replace guarantee, at the
+// cost of a moment with two names.
+int renameNoReplace(const std::string& from, const std::string& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (::link(from.c_str(), to.c_str()) != 0)
+        return -1;
+    ::unlink(from.c_str());
+    return 0;
+}
+
+WriteOutcome writeAtomically(const QString& dir, const QString& fileName, std::string_view data,
+                             Replace replace) {
+    WriteOutcome out;
+    const QString target = dir + QLatin1Char('/') + fileName;
+    std::string temp = local(dir + QStringLiteral("/.") + fileName + QLatin1String(kTempMarker) +
+                             QStringLiteral("XXXXXX"));
+    // mkostemp creates the file 0600 whatever the umask.
+    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+    if (fd < 0) {
+        out.error = sysError("mkostemp", dir);
+        return out;
+    }
+    const QString tempName = QFile::decodeName(temp.c_str());
+    auto fail = [&](const char* call, const QString& path) {
+        out.error = sysError(call, path);
+        ::unlink(temp.c_str());
+        return out;
+    };
+    if (::fchmod(fd, kFileMode) != 0) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return fail("fchmod", tempName);
+    }
+    if (!writeAll(fd, data) || ::fsync(fd) != 0) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return fail("write", tempName);
+    }
+    if (::close(fd) != 0)
+        return fail("close", tempName);
+
+    const std::string targetPath = local(target);
+    if (replace == Replace::Allowed) {
+        if (::rename(temp.c_str(), targetPath.c_str()) != 0)
+            return fail("rename", target);
+    } else if (renameNoReplace(temp, targetPath) != 0) {
+        if (errno == EEXIST) {
+            ::unlink(temp.c_str());
+            out.targetExists = true;
+            return out;
+        }
+        return fail("renameat2", target);
+    }
+    syncDirectory(dir);
+    out.ok = true;
+    return out;
+}
+
+// O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a FIFO planted under a profile's name from
+// hanging the service.
+ReadStatus readFile(const QString& path, std::size_t maxBytes, WipedString& out,
+                    std::string& problem) {
+    const int fd = ::open(local(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ReadStatus::Missing;
+        problem = errno == ELOOP ? std::string("the file is a symbolic link")
+                                 : "the file cannot be read: " + std::string(std::strerror(errno));
+        return ReadStatus::Failed;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        problem = "the file is not a regular file";
+        ::close(fd);
+        return ReadStatus::Failed;
+    }
+    if (static_cast<std::size_t>(st.st_size) > maxBytes) {
+        problem = "the file is larger than " + std::to_string(maxBytes) + " bytes";
+        ::close(fd);
+        return ReadStatus::Failed;
+    }
+    // Sized once, never grown, so no unwiped copy of a key is left behind by a reallocation. One
+    // spare byte tells a file that grew since fstat() from one that fits.
+    const std::size_t expected = static_cast<std::size_t>(st.st_size);
+    out.text.assign(expected + 1, '\0');
+    std::size_t used = 0;
+    while (used < out.text.size()) {
+        const ssize_t n = ::read(fd, out.text.data() + used, out.text.size() - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            problem = "the file cannot be read: " + std::string(std::strerror(errno));
+            ::close(fd);
+            return ReadStatus::Failed;
+        }
+        if (n == 0)
+            break;
+        used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (used > expected) {
+        problem = "the file changed while it was being read";
+        return ReadStatus::Failed;
+    }
+    sodium_memzero(out.text.data() + used, out.text.size() - used);
+    out.text.resize(used); // shrinking never reallocates
+    return ReadStatus::Ok;
+}
+
+} // namespace calnet::helper::statefile

@@ -245,6 +245,14 @@ sleep 3
 check "... and still does a few seconds later" all_pairs_within 5 n1 n2 n3
 
 start_server a2 8080 "sqlite:$tmp/server.db"
+# The database still says online for the nodes the killed server held (for 30 s, until some
+# server sees its heartbeat stale), so "back" is each node's own view: its map stream to the
+# new server is up again (their reconnect backoff reaches 10 s while the server is down).
+control_state() { ctl "$1" --json status | python3 -c 'import json, sys; print(json.load(sys.stdin).get("control"))'; }
+all_reconnected() {
+  local n
+  for n in n1 n2 n3; do [[ $(control_state "$n") == connected ]] || return 1; done
+}
 all_online() {
   admin_get 8080 /api/v1/admin/nodes | python3 -c '
 import json, sys
@@ -252,8 +260,9 @@ nodes = {n["hostname"]: n for n in json.load(sys.stdin)["nodes"]}
 sys.exit(0 if all(nodes.get(h, {}).get("online") for h in ("n1", "n2", "n3")) else 1)'
 }
 t0=$(millis)
-check "after the restart every node is back online within 15 s" wait_for 15 all_online
-echo "# restart: all nodes online again after $(($(millis) - t0)) ms"
+check "after the restart every node reconnects within 15 s" wait_for 15 all_reconnected
+echo "# restart: all nodes reconnected $(($(millis) - t0)) ms after the server started"
+check "... and the server lists them online" all_online
 after_nodes=$(admin_get 8080 /api/v1/admin/nodes | python3 -c '
 import json, sys
 print(sorted((n["hostname"], tuple(n["addresses"])) for n in json.load(sys.stdin)["nodes"]))')

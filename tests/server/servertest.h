@@ -48,6 +48,33 @@ inline calnet::server::ServerConfig testConfig(const QString& database) {
     return c;
 }
 
+// An in-process Server on `config`; nullptr (and a warning) when it does not start.
+inline std::unique_ptr<calnet::server::Server>
+startInProcess(const calnet::server::ServerConfig& config) {
+    auto server = std::make_unique<calnet::server::Server>(config);
+    QString error;
+    if (!server->start(&error)) {
+        qWarning("server start failed: %s", qPrintable(error));
+        return nullptr;
+    }
+    return server;
+}
+
+// The environment for a ServerProcess: the admin token the helpers below use.
+inline QProcessEnvironment serverEnv() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("CALNET_ADMIN_TOKEN"), kAdminToken);
+    return env;
+}
+
+inline bool isDelta(const QJsonObject& m) {
+    return m.value(QStringLiteral("type")).toString() == QStringLiteral("delta");
+}
+
+inline bool isMap(const QJsonObject& m) {
+    return m.value(QStringLiteral("type")).toString() == QStringLiteral("map");
+}
+
 struct Response {
     int status = 0;
     QByteArray body;
@@ -158,6 +185,15 @@ public:
                          {QStringLiteral("credential"), credential},
                          {QStringLiteral("since"), since},
                          {QStringLiteral("endpoints"), QJsonArray::fromStringList(endpoints)}});
+    }
+
+    // open() and hello(); the server's first message (empty object if none within 2 s).
+    QJsonObject connectAs(qint64 nodeId, const QString& credential, qint64 since = 0) {
+        if (!open()) {
+            return {};
+        }
+        hello(nodeId, credential, since);
+        return next(2000);
     }
 
     // The next unread message, waiting up to timeoutMs; empty object on timeout.

@@ -18,20 +18,6 @@ using namespace servertest;
 
 namespace {
 
-QProcessEnvironment serverEnv() {
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("CALNET_ADMIN_TOKEN"), kAdminToken);
-    return env;
-}
-
-bool isDelta(const QJsonObject& m) {
-    return m.value(QStringLiteral("type")).toString() == QStringLiteral("delta");
-}
-
-bool isMap(const QJsonObject& m) {
-    return m.value(QStringLiteral("type")).toString() == QStringLiteral("map");
-}
-
 // The node `id` in a delta's upsert list with online == `online`.
 std::function<bool(const QJsonObject&)> upsertsOnline(qint64 id, bool online) {
     return [id, online](const QJsonObject& m) {
@@ -69,13 +55,7 @@ private:
         config.serverTimeoutSeconds = 30;
         config.changeRetentionSeconds = retention;
         config.clock = [offset] { return QDateTime::currentSecsSinceEpoch() + *offset; };
-        auto server = std::make_unique<Server>(config);
-        QString error;
-        if (!server->start(&error)) {
-            qWarning("server start failed: %s", qPrintable(error));
-            return nullptr;
-        }
-        return server;
+        return startInProcess(config);
     }
 
     DbRows m_rows;
@@ -92,9 +72,7 @@ void TestHousekeeping::killedServerNodesGoOffline() {
     QVERIFY(x.id > 0 && y.id > 0);
     {
         MapClient onA(a.port);
-        QVERIFY(onA.open());
-        onA.hello(x.id, x.credential);
-        QVERIFY(isMap(onA.next(2000)));
+        QVERIFY(isMap(onA.connectAs(x.id, x.credential)));
         a.kill(); // SIGKILL: no shutdown, x stays online in the database
         QVERIFY(onA.waitClosed() != -1);
     }
@@ -104,9 +82,7 @@ void TestHousekeeping::killedServerNodesGoOffline() {
     auto b = startServer(spec, &offset);
     QVERIFY(b);
     MapClient onB(b->port());
-    QVERIFY(onB.open());
-    onB.hello(y.id, y.credential);
-    const QJsonObject map = onB.next(2000);
+    const QJsonObject map = onB.connectAs(y.id, y.credential);
     QVERIFY(isMap(map));
     // A's heartbeat is fresh: for all B knows, x is still connected to a live server.
     QCOMPARE(findNode(map.value(QStringLiteral("peers")).toArray(), x.id)
@@ -148,18 +124,14 @@ void TestHousekeeping::stalledServerRestartsItsStreams() {
     const Registered y = registerNew(port, key, QStringLiteral("y"));
     const Registered z = registerNew(port, key, QStringLiteral("z"));
     MapClient yOnB(port);
-    QVERIFY(yOnB.open());
-    yOnB.hello(y.id, y.credential);
-    QVERIFY(isMap(yOnB.next(2000)));
+    QVERIFY(isMap(yOnB.connectAs(y.id, y.credential)));
 
     // Server C, 31 s ahead, takes B for dead: y is marked offline, B's row removed.
     qint64 ahead = 31;
     auto c = startServer(spec, &ahead);
     QVERIFY(c);
     MapClient zOnC(c->port());
-    QVERIFY(zOnC.open());
-    zOnC.hello(z.id, z.credential);
-    const QJsonObject map = zOnC.next(2000);
+    const QJsonObject map = zOnC.connectAs(z.id, z.credential);
     QVERIFY(isMap(map));
     const auto yOnline = [&] {
         return findNode(map.value(QStringLiteral("peers")).toArray(), y.id)
@@ -174,9 +146,7 @@ void TestHousekeeping::stalledServerRestartsItsStreams() {
     c.reset();         // C stops, so that its clock no longer declares B dead,
     QTest::qWait(300); // and B's next heartbeats find their row again
     MapClient again(port);
-    QVERIFY(again.open());
-    again.hello(y.id, y.credential);
-    const QJsonObject fresh = again.next(2000);
+    const QJsonObject fresh = again.connectAs(y.id, y.credential);
     QVERIFY(isMap(fresh));
     QCOMPARE(
         fresh.value(QStringLiteral("self")).toObject().value(QStringLiteral("online")).toBool(),
@@ -197,9 +167,7 @@ void TestHousekeeping::changesArePruned() {
     qint64 seenByA = 0;
     {
         MapClient ca(port);
-        QVERIFY(ca.open());
-        ca.hello(a.id, a.credential);
-        const QJsonObject map = ca.next(2000);
+        const QJsonObject map = ca.connectAs(a.id, a.credential);
         QVERIFY(isMap(map));
         seenByA = map.value(QStringLiteral("seq")).toInteger();
         ca.close();
@@ -226,9 +194,7 @@ void TestHousekeeping::changesArePruned() {
     // Resuming from before the pruned changes: a full map.
     {
         MapClient ca(port);
-        QVERIFY(ca.open());
-        ca.hello(a.id, a.credential, seenByA);
-        const QJsonObject full = ca.next(2000);
+        const QJsonObject full = ca.connectAs(a.id, a.credential, seenByA);
         QVERIFY(isMap(full));
         QCOMPARE(ids(full.value(QStringLiteral("peers")).toArray()), (QList<qint64>{b.id, c.id}));
         ca.close();
@@ -238,9 +204,7 @@ void TestHousekeeping::changesArePruned() {
     QVERIFY(storage->currentSeq(&seq, &pruned).ok());
     {
         MapClient ca(port);
-        QVERIFY(ca.open());
-        ca.hello(a.id, a.credential, pruned);
-        const QJsonObject delta = ca.next(2000);
+        const QJsonObject delta = ca.connectAs(a.id, a.credential, pruned);
         QVERIFY(isDelta(delta));
         QCOMPARE(ids(delta.value(QStringLiteral("upsert")).toArray()), (QList<qint64>{a.id, c.id}));
         ca.close();
@@ -253,9 +217,7 @@ void TestHousekeeping::changesArePruned() {
     // another connection without a notification, and already older than the retention) cannot
     // be sent a delta: the next push sends it the whole map.
     MapClient cb(port);
-    QVERIFY(cb.open());
-    cb.hello(b.id, b.credential);
-    QVERIFY(isMap(cb.next(2000)));
+    QVERIFY(isMap(cb.connectAs(b.id, b.credential)));
     QTest::qWait(200); // the push scheduled by b going online has run (and found nothing new)
     Storage other;
     QString error;

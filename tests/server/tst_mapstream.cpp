@@ -16,10 +16,6 @@ namespace {
 
 constexpr int kDeltaDeadlineMs = 1000; // the contract's "within one second"
 
-bool isDelta(const QJsonObject& m) {
-    return m.value(QStringLiteral("type")).toString() == QStringLiteral("delta");
-}
-
 } // namespace
 
 class TestMapStream : public QObject {
@@ -48,13 +44,7 @@ private:
         if (tweak) {
             tweak(config);
         }
-        auto server = std::make_unique<Server>(config);
-        QString error;
-        if (!server->start(&error)) {
-            qWarning("server start failed: %s", qPrintable(error));
-            return nullptr;
-        }
-        return server;
+        return startInProcess(config);
     }
 
     DbRows m_rows;

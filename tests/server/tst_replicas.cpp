@@ -13,19 +13,7 @@
 
 using namespace servertest;
 
-namespace {
-
-QProcessEnvironment serverEnv() {
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("CALNET_ADMIN_TOKEN"), kAdminToken);
-    return env;
-}
-
-bool isDelta(const QJsonObject& m) {
-    return m.value(QStringLiteral("type")).toString() == QStringLiteral("delta");
-}
-
-} // namespace
+namespace {} // namespace
 
 class TestReplicas : public QObject {
     Q_OBJECT
@@ -157,9 +145,9 @@ void TestReplicas::reconnectsAfterLosingTheDatabase() {
     QVERIFY(a.start({QStringLiteral("--db"), spec}, serverEnv()));
     calnet::server::ServerConfig config = testConfig(spec);
     config.heartbeatIntervalMs = 100;
-    calnet::server::Server b(config);
-    QString error;
-    QVERIFY2(b.start(&error), qPrintable(error));
+    const auto server = startInProcess(config);
+    QVERIFY(server);
+    calnet::server::Server& b = *server;
     const QString key = createKey(a.port, true);
     const Registered x = registerNew(a.port, key, QStringLiteral("x"));
     QVERIFY(x.id > 0);

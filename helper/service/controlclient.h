@@ -21,8 +21,9 @@
 // registers again with the credential and calls start() with the new one (or
 // resumeAfterBackoff() when the registration could not reach the server).
 //
-// Endpoints: options.endpoints() is read for every hello and every endpointPoll; when the list
-// differs from what the server last got, {"type": "endpoints"} goes out.
+// Endpoints: options.endpoints() is read for every hello, every endpointPoll and whenever the
+// owner calls refreshEndpoints() (calnetd: on rtnetlink announcements, AddressWatcher); when the
+// list differs from what the server last got, {"type": "endpoints"} goes out.
 //
 // Runs on the helper's Qt event loop; never touches the data path.
 #pragma once

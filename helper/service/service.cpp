@@ -296,6 +296,7 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
 bool Service::disconnectProfile(bool keepIntent, QString* error) {
     cancelPendingUp(QStringLiteral("disconnected before the registration finished"));
     mapCache_.reset(); // writes a pending map
+    addressWatcher_.reset();
     control_.reset();
     mesh_.reset();
     meshPeers_.clear();
@@ -601,6 +602,14 @@ QJsonObject Service::connectMesh(qint64 id, const QString& name, const MeshProfi
     connect(control_.get(), &ControlClient::keyExpired, this, &Service::onKeyExpired);
     connect(control_.get(), &ControlClient::nodeDeleted, this, &Service::onNodeDeleted,
             Qt::QueuedConnection);
+    addressWatcher_ = std::make_unique<AddressWatcher>();
+    QString watchError;
+    if (addressWatcher_->start(&watchError))
+        connect(addressWatcher_.get(), &AddressWatcher::changed, control_.get(),
+                &ControlClient::refreshEndpoints);
+    else
+        qWarning("calnetd: no rtnetlink address announcements (%s); endpoints are polled",
+                 qPrintable(watchError));
     control_->start(mesh.nodeId, mesh.credential, since);
     setState(State::Connected);
     statsTimer_.start();

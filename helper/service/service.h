@@ -38,6 +38,7 @@
 
 #include "core/config/wgquick.h"
 #include "helper/service/accesspolicy.h"
+#include "helper/service/addresswatcher.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
 #include "helper/service/mapcache.h"
@@ -106,6 +107,7 @@ private:
     std::optional<MeshProfile> mesh_;
     std::unique_ptr<ControlClient> control_;
     std::unique_ptr<MapCache> mapCache_;
+    std::unique_ptr<AddressWatcher> addressWatcher_; // endpoint changes at once (mesh only)
     std::vector<MeshPeerConfig> meshPeers_;
     // An `up` waiting for its registration: the client that asked and the registrar.
     std::optional<IpcServer::DeferredReply> pendingUp_;

@@ -9,9 +9,11 @@
 // the control connection dropping while the tunnel stays connected -> disconnect; the mesh
 // profile file (0600) and a service restart reconnecting with the stored credential; a restart
 // while the server is down coming up with the peers of the stored network map, resuming the
-// stream from its seq, and ignoring a corrupt one; the node deleted by the server (4403).
+// stream from its seq, and ignoring a corrupt one; the node deleted by the server (4403); a new
+// address on the machine reported to the server at once (rtnetlink), not at the next poll.
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -64,6 +66,12 @@ QString run(const QString& program, const QStringList& args) {
     return QString::fromUtf8(p.readAllStandardOutput());
 }
 
+bool runOk(const QString& program, const QStringList& args) {
+    QProcess p;
+    p.start(program, args);
+    return p.waitForFinished(5000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+}
+
 QByteArray readAll(const QString& path) {
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
@@ -82,6 +90,7 @@ class TestMeshService : public QObject {
     std::unique_ptr<FakeControlServer> server_;
     std::unique_ptr<Service> service_;
     int registrations_ = 0;
+    std::chrono::milliseconds endpointPoll_{200};
 
     Service::Options options() {
         Service::Options o;
@@ -90,7 +99,7 @@ class TestMeshService : public QObject {
         o.interfaceName = kIfname;
         o.control.minBackoff = std::chrono::milliseconds(40);
         o.control.maxBackoff = std::chrono::milliseconds(320);
-        o.control.endpointPoll = std::chrono::milliseconds(200);
+        o.control.endpointPoll = endpointPoll_;
         o.control.registerTimeout = std::chrono::milliseconds(3000);
         return o;
     }
@@ -192,6 +201,42 @@ private slots:
         QCOMPARE(call("status").result.value("state").toString(), QStringLiteral("disconnected"));
         QVERIFY(server_->registerRequests.empty());
         QVERIFY(!interfaceExists());
+    }
+
+    // A new address on this machine reaches the server at once (rtnetlink), not at the next
+    // poll: the poll is a minute here.
+    void addressChangeIsReportedAtOnce() {
+        endpointPoll_ = std::chrono::minutes(1);
+        service_.reset();
+        startService(); // with the long poll
+        QVERIFY(call("up", upParams()).ok());
+        QTRY_COMPARE_WITH_TIMEOUT(server_->receivedOfType("hello").size(), std::size_t(1), kWaitMs);
+        const QJsonArray before = server_->receivedOfType("hello")[0].value("endpoints").toArray();
+        QVERIFY(!QJsonDocument(before).toJson().contains("198.51.100.77"));
+        server_->send(mapWith(10, QJsonArray{}));
+
+        const auto reported = [this](bool with) {
+            const auto messages = server_->receivedOfType("endpoints");
+            if (messages.empty())
+                return false;
+            const QByteArray last =
+                QJsonDocument(messages.back().value("endpoints").toArray()).toJson();
+            return last.contains("198.51.100.77:") == with;
+        };
+        // A veth pair stands in for a new network (this kernel may lack the dummy driver).
+        QVERIFY(
+            runOk("ip", {"link", "add", "cmwatch0", "type", "veth", "peer", "name", "cmwatch1"}));
+        QVERIFY(runOk("ip", {"addr", "add", "198.51.100.77/24", "dev", "cmwatch0"}));
+        QVERIFY(runOk("ip", {"link", "set", "cmwatch1", "up"}));
+        QVERIFY(runOk("ip", {"link", "set", "cmwatch0", "up"}));
+        QElapsedTimer t;
+        t.start();
+        QTRY_VERIFY_WITH_TIMEOUT(reported(true), 3000);
+        qInfo("new address reported after %lld ms", t.elapsed());
+        QVERIFY(runOk("ip", {"addr", "del", "198.51.100.77/24", "dev", "cmwatch0"}));
+        QTRY_VERIFY_WITH_TIMEOUT(reported(false), 3000);
+        QVERIFY(runOk("ip", {"link", "del", "cmwatch0"}));
+        endpointPoll_ = std::chrono::milliseconds(200);
     }
 
     void upRegistersConnectsAndFollowsTheMap() {

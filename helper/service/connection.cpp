@@ -114,8 +114,14 @@ void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, con
                     continue;
                 if (old->allowedIps != c.allowedIps)
                     setAllowed(peer, c);
-                if (c.endpoint && old->endpoint != c.endpoint)
+                if (c.endpoint && old->endpoint != c.endpoint) {
                     device.setEndpoint(*peer, *c.endpoint);
+                    // A peer added without an endpoint (a node appears in the map when it
+                    // registers, its endpoints when its stream opens) could not be greeted
+                    // then: greet it now, as the keepalive would have on adding it.
+                    if (!old->endpoint && c.persistentKeepalive > 0)
+                        device.sendKeepalive(*peer, now, actions);
+                }
                 if (old->persistentKeepalive != c.persistentKeepalive)
                     device.setPersistentKeepalive(*peer, c.persistentKeepalive, now, actions);
             }

@@ -10,17 +10,20 @@
 // profile file (0600) and a service restart reconnecting with the stored credential; a restart
 // while the server is down coming up with the peers of the stored network map, resuming the
 // stream from its seq, and ignoring a corrupt one; the node deleted by the server (4403); a new
-// address on the machine reported to the server at once (rtnetlink), not at the next poll.
+// address on the machine reported to the server at once (rtnetlink), not at the next poll; a
+// peer greeted with a handshake when its first endpoint arrives.
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QNetworkDatagram>
 #include <QNetworkInterface>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUdpSocket>
 
 #include <cstdlib>
 
@@ -237,6 +240,30 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(reported(false), 3000);
         QVERIFY(runOk("ip", {"link", "del", "cmwatch0"}));
         endpointPoll_ = std::chrono::milliseconds(200);
+    }
+
+    // A peer that enters the map without endpoints (it registered, its stream is not open yet)
+    // is greeted with a handshake as soon as its first endpoint arrives, as one added with an
+    // endpoint is: otherwise nothing reaches it until traffic does.
+    void peerGreetedWhenItsFirstEndpointArrives() {
+        QUdpSocket late;
+        QVERIFY(late.bind(QHostAddress::LocalHost, 0));
+        QVERIFY(call("up", upParams()).ok());
+        QTRY_COMPARE_WITH_TIMEOUT(server_->receivedOfType("hello").size(), std::size_t(1), kWaitMs);
+        const QString key = newKey();
+        server_->send(mapWith(10, QJsonArray{test::node(5, key, "late", {})}));
+        QTRY_VERIFY_WITH_TIMEOUT(!peerNamed("late").isEmpty(), kWaitMs);
+        QTest::qWait(300);
+        QVERIFY(!late.hasPendingDatagrams());
+        const QString endpoint = QStringLiteral("127.0.0.1:%1").arg(late.localPort());
+        server_->send({{"type", "delta"},
+                       {"seq", 11},
+                       {"upsert", QJsonArray{test::node(5, key, "late", {endpoint})}},
+                       {"remove", QJsonArray{}}});
+        QTRY_VERIFY_WITH_TIMEOUT(late.hasPendingDatagrams(), 2000);
+        const QNetworkDatagram first = late.receiveDatagram();
+        QCOMPARE(first.data().size(), 148); // a handshake initiation
+        QCOMPARE(int(quint8(first.data().at(0))), 1);
     }
 
     void upRegistersConnectsAndFollowsTheMap() {

@@ -258,28 +258,16 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
             return errorReply(
                 id, ipc::ErrorCode::Failed,
                 QStringLiteral("%1 is not registered yet: use up with an auth key").arg(name));
-        if (connection_) {
-            if (connection_->profile() == name && state_ == State::Connected)
-                return ipc::makeResult(id, statusJson());
-            QString error;
-            if (!disconnectProfile(false, &error))
-                return errorReply(id, ipc::ErrorCode::Failed, error);
-        }
-        setState(State::Connecting);
+        if (auto done = leaveForProfile(id, name))
+            return *done;
         return connectMesh(id, name, *mesh);
     }
     const auto config = store_.load(name);
     if (!config)
         return errorReply(id, ipc::ErrorCode::NotFound,
                           QStringLiteral("no usable profile named %1").arg(name));
-    if (connection_) {
-        if (connection_->profile() == name && state_ == State::Connected)
-            return ipc::makeResult(id, statusJson());
-        QString error;
-        if (!disconnectProfile(false, &error))
-            return errorReply(id, ipc::ErrorCode::Failed, error);
-    }
-    setState(State::Connecting);
+    if (auto done = leaveForProfile(id, name))
+        return *done;
     QString error;
     connection_ =
         Connection::open(name, *config, options_.interfaceName, options_.stateDir, &error);
@@ -291,6 +279,18 @@ QJsonObject Service::connectProfile(qint64 id, const std::optional<QString>& req
     setState(State::Connected);
     statsTimer_.start();
     return ipc::makeResult(id, statusJson());
+}
+
+std::optional<QJsonObject> Service::leaveForProfile(qint64 id, const QString& name) {
+    if (connection_) {
+        if (connection_->profile() == name && state_ == State::Connected)
+            return ipc::makeResult(id, statusJson()); // already there
+        QString error;
+        if (!disconnectProfile(false, &error))
+            return errorReply(id, ipc::ErrorCode::Failed, error);
+    }
+    setState(State::Connecting);
+    return std::nullopt;
 }
 
 bool Service::disconnectProfile(bool keepIntent, QString* error) {

@@ -84,6 +84,10 @@ private:
     void registerMesh(const QString& name, MeshProfile mesh, const QString& authKey,
                       bool withCredential, IpcServer::DeferredReply reply);
     void finishUp(const IpcServer::DeferredReply& reply, const QJsonObject& result);
+    // Before connecting `name`: the reply when it is already connected or the current tunnel
+    // cannot be taken down; otherwise the current tunnel is down, the state is Connecting and
+    // the caller connects.
+    std::optional<QJsonObject> leaveForProfile(qint64 id, const QString& name);
     QJsonObject connectMesh(qint64 id, const QString& name, const MeshProfile& mesh);
     void onMapChanged();
     void onKeyExpired();

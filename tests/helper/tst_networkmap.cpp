@@ -8,6 +8,7 @@
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
 #include "helper/service/networkmap.h"
+#include "mapnode.h"
 
 using namespace calnet;
 using helper::diffPeers;
@@ -30,18 +31,7 @@ crypto::PublicKey keyOf(const QString& b64) {
 }
 
 QJsonObject node(qint64 id, const QString& key, const QStringList& endpoints, bool online = true) {
-    return {{"id", id},
-            {"nodeKey", key},
-            {"discoKey", key},
-            {"hostname", QStringLiteral("host%1").arg(id)},
-            {"os", "linux"},
-            {"user", "default"},
-            {"addresses", QJsonArray{QStringLiteral("100.70.0.%1/32").arg(id),
-                                     QStringLiteral("fd70:6361:6c6e::%1/128").arg(id)}},
-            {"endpoints", QJsonArray::fromStringList(endpoints)},
-            {"online", online},
-            {"lastSeen", 1},
-            {"keyExpiry", 2}};
+    return test::node(id, key, QStringLiteral("host%1").arg(id), endpoints, online);
 }
 
 const MeshPeerConfig* find(const std::vector<MeshPeerConfig>& list, const QString& key) {

@@ -28,6 +28,27 @@ int fail(const QString& message) {
     return 1;
 }
 
+// One line of a table: every cell but the last left-aligned to its column's width.
+void outRow(const QList<int>& widths, const QStringList& cells) {
+    QStringList padded;
+    for (qsizetype i = 0; i < cells.size(); ++i) {
+        padded.append(i + 1 < cells.size() ? cells[i].leftJustified(widths.value(i)) : cells[i]);
+    }
+    out(padded.join(QLatin1Char(' ')));
+}
+
+QStringList strings(const QJsonValue& array) {
+    QStringList list;
+    for (const QJsonValue& v : array.toArray()) {
+        list.append(v.toString());
+    }
+    return list;
+}
+
+QString yesNo(bool b) {
+    return b ? QStringLiteral("yes") : QStringLiteral("no");
+}
+
 QString formatTime(qint64 t) {
     return t == 0 ? QStringLiteral("-")
                   : QDateTime::fromSecsSinceEpoch(t).toUTC().toString(Qt::ISODate);
@@ -197,13 +218,10 @@ int runAdminCommand(const QStringList& args) {
     if (noun == QStringLiteral("authkey") && verb == QStringLiteral("list")) {
         const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/authkeys"));
         return finish(r, [&] {
-            out(QStringLiteral("%1 %2 %3 %4 %5 %6")
-                    .arg(QStringLiteral("ID"), -12)
-                    .arg(QStringLiteral("USER"), -16)
-                    .arg(QStringLiteral("STATE"), -9)
-                    .arg(QStringLiteral("REUSABLE"), -8)
-                    .arg(QStringLiteral("EXPIRES"), -20)
-                    .arg(QStringLiteral("TAGS")));
+            const QList<int> widths = {12, 16, 9, 8, 20};
+            outRow(widths,
+                   {QStringLiteral("ID"), QStringLiteral("USER"), QStringLiteral("STATE"),
+                    QStringLiteral("REUSABLE"), QStringLiteral("EXPIRES"), QStringLiteral("TAGS")});
             for (const QJsonValue& v : r.body.value(QStringLiteral("authkeys")).toArray()) {
                 const QJsonObject k = v.toObject();
                 const QString state =
@@ -211,19 +229,11 @@ int runAdminCommand(const QStringList& args) {
                         ? QStringLiteral("revoked")
                         : (k.value(QStringLiteral("used")).toBool() ? QStringLiteral("used")
                                                                     : QStringLiteral("unused"));
-                QStringList tags;
-                for (const QJsonValue& t : k.value(QStringLiteral("tags")).toArray()) {
-                    tags.append(t.toString());
-                }
-                out(QStringLiteral("%1 %2 %3 %4 %5 %6")
-                        .arg(k.value(QStringLiteral("id")).toString(), -12)
-                        .arg(k.value(QStringLiteral("user")).toString(), -16)
-                        .arg(state, -9)
-                        .arg(k.value(QStringLiteral("reusable")).toBool() ? QStringLiteral("yes")
-                                                                          : QStringLiteral("no"),
-                             -8)
-                        .arg(formatTime(k.value(QStringLiteral("expiresAt")).toInteger()), -20)
-                        .arg(tags.join(QLatin1Char(','))));
+                outRow(widths, {k.value(QStringLiteral("id")).toString(),
+                                k.value(QStringLiteral("user")).toString(), state,
+                                yesNo(k.value(QStringLiteral("reusable")).toBool()),
+                                formatTime(k.value(QStringLiteral("expiresAt")).toInteger()),
+                                strings(k.value(QStringLiteral("tags"))).join(QLatin1Char(','))});
             }
         });
     }
@@ -234,28 +244,19 @@ int runAdminCommand(const QStringList& args) {
     if (noun == QStringLiteral("nodes") && verb == QStringLiteral("list")) {
         const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/nodes"));
         return finish(r, [&] {
-            out(QStringLiteral("%1 %2 %3 %4 %5 %6")
-                    .arg(QStringLiteral("ID"), -6)
-                    .arg(QStringLiteral("HOSTNAME"), -20)
-                    .arg(QStringLiteral("USER"), -12)
-                    .arg(QStringLiteral("ADDRESSES"), -40)
-                    .arg(QStringLiteral("ONLINE"), -6)
-                    .arg(QStringLiteral("KEY EXPIRY")));
+            const QList<int> widths = {6, 20, 12, 40, 6};
+            outRow(widths, {QStringLiteral("ID"), QStringLiteral("HOSTNAME"),
+                            QStringLiteral("USER"), QStringLiteral("ADDRESSES"),
+                            QStringLiteral("ONLINE"), QStringLiteral("KEY EXPIRY")});
             for (const QJsonValue& v : r.body.value(QStringLiteral("nodes")).toArray()) {
                 const QJsonObject n = v.toObject();
-                QStringList addresses;
-                for (const QJsonValue& a : n.value(QStringLiteral("addresses")).toArray()) {
-                    addresses.append(a.toString());
-                }
-                out(QStringLiteral("%1 %2 %3 %4 %5 %6")
-                        .arg(n.value(QStringLiteral("id")).toInteger(), -6)
-                        .arg(n.value(QStringLiteral("hostname")).toString(), -20)
-                        .arg(n.value(QStringLiteral("user")).toString(), -12)
-                        .arg(addresses.join(QLatin1Char(' ')), -40)
-                        .arg(n.value(QStringLiteral("online")).toBool() ? QStringLiteral("yes")
-                                                                        : QStringLiteral("no"),
-                             -6)
-                        .arg(formatTime(n.value(QStringLiteral("keyExpiry")).toInteger())));
+                outRow(widths,
+                       {QString::number(n.value(QStringLiteral("id")).toInteger()),
+                        n.value(QStringLiteral("hostname")).toString(),
+                        n.value(QStringLiteral("user")).toString(),
+                        strings(n.value(QStringLiteral("addresses"))).join(QLatin1Char(' ')),
+                        yesNo(n.value(QStringLiteral("online")).toBool()),
+                        formatTime(n.value(QStringLiteral("keyExpiry")).toInteger())});
             }
         });
     }
@@ -273,18 +274,15 @@ int runAdminCommand(const QStringList& args) {
     if (noun == QStringLiteral("users") && verb == QStringLiteral("list")) {
         const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/users"));
         return finish(r, [&] {
-            out(QStringLiteral("%1 %2 %3 %4")
-                    .arg(QStringLiteral("ID"), -6)
-                    .arg(QStringLiteral("NAME"), -24)
-                    .arg(QStringLiteral("NODES"), -6)
-                    .arg(QStringLiteral("CREATED")));
+            const QList<int> widths = {6, 24, 6};
+            outRow(widths, {QStringLiteral("ID"), QStringLiteral("NAME"), QStringLiteral("NODES"),
+                            QStringLiteral("CREATED")});
             for (const QJsonValue& v : r.body.value(QStringLiteral("users")).toArray()) {
                 const QJsonObject u = v.toObject();
-                out(QStringLiteral("%1 %2 %3 %4")
-                        .arg(u.value(QStringLiteral("id")).toInteger(), -6)
-                        .arg(u.value(QStringLiteral("name")).toString(), -24)
-                        .arg(u.value(QStringLiteral("nodes")).toInteger(), -6)
-                        .arg(formatTime(u.value(QStringLiteral("createdAt")).toInteger())));
+                outRow(widths, {QString::number(u.value(QStringLiteral("id")).toInteger()),
+                                u.value(QStringLiteral("name")).toString(),
+                                QString::number(u.value(QStringLiteral("nodes")).toInteger()),
+                                formatTime(u.value(QStringLiteral("createdAt")).toInteger())});
             }
         });
     }

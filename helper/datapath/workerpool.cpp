@@ -1,9 +1,11 @@
 #include "helper/datapath/workerpool.h"
 
+#include <algorithm>
+
 namespace calnet::helper {
 
 namespace {
-constexpr std::size_t kChunk = 4; // packets claimed at a time: amortises the atomic
+constexpr std::size_t kChunk = 4; // items claimed at a time: amortises the atomic
 }
 
 WorkerPool::WorkerPool(unsigned threads) {
@@ -21,36 +23,32 @@ WorkerPool::~WorkerPool() {
         t.join();
 }
 
-void WorkerPool::work() {
-    const std::size_t n = jobSize_;
+void WorkerPool::drain(Batch& batch) noexcept {
     for (;;) {
-        const std::size_t begin = nextIndex_.fetch_add(kChunk, std::memory_order_relaxed);
-        if (begin >= n)
-            break;
-        const std::size_t end = std::min(n, begin + kChunk);
+        const std::size_t begin = batch.next.fetch_add(kChunk, std::memory_order_relaxed);
+        if (begin >= batch.size)
+            return;
+        const std::size_t end = std::min(batch.size, begin + kChunk);
         for (std::size_t i = begin; i < end; ++i)
-            (*job_)(i);
-        completed_.fetch_add(end - begin, std::memory_order_acq_rel);
+            (*batch.fn)(i);
     }
 }
 
 void WorkerPool::run() {
     std::uint64_t seen = 0;
+    std::unique_lock lock(mutex_);
     for (;;) {
-        {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-            if (stopping_)
-                return;
-            seen = generation_;
-            active_.fetch_add(1, std::memory_order_acq_rel);
-        }
-        work();
-        {
-            std::lock_guard lock(mutex_);
-            active_.fetch_sub(1, std::memory_order_acq_rel);
-        }
-        finished_.notify_one();
+        wake_.wait(lock, [&] { return stopping_ || (batch_ && generation_ != seen); });
+        if (stopping_)
+            return;
+        seen = generation_;
+        Batch* batch = batch_;
+        ++joined_;
+        lock.unlock();
+        drain(*batch);
+        lock.lock();
+        if (--joined_ == 0)
+            left_.notify_one();
     }
 }
 
@@ -61,23 +59,18 @@ void WorkerPool::parallelFor(std::size_t n, const std::function<void(std::size_t
             fn(i);
         return;
     }
+    Batch batch{&fn, n};
     {
         std::lock_guard lock(mutex_);
-        job_ = &fn;
-        jobSize_ = n;
-        nextIndex_.store(0, std::memory_order_relaxed);
-        completed_.store(0, std::memory_order_relaxed);
+        batch_ = &batch;
         ++generation_;
     }
     wake_.notify_all();
-    work();
-    // Wait until every item is done and no worker still holds a reference to this job.
+    drain(batch);
+    // Every index has been claimed; the ones claimed by workers are done once they have left.
     std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] {
-        return completed_.load(std::memory_order_acquire) >= n &&
-               active_.load(std::memory_order_acquire) == 0;
-    });
-    job_ = nullptr;
+    left_.wait(lock, [&] { return joined_ == 0; });
+    batch_ = nullptr;
 }
 
 } // namespace calnet::helper

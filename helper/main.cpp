@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
     calnet::helper::UapiServer uapi(tunnel);
     std::string error;
     if (!uapi.listen(calnet::helper::UapiServer::socketPathFor(ifname), error) ||
-        !tunnel.start(ifname, error)) {
+        !tunnel.start(ifname, {}, error)) {
         std::fprintf(stderr, "calnetd: %s\n", error.c_str());
         uapi.stop();
         reportReady(readyFd, 1);

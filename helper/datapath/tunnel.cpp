@@ -79,7 +79,8 @@ Tunnel::~Tunnel() {
     stop();
 }
 
-bool Tunnel::start(const std::string& interfaceName, std::string& error) {
+bool Tunnel::start(const std::string& interfaceName, const Options& options,
+                   std::string& error) {
     stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     inboundStopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stopFd_ < 0 || inboundStopFd_ < 0) {
@@ -90,11 +91,12 @@ bool Tunnel::start(const std::string& interfaceName, std::string& error) {
         return false;
     tun_.setMtu(kDefaultMtu);
     device_.setMtu(kDefaultMtu);
-    if (!udp_.open(0, 0, error)) {
+    if (!udp_.open(options.listenPort, options.fwmark, error)) {
         tun_.close();
         return false;
     }
     listenPort_ = udp_.port();
+    fwmark_ = options.fwmark;
     const unsigned threads = cryptoThreads();
     outboundPool_ = std::make_unique<WorkerPool>(threads);
     inboundPool_ = std::make_unique<WorkerPool>(threads);

@@ -51,9 +51,17 @@ public:
     Tunnel(const Tunnel&) = delete;
     Tunnel& operator=(const Tunnel&) = delete;
 
-    // Creates the TUN interface (MTU 1420, as wireguard-go) and starts the threads. The UDP
-    // socket opens on a random port right away; setListenPort() moves it.
-    bool start(const std::string& interfaceName, std::string& error);
+    struct Options {
+        // The UDP port to bind before anything can be sent (0 = a free port, as wireguard-go
+        // does until `listen-port` is set). Every packet, the first handshake initiation
+        // included, leaves from the port bound here or moved to by setListenPort().
+        std::uint16_t listenPort = 0;
+        std::uint32_t fwmark = 0;
+    };
+
+    // Creates the TUN interface (MTU 1420, as wireguard-go), binds the UDP socket and starts
+    // the threads. Fails if the port is taken.
+    bool start(const std::string& interfaceName, const Options& options, std::string& error);
     // Stops every thread, closes the socket and removes the interface. Idempotent.
     void stop();
     // Set once the TUN device failed for good (e.g. the interface was deleted).

@@ -154,7 +154,12 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
         c->addresses_.append(QString::fromStdString(a.toString()));
     c->tunnel_ = std::make_unique<Tunnel>();
     std::string err;
-    if (!c->tunnel_->start(ifname.toStdString(), err)) {
+    // The socket is bound to the profile's port before any peer exists, so the first
+    // initiation (sent as soon as a peer with a keepalive is added) already leaves from it
+    // and the peer's response comes back to a socket we listen on.
+    Tunnel::Options tunnelOptions;
+    tunnelOptions.listenPort = config.interface.listenPort.value_or(0);
+    if (!c->tunnel_->start(ifname.toStdString(), tunnelOptions, err)) {
         *error = QString::fromStdString(err);
         c->closed_ = true;
         return nullptr;
@@ -177,12 +182,6 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
                     device.setPersistentKeepalive(*peer, *spec.persistentKeepalive, now, actions);
             }
         });
-    if (config.interface.listenPort &&
-        !c->tunnel_->setListenPort(*config.interface.listenPort, err)) {
-        *error = QString::fromStdString(err);
-        c->close(error);
-        return nullptr;
-    }
     if (const int rc = c->rtnl_.open(); rc != 0) {
         *error = QStringLiteral("rtnetlink: %1").arg(QString::fromLocal8Bit(std::strerror(rc)));
         c->close(error);

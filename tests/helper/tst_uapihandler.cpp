@@ -17,6 +17,7 @@ public:
     wireguard::Device device;
     wireguard::Now now{std::chrono::hours(1), {1'700'000'000, 5}};
     wireguard::Actions sent;
+    std::vector<std::uint16_t> sentFromPort; // the listen port when each transmit was queued
     std::uint16_t port = 0;
     std::uint32_t mark = 0;
     std::uint16_t busyPort = 0; // a port that "is in use"
@@ -24,6 +25,7 @@ public:
     void withDevice(const std::function<void(wireguard::Device&, wireguard::Now,
                                              wireguard::Actions&)>& fn) override {
         fn(device, now, sent);
+        sentFromPort.resize(sent.transmits.size(), port);
     }
     std::uint16_t listenPort() const noexcept override { return port; }
     bool setListenPort(std::uint16_t p, std::string& error) override {
@@ -70,6 +72,7 @@ private slots:
     void replaceAllowedIpsAndPeers();
     void removeAndUpdateOnly();
     void persistentKeepaliveSendsAtOnce();
+    void firstInitiationAfterListenPort();
     void zeroPrivateKeyClearsIt();
     void errors_data();
     void errors();
@@ -187,6 +190,22 @@ void tst_UapiHandler::persistentKeepaliveSendsAtOnce() {
     QCOMPARE(host.sent.transmits.size(), 1u);
     QCOMPARE(host.sent.transmits[0].to, *net::SocketAddress::parse("192.0.2.1:51820"));
     QCOMPARE(host.sent.transmits[0].bytes.size(), sizeof(wireguard::MessageInitiation));
+}
+
+// `wg set IF listen-port P peer K endpoint E persistent-keepalive N` in one command: the port is
+// moved before the peer exists, so the initiation the keepalive sends leaves from P (issue 10).
+void tst_UapiHandler::firstInitiationAfterListenPort() {
+    FakeHost host;
+    host.port = 39999; // the random port a fresh interface starts on
+    UapiHandler h(host);
+    const auto sk = crypto::generatePrivateKey();
+    const auto p1 = crypto::publicKeyOf(crypto::generatePrivateKey());
+    QCOMPARE(h.handle("set=1\nprivate_key=" + hexKey(sk) + "\nlisten_port=51820\npublic_key=" +
+                      hexPub(p1) + "\nendpoint=192.0.2.1:51820\npersistent_keepalive_interval=25\n\n"),
+             std::string("errno=0\n\n"));
+    QCOMPARE(host.sent.transmits.size(), 1u);
+    QCOMPARE(host.sent.transmits[0].bytes.size(), sizeof(wireguard::MessageInitiation));
+    QCOMPARE(host.sentFromPort.at(0), std::uint16_t(51820));
 }
 
 void tst_UapiHandler::zeroPrivateKeyClearsIt() {

@@ -118,6 +118,8 @@ AllowedIPs = 10.243.0.2/32, 203.0.113.80/32
 PersistentKeepalive = 25
 EOF
 sed 's#^AllowedIPs = .*#AllowedIPs = 0.0.0.0/0#' "$tmp/vps.conf" >"$tmp/full.conf"
+# The same tunnel on a fixed listen port (issue 10: the first initiation must leave from it).
+sed 's#^PrivateKey = .*#&\nListenPort = 51821#' "$tmp/vps.conf" >"$tmp/port.conf"
 printf '[Interface]\nPrivateKey = %s\nAddress = 10.243.0.1/33\nBogus = 1\n' "$key_a" >"$tmp/bad.conf"
 
 before=$(snapshot)
@@ -177,6 +179,57 @@ dns_set() { grep -qs "nameserver 10.243.0.53" "$tmp"/dns/* && grep -qs "corp.exa
 check "the profile's DNS server and search domain are handed to resolvconf" dns_set
 check "down" ctl down
 check "routes and rules as before, after down" same_as_before
+
+# ---- first packet right: from the configured port, answered at once -------------------------
+# A capture on b's side of the link records the UDP datagrams that reach wireguard-go's port;
+# `up` of a profile with ListenPort = 51821 must send its first initiation from 51821, so the
+# response comes back to a socket calnetd listens on and the first ping needs no 5 s retry.
+first_packet() {
+  local cap=$tmp/first.cap ready=$tmp/first.ready pid rc=0 t0 t1 sport len type
+  rm -f "$cap" "$ready"
+  ip netns exec "$ns_b" timeout 30 python3 - "vsb$tag" "$ready" >"$cap" <<'EOF' &
+import signal, socket, struct, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+s.bind((sys.argv[1], 0)); s.settimeout(0.1)
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 25
+while not stop and time.monotonic() < end:
+    try:
+        pkt, addr = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if addr[2] == socket.PACKET_OUTGOING or len(pkt) < 28 or pkt[9] != 17:
+        continue
+    ihl = (pkt[0] & 15) * 4
+    sport, dport, length = struct.unpack(">HHH", pkt[ihl:ihl + 6])
+    if dport == 51820:
+        print(sport, length - 8, pkt[ihl + 8], flush=True)
+EOF
+  pid=$!
+  wait_for 10 test -e "$ready" || { kill "$pid"; return 1; }
+  ctl import "$tmp/port.conf" >/dev/null
+  t0=${EPOCHREALTIME/[.,]/}
+  ctl up port
+  ip netns exec "$ns_a" ping -c 1 -W 1 10.243.0.2 || rc=$?
+  t1=${EPOCHREALTIME/[.,]/}
+  echo "first ping answered $(((t1 - t0) / 1000)) ms after up was sent (rc $rc)"
+  sleep 0.3
+  kill -TERM "$pid"
+  wait "$pid" || true
+  ctl down >/dev/null
+  echo "datagrams to wireguard-go (source port, UDP payload length, message type):"
+  cat "$cap"
+  [[ $rc -eq 0 ]] || return 1
+  # The very first datagram is the initiation (type 1, 148 bytes), from the profile's port;
+  # every later one comes from that port too.
+  read -r sport len type <"$cap"
+  [[ $sport == 51821 && $len == 148 && $type == 1 ]] || return 1
+  ! awk '$1 != 51821 { bad = 1 } END { exit !bad }' "$cap"
+}
+check "first packet: the initiation leaves from ListenPort and the first ping is answered within 1 s" first_packet
+check "routes and rules as before, after the ListenPort profile" same_as_before
 
 # ---- SIGTERM, then kill -9 and restart, for a split and a full tunnel -------------------------
 for profile in vps full; do

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # bench.sh — data-path benchmark: calnetd side by side with wireguard-go (a program, not a test).
 #
-# For R rounds, implementations interleaved (calnetd, wireguard-go, calnetd, …), each run on a
-# fresh pair of namespaces where both sides use the same implementation (topology:
-# tests/integration/lib.sh; a → b over the tunnel, IPv4 inner and outer). Through iperf3, client
-# in a and server in b:
-#   tcp1   TCP, 1 stream         tcp4   TCP, 4 streams (-P 4)
-#   udp64  UDP, 64-byte payloads, unlimited rate (-u -l 64 -b 0), received rate and loss
+# For R rounds, implementations interleaved (calnetd, wireguard-go, wireguard-go-upstream,
+# calnetd, …), each run on a fresh pair of namespaces where both sides use the same
+# implementation (topology: tests/integration/lib.sh; IPv4 inner and outer). Through iperf3,
+# client in a and server in b:
+#   tcp1   TCP, 1 stream, a → b          tcp1r  TCP, 1 stream, b → a (iperf3 -R)
+#   tcp4   TCP, 4 streams (-P 4), a → b
+#   udp64  UDP, 64-byte payloads, unlimited rate (-u -l 64 -b 0), a → b: received rate, loss
 # For every run it prints the receiver's rate and the CPU time each daemon used (utime + stime
 # from /proc/PID/stat, in seconds and as % of the run's wall time; > 100 % means more than one
-# core). At the end: medians per implementation, the calnetd / wireguard-go ratio of medians,
-# as a markdown table for docs/performance.md.
+# core). At the end: medians per implementation and the ratio of calnetd's median to each other
+# implementation's (for udp64 also to the better of them), as a markdown table for
+# docs/performance.md.
 #
-# Usage: bench.sh [--rounds N] [--duration S] [--only tcp1|tcp4|udp64] [--impls "A B"]
-# Environment: CALNETD (default build/release/helper/calnetd), WIREGUARD_GO. To try the
-#   script without calnetd, compare wireguard-go with itself: CALNETD=$(command -v wireguard-go).
+# Implementations: calnetd (CALNETD, default build/release/helper/calnetd), wireguard-go
+# (Debian's, WIREGUARD_GO) and wireguard-go-upstream (WIREGUARD_GO_UPSTREAM, default
+# build/wireguard-go-upstream, built by ../shared/bench/build-wireguard-go.sh -o
+# build/wireguard-go-upstream; left out of the default set when it is not there).
+#
+# Usage: bench.sh [--rounds N] [--duration S] [--only "tcp1 tcp1r tcp4 udp64"] [--impls "A B …"]
+# To try the script without calnetd, compare wireguard-go with itself:
+#   CALNETD=$(command -v wireguard-go).
 # Last line: "bench: N passed, M failed" (N = iperf3 runs that produced a figure); exit 0 iff
 # M = 0.
 set -euo pipefail
@@ -26,8 +33,9 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0
 
 ROUNDS=3
 DURATION=10
-TESTS="tcp1 tcp4 udp64"
+TESTS="tcp1 tcp1r tcp4 udp64"
 IMPLS="calnetd wireguard-go"
+[[ -x $WIREGUARD_GO_UPSTREAM ]] && IMPLS+=" wireguard-go-upstream"
 while [[ $# -gt 0 ]]; do
   case $1 in
   --rounds) ROUNDS=$2 && shift 2 ;;
@@ -40,8 +48,8 @@ while [[ $# -gt 0 ]]; do
 done
 for t in $TESTS; do
   case $t in
-  tcp1 | tcp4 | udp64) ;;
-  *) echo "unknown test '$t' (want tcp1, tcp4 or udp64)" >&2 && exit 2 ;;
+  tcp1 | tcp1r | tcp4 | udp64) ;;
+  *) echo "unknown test '$t' (want tcp1, tcp1r, tcp4 or udp64)" >&2 && exit 2 ;;
   esac
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $DURATION =~ ^[1-9][0-9]*$ ]] || {
@@ -49,8 +57,9 @@ done
   exit 2
 }
 
-declare -A TEST_TITLE=([tcp1]="TCP, 1 stream" [tcp4]="TCP, 4 streams" [udp64]="UDP, 64-byte payloads")
-declare -A TEST_ARGS=([tcp1]="" [tcp4]="-P 4" [udp64]="-u -l 64 -b 0")
+declare -A TEST_TITLE=([tcp1]="TCP, 1 stream" [tcp1r]="TCP, 1 stream, reverse" [tcp4]="TCP, 4 streams"
+  [udp64]="UDP, 64-byte payloads")
+declare -A TEST_ARGS=([tcp1]="" [tcp1r]="-R" [tcp4]="-P 4" [udp64]="-u -l 64 -b 0")
 # Results, keyed "impl,test": space-separated values, one per successful run.
 declare -A R_RATE=() R_KPPS=() R_LOSS=() R_CPU_A=() R_CPU_B=() R_PCT_A=() R_PCT_B=()
 CLK_TCK=$(getconf CLK_TCK)
@@ -125,6 +134,10 @@ EOF
   }
   local rate kpps loss key="$impl,$test" ca cb pa pb
   read -r rate kpps loss <<<"$fig"
+  if [[ $test == *r ]]; then # b sends: keep "a" the sender in the figures
+    local t=$a0
+    a0=$b0 b0=$t t=$a1 a1=$b1 b1=$t
+  fi
   wall=$(((t1 - t0) / 1000)) # ms
   ca=$(awk -v t=$((a1 - a0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
   cb=$(awk -v t=$((b1 - b0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
@@ -141,10 +154,10 @@ EOF
   R_PCT_A[$key]+="$pa "
   R_PCT_B[$key]+="$pb "
   if [[ $test == udp64 ]]; then
-    printf 'round %d/%d  %-13s %-6s %9.1f kpps received (%s Mbit/s, loss %s %%)  cpu a %s s (%s %%)  b %s s (%s %%)  wall %.1f s  %s\n' \
+    printf 'round %d/%d  %-21s %-6s %9.1f kpps received (%s Mbit/s, loss %s %%)  cpu snd %s s (%s %%)  rcv %s s (%s %%)  wall %.1f s  %s\n' \
       "$round" "$ROUNDS" "$impl" "$test" "$kpps" "$rate" "$loss" "$ca" "$pa" "$cb" "$pb" "$(awk -v w="$wall" 'BEGIN { print w / 1000 }')" "$host"
   else
-    printf 'round %d/%d  %-13s %-6s %9.3f Gbit/s  cpu a %s s (%s %%)  b %s s (%s %%)  wall %.1f s  %s\n' \
+    printf 'round %d/%d  %-21s %-6s %9.3f Gbit/s  cpu snd %s s (%s %%)  rcv %s s (%s %%)  wall %.1f s  %s\n' \
       "$round" "$ROUNDS" "$impl" "$test" "$(awk -v r="$rate" 'BEGIN { print r / 1000 }')" \
       "$ca" "$pa" "$cb" "$pb" "$(awk -v w="$wall" 'BEGIN { print w / 1000 }')" "$host"
   fi
@@ -208,52 +221,69 @@ ratio() {
 }
 
 report() {
-  local c=${IMPLS%% *} w=${IMPLS##* } test k1 k2 v1 v2
+  local impls=() test impl v c first row ratios best bestv
+  read -r -a impls <<<"$IMPLS"
+  first=${impls[0]}
   echo
   echo "## Results"
   echo
   echo "Medians of $ROUNDS round(s) of $DURATION s; both sides of a pair run the same implementation;"
-  echo "iperf3 client in namespace a (sender), server in b (receiver), IPv4 inside and outside the"
-  echo "tunnel, MTU $CN_MTU. CPU is the daemon's utime + stime during the run, seconds (and % of the"
-  echo "run's wall time; 100 % = one core)."
+  echo "iperf3 client in namespace a, server in b (\"reverse\": b sends, iperf3 -R), IPv4 inside and"
+  echo "outside the tunnel, MTU $CN_MTU. CPU is the daemon's utime + stime during the run, seconds (and"
+  echo "% of the run's wall time; 100 % = one core)."
   if [[ $(readlink -f "$CALNETD") == "$(readlink -f "$WIREGUARD_GO")" ]]; then
     echo
-    echo "**CALNETD pointed at wireguard-go: both columns measure wireguard-go (noise check).**"
+    echo "**CALNETD pointed at wireguard-go: the calnetd column measures wireguard-go (noise check).**"
   fi
   echo
   echo "Host: $(uname -sr), $(nproc) CPU ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),"
-  echo "$(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $("$WIREGUARD_GO" --version 2>/dev/null | head -n 1 || echo wireguard-go),"
+  echo "$(iperf3 --version | head -n 1 | cut -d' ' -f1-2); $(for impl in "${impls[@]:1}"; do
+    printf '%s: %s; ' "$impl" "$("$(cn_impl_bin "$impl")" --version 2>/dev/null | head -n 1 || echo '?')"; done)"
   echo "$(date -u +%Y-%m-%d); host CPU busy before the run (1 s sample, 100 % = all cores): $IDLE_BUSY %."
   echo
-  echo "| test | metric | $c | $w | $c / $w |"
-  echo "|---|---|--:|--:|--:|"
-  for test in $TESTS; do
-    k1="$c,$test"
-    k2="$w,$test"
-    if [[ $test == udp64 ]]; then
-      v1=$(med R_KPPS "$k1")
-      v2=$(med R_KPPS "$k2")
-      echo "| ${TEST_TITLE[$test]} | received, kpps | $(fmt "$v1" %.1f) | $(fmt "$v2" %.1f) | $(ratio "$v1" "$v2") |"
-      v1=$(med R_LOSS "$k1")
-      v2=$(med R_LOSS "$k2")
-      echo "| ${TEST_TITLE[$test]} | loss, % | $(fmt "$v1" %.1f) | $(fmt "$v2" %.1f) | |"
-    else
-      v1=$(med R_RATE "$k1")
-      v2=$(med R_RATE "$k2")
-      echo "| ${TEST_TITLE[$test]} | throughput, Gbit/s | $(gbit "$v1") | $(gbit "$v2") | $(ratio "$v1" "$v2") |"
-    fi
-    local side arr parr label
-    for side in a b; do
-      if [[ $side == a ]]; then
-        arr=R_CPU_A parr=R_PCT_A label="CPU, sender's daemon"
-      else
-        arr=R_CPU_B parr=R_PCT_B label="CPU, receiver's daemon"
-      fi
-      v1=$(med "$arr" "$k1")
-      v2=$(med "$arr" "$k2")
-      echo "| ${TEST_TITLE[$test]} | $label, s (% of run) | $(fmt "$v1" %.2f) ($(fmt "$(med "$parr" "$k1")" %.0f) %) | $(fmt "$v2" %.2f) ($(fmt "$(med "$parr" "$k2")" %.0f) %) | $(ratio "$v1" "$v2") |"
+  row="| test | metric |"
+  for impl in "${impls[@]}"; do row+=" $impl |"; done
+  for impl in "${impls[@]:1}"; do row+=" $first / $impl |"; done
+  echo "$row"
+  row="|---|---|"
+  for impl in "${impls[@]}" "${impls[@]:1}"; do row+="--:|"; done
+  echo "$row"
+  # metric_row TITLE ARRAY FORMAT SCALE WITH_RATIO — one line of the table.
+  metric_row() {
+    local title=$1 arr=$2 f=$3 scale=$4 with_ratio=$5 vals=() i
+    row="| ${TEST_TITLE[$test]} | $title |"
+    for impl in "${impls[@]}"; do
+      v=$(med "$arr" "$impl,$test")
+      [[ -n $v ]] && v=$(awk -v v="$v" -v s="$scale" 'BEGIN { print v / s }')
+      vals+=("$v")
+      row+=" $(fmt "$v" "$f") |"
     done
+    for ((i = 1; i < ${#impls[@]}; i++)); do
+      if [[ $with_ratio == 1 ]]; then row+=" $(ratio "${vals[0]}" "${vals[$i]}") |"; else row+=" |"; fi
+    done
+    echo "$row"
+  }
+  for test in $TESTS; do
+    if [[ $test == udp64 ]]; then
+      metric_row "received, kpps" R_KPPS %.1f 1 1
+      metric_row "loss, %" R_LOSS %.1f 1 0
+    else
+      metric_row "throughput, Gbit/s" R_RATE %.2f 1000 1
+    fi
+    metric_row "CPU, sender's daemon, s" R_CPU_A %.2f 1 1
+    metric_row "CPU, receiver's daemon, s" R_CPU_B %.2f 1 1
   done
+  if [[ " $TESTS " == *" udp64 "* && ${#impls[@]} -gt 2 ]]; then
+    best="" bestv=""
+    for impl in "${impls[@]:1}"; do
+      v=$(med R_KPPS "$impl,udp64")
+      if [[ -n $v ]] && { [[ -z $bestv ]] || awk -v a="$v" -v b="$bestv" 'BEGIN { exit !(a > b) }'; }; then
+        best=$impl bestv=$v
+      fi
+    done
+    echo
+    echo "UDP 64 B: $first / the better of the others ($best): $(ratio "$(med R_KPPS "$first,udp64")" "$bestv")"
+  fi
   echo
 }
 

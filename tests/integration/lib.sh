@@ -31,6 +31,8 @@ CN_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CN_REPO_ROOT=$(cd "$CN_LIB_DIR/../.." && pwd)
 : "${CALNETD:=$CN_REPO_ROOT/build/release/helper/calnetd}"
 : "${WIREGUARD_GO:=$(command -v wireguard-go || echo /usr/bin/wireguard-go)}"
+# Upstream wireguard-go built from source by ../shared/bench/build-wireguard-go.sh (benchmark only).
+: "${WIREGUARD_GO_UPSTREAM:=$CN_REPO_ROOT/build/wireguard-go-upstream}"
 : "${CN_PYTHON:=$(command -v /usr/bin/python3 || command -v python3 || echo python3)}"
 CN_RUN_DIR=/var/run/wireguard # the UAPI socket directory (shared across namespaces)
 CN_START_TRIES=100            # × 0.1 s: daemon must create its UAPI socket within 10 s
@@ -124,8 +126,9 @@ cn_impl_bin() {
   case $1 in
   calnetd) printf '%s\n' "$CALNETD" ;;
   wireguard-go) printf '%s\n' "$WIREGUARD_GO" ;;
+  wireguard-go-upstream) printf '%s\n' "$WIREGUARD_GO_UPSTREAM" ;;
   *)
-    cn_diag "unknown implementation '$1' (want calnetd or wireguard-go)"
+    cn_diag "unknown implementation '$1' (want calnetd, wireguard-go or wireguard-go-upstream)"
     return 1
     ;;
   esac

@@ -30,13 +30,19 @@
 
 #include <sys/signalfd.h>
 
+#include "core/wireguard/timing.h"
 #include "helper/datapath/tunnel.h"
 #include "helper/service/service.h"
+#include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
 
 namespace {
 
 constexpr const char* kVersion = CALNET_VERSION;
+// How long an orderly shutdown may take before ShutdownGuard ends the process. The service
+// restores routes and DNS (D-Bus calls with their own timeouts), so it gets longer.
+constexpr std::chrono::seconds kInterfaceShutdownLimit{10};
+constexpr std::chrono::seconds kServiceShutdownLimit{30};
 
 void usage(FILE* out) {
     std::fprintf(out, "Usage: calnetd [-f|--foreground] INTERFACE-NAME\n"
@@ -153,6 +159,7 @@ int runService(int argc, char** argv) {
     }
     std::fprintf(stderr, "calnetd: service listening on %s\n", qPrintable(options.socketPath));
     const int rc = app.exec();
+    calnet::helper::ShutdownGuard guard(kServiceShutdownLimit, "service shutdown");
     service.shutdown();
     std::fprintf(stderr, "calnetd: service stopped\n");
     return rc;
@@ -221,6 +228,28 @@ int main(int argc, char** argv) {
         reportReady(readyFd, 1);
         return 1;
     }
+    // Test-only: the soak test runs the protocol's timers faster (keys renewed every few hundred
+    // milliseconds). Honoured only by a plain interface daemon, never by the service.
+    if (const char* scale = std::getenv("CALNET_TEST_TIME_SCALE")) {
+        char* end = nullptr;
+        const double factor = std::strtod(scale, &end);
+        if (end == scale || *end != '\0' || !(factor > 0.0 && factor <= 1.0)) {
+            std::fprintf(stderr, "calnetd: CALNET_TEST_TIME_SCALE must be in (0, 1]\n");
+            uapi.stop();
+            tunnel.stop();
+            reportReady(readyFd, 1);
+            return 2;
+        }
+        const auto timing = calnet::wireguard::Timing::scaled(factor);
+        tunnel.withDevice([&](calnet::wireguard::Device& device, calnet::wireguard::Now,
+                              calnet::wireguard::Actions&) { device.setTiming(timing); });
+        std::fprintf(stderr,
+                     "calnetd: TEST ONLY: protocol timers scaled by %g (rekey after %lld ms)\n",
+                     factor,
+                     static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                timing.rekeyAfterTime)
+                                                .count()));
+    }
     uapi.start();
     std::fprintf(stderr, "calnetd: interface %s up, UAPI on %s\n", ifname.c_str(),
                  calnet::helper::UapiServer::socketPathFor(ifname).c_str());
@@ -242,6 +271,7 @@ int main(int argc, char** argv) {
             break;
         }
     }
+    calnet::helper::ShutdownGuard guard(kInterfaceShutdownLimit, "shutdown of " + ifname);
     uapi.stop();
     reportDrops(tunnel, ifname);
     tunnel.stop();

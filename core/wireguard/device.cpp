@@ -180,7 +180,7 @@ Peer* Device::addPeer(const crypto::PublicKey& publicKey) {
         return nullptr;
     auto [it, inserted] = peersByKey_.try_emplace(publicKey, nullptr);
     if (inserted) {
-        it->second = std::make_unique<Peer>(publicKey);
+        it->second = std::make_unique<Peer>(publicKey, timing_);
         order_.push_back(it->second.get());
     }
     return it->second.get();
@@ -277,7 +277,7 @@ void Device::sendInitiation(Peer& peer, Now now, bool isRetry, Actions& actions)
         peer.timers.handshakeAttempts = 0;
     Handshake& hs = peer.handshake;
     // At most one initiation per REKEY_TIMEOUT (whitepaper §6.1), retries included.
-    if (hs.lastSentInitiation != kNever && now.mono - hs.lastSentInitiation < kRekeyTimeout)
+    if (hs.lastSentInitiation != kNever && now.mono - hs.lastSentInitiation < timing_.rekeyTimeout)
         return;
     if (!hasKey_ || !peer.endpoint)
         return;
@@ -341,7 +341,7 @@ void Device::sendKeepalive(Peer& peer, Now now, Actions& actions) {
 
 void Device::flushStaged(Peer& peer, Now now, Actions& actions) {
     const KeypairPtr& kp = peer.keypairs.current;
-    if (!kp || !kp->usable(now.mono) || !peer.endpoint) {
+    if (!kp || !kp->usable(now.mono, timing_.rejectAfterTime) || !peer.endpoint) {
         sendInitiation(peer, now, false, actions);
         return;
     }
@@ -374,7 +374,7 @@ void Device::keepKeyFreshSending(Peer& peer, Now now, Actions& actions) {
         return;
     // Only the initiator rekeys on age, so the two sides do not both start at once (§6.2).
     if (kp->sentCount() > kRekeyAfterMessages ||
-        (kp->isInitiator() && now.mono - kp->created() > kRekeyAfterTime))
+        (kp->isInitiator() && now.mono - kp->created() > timing_.rekeyAfterTime))
         sendInitiation(peer, now, false, actions);
 }
 
@@ -385,7 +385,8 @@ void Device::keepKeyFreshReceiving(Peer& peer, Now now, Actions& actions) {
     // The initiator's keys are about to be rejected and it has not rekeyed (no data sent):
     // one last handshake (§6.2, REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT).
     if (kp && kp->isInitiator() &&
-        now.mono - kp->created() > kRejectAfterTime - kKeepaliveTimeout - kRekeyTimeout) {
+        now.mono - kp->created() >
+            timing_.rejectAfterTime - timing_.keepaliveTimeout - timing_.rekeyTimeout) {
         peer.timers.sentLastMinuteHandshake = true;
         sendInitiation(peer, now, false, actions);
     }
@@ -414,7 +415,7 @@ OutboundResult Device::prepareOutbound(std::span<const std::uint8_t> packet, Now
         return OutboundResult::Dropped;
     }
     const KeypairPtr& kp = peer->keypairs.current;
-    if (kp && kp->usable(now.mono)) {
+    if (kp && kp->usable(now.mono, timing_.rejectAfterTime)) {
         const std::uint64_t counter = kp->nextCounter();
         if (counter < kRejectAfterMessages) {
             ticket.keypair = kp;
@@ -451,7 +452,7 @@ DropReason Device::prepareInbound(std::span<const std::uint8_t> datagram, Now no
     if (it == indices_.end() || !it->second.keypair)
         return DropReason::UnknownIndex;
     const KeypairPtr& kp = it->second.keypair;
-    if (now.mono - kp->created() >= kRejectAfterTime)
+    if (now.mono - kp->created() >= timing_.rejectAfterTime)
         return DropReason::KeypairExpired;
     ticket.keypair = kp;
     return DropReason::None;
@@ -565,8 +566,7 @@ DropReason Device::consumeInitiation(std::span<const std::uint8_t> datagram,
     if (!crypto::tai64nAfter(timestamp, hs.latestTimestamp))
         return DropReason::ReplayedInitiation;
     if (hs.lastInitiationConsumed != kNever &&
-        now.mono - hs.lastInitiationConsumed <=
-            std::chrono::nanoseconds(1s) / kInitiationsPerSecond)
+        now.mono - hs.lastInitiationConsumed <= timing_.initiationInterval)
         return DropReason::InitiationFlood;
 
     zeroHandshake(*peer);

@@ -89,6 +89,10 @@ public:
     [[nodiscard]] const crypto::PublicKey& publicKey() const noexcept { return publicKey_; }
 
     void setMtu(std::size_t mtu) noexcept { mtu_ = mtu; }
+
+    // The protocol's durations; spec() unless a test harness scales them (see timing.h).
+    void setTiming(const Timing& timing) noexcept { timing_ = timing; }
+    [[nodiscard]] const Timing& timing() const noexcept { return timing_; }
     [[nodiscard]] std::size_t mtu() const noexcept { return mtu_; }
 
     // Returns the existing peer with this key or adds one (nullptr if it is our own key).
@@ -166,6 +170,7 @@ private:
     DropReason consumeCookieReply(std::span<const std::uint8_t> datagram, Now now);
     void touch(const Peer& peer) noexcept;
 
+    Timing timing_; // peers' Timers point here
     bool hasKey_ = false;
     crypto::PrivateKey privateKey_;
     crypto::PublicKey publicKey_{};

@@ -46,8 +46,8 @@ public:
         return sendCounter_.load(std::memory_order_relaxed);
     }
     // Usable for sending/receiving: younger than REJECT_AFTER_TIME, counter not exhausted.
-    [[nodiscard]] bool usable(Instant now) const noexcept {
-        return now - created_ < kRejectAfterTime && sentCount() < kRejectAfterMessages;
+    [[nodiscard]] bool usable(Instant now, Instant rejectAfterTime) const noexcept {
+        return now - created_ < rejectAfterTime && sentCount() < kRejectAfterMessages;
     }
 
     [[nodiscard]] std::uint32_t localIndex() const noexcept { return localIndex_; }

@@ -43,7 +43,8 @@ struct Handshake {
 
 class Peer {
 public:
-    explicit Peer(const crypto::PublicKey& publicKey) : publicKey_(publicKey) {
+    explicit Peer(const crypto::PublicKey& publicKey, const Timing& timing = Timing::spec())
+        : timers(timing), publicKey_(publicKey) {
         cookies.setRemotePublicKey(publicKey);
     }
     Peer(const Peer&) = delete;

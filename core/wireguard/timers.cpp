@@ -4,25 +4,25 @@
 
 #include <sodium/randombytes.h>
 
-#include "core/wireguard/messages.h"
 
 namespace calnet::wireguard {
 
-Instant rekeyJitter() noexcept {
-    const auto maxNs = std::chrono::duration_cast<std::chrono::nanoseconds>(kRekeyTimeoutJitterMax);
-    // Millisecond granularity as the kernel and wireguard-go use.
-    const auto ms = randombytes_uniform(std::uint32_t(maxNs.count() / 1'000'000));
-    return std::chrono::milliseconds(ms);
+Instant rekeyJitter(Instant max) noexcept {
+    const Instant unit = max >= std::chrono::milliseconds(100) ? Instant(std::chrono::milliseconds(1))
+                                                               : Instant(std::chrono::microseconds(1));
+    const auto units = std::uint32_t(max / unit);
+    return units == 0 ? Instant{} : unit * randombytes_uniform(units);
 }
 
 void Timers::onDataSent(Instant now) {
     if (newHandshake_ == kNever)
-        newHandshake_ = now + kKeepaliveTimeout + kRekeyTimeout + rekeyJitter();
+        newHandshake_ = now + timing_->keepaliveTimeout + timing_->rekeyTimeout +
+                        rekeyJitter(timing_->jitterMax);
 }
 
 void Timers::onDataReceived(Instant now) {
     if (sendKeepalive_ == kNever)
-        sendKeepalive_ = now + kKeepaliveTimeout;
+        sendKeepalive_ = now + timing_->keepaliveTimeout;
     else
         needAnotherKeepalive = true;
 }
@@ -41,7 +41,7 @@ void Timers::onAnyAuthenticatedPacketTraversal(Instant now) {
 }
 
 void Timers::onHandshakeInitiated(Instant now) {
-    retransmitHandshake_ = now + kRekeyTimeout + rekeyJitter();
+    retransmitHandshake_ = now + timing_->rekeyTimeout + rekeyJitter(timing_->jitterMax);
 }
 
 void Timers::onHandshakeComplete() {
@@ -51,7 +51,7 @@ void Timers::onHandshakeComplete() {
 }
 
 void Timers::onSessionDerived(Instant now) {
-    zeroKeyMaterial_ = now + kZeroKeysAfter;
+    zeroKeyMaterial_ = now + timing_->zeroKeysAfter;
 }
 
 void Timers::setPersistentKeepalive(std::uint16_t seconds, Instant now) {
@@ -61,7 +61,7 @@ void Timers::setPersistentKeepalive(std::uint16_t seconds, Instant now) {
 
 void Timers::armZeroKeyMaterialIfIdle(Instant now) {
     if (zeroKeyMaterial_ == kNever)
-        zeroKeyMaterial_ = now + kZeroKeysAfter;
+        zeroKeyMaterial_ = now + timing_->zeroKeysAfter;
 }
 
 std::uint8_t Timers::expire(Instant now) {

@@ -20,12 +20,15 @@
 #include <cstdint>
 
 #include "core/wireguard/clock.h"
-#include "core/wireguard/messages.h"
+#include "core/wireguard/timing.h"
 
 namespace calnet::wireguard {
 
 class Timers {
 public:
+    // The durations come from `timing` (the owning Device's; spec() for real interfaces).
+    explicit Timers(const Timing& timing = Timing::spec()) noexcept : timing_(&timing) {}
+
     enum Fired : std::uint8_t {
         RetransmitHandshake = 1 << 0,
         SendKeepalive = 1 << 1,
@@ -69,9 +72,10 @@ public:
 
     // Arms the zero-key timer if it is not armed (used when giving up on a handshake).
     void armZeroKeyMaterialIfIdle(Instant now);
-    void armSendKeepalive(Instant now) { sendKeepalive_ = now + kKeepaliveTimeout; }
+    void armSendKeepalive(Instant now) { sendKeepalive_ = now + timing_->keepaliveTimeout; }
 
 private:
+    const Timing* timing_;
     Instant retransmitHandshake_ = kNever;
     Instant sendKeepalive_ = kNever;
     Instant newHandshake_ = kNever;
@@ -80,7 +84,8 @@ private:
     std::uint16_t keepaliveInterval_ = 0;
 };
 
-// Uniform jitter in [0, kRekeyTimeoutJitterMax).
-[[nodiscard]] Instant rekeyJitter() noexcept;
+// Uniform jitter in [0, max): in whole milliseconds as the kernel and wireguard-go use, or in
+// microseconds for a scaled-down Timing whose jitter is under 100 ms.
+[[nodiscard]] Instant rekeyJitter(Instant max) noexcept;
 
 } // namespace calnet::wireguard

@@ -181,9 +181,10 @@ public:
         while (now.mono < end) {
             const auto s = std::min<std::chrono::nanoseconds>(step, end - now.mono);
             now.mono += s;
-            now.wall.unixSeconds = 1'700'000'000 + std::chrono::duration_cast<std::chrono::seconds>(
-                                                       now.mono - std::chrono::hours(1))
-                                                       .count();
+            const auto since = now.mono - std::chrono::hours(1);
+            const auto whole = std::chrono::duration_cast<std::chrono::seconds>(since);
+            now.wall.unixSeconds = 1'700'000'000 + whole.count();
+            now.wall.nanoseconds = std::uint32_t((since - whole).count());
             tick(a);
             tick(b);
         }
@@ -228,6 +229,9 @@ private slots:
     void rekeyAfterTimeByInitiator();
     void rejectAfterTime();
     void retryWithJitterThenGiveUp();
+    void queuedDataRetriesWhileResponsesAreLost();
+    void rekeyResponseLostWhileTrafficFlows();
+    void scaledTimingRotatesKeysOften();
     void keepaliveAfterOneWayTraffic();
     void persistentKeepalive();
     void newHandshakeWhenPeerGoesQuiet();
@@ -488,6 +492,116 @@ void tst_Device::retryWithJitterThenGiveUp() {
     QVERIFY2(maxGap - minGap > 0.010, "retry jitter should vary");
     // Total time to give up is about 90 s plus jitter.
     QVERIFY(std::chrono::duration<double>(last - std::chrono::hours(1)).count() > 90);
+}
+
+// The data path's watchdog (issue 10): data waits for a session, b hears every initiation but
+// its responses are lost. a must start a new handshake REKEY_TIMEOUT + jitter after each one,
+// as long as the data waits, and deliver it once a response gets through.
+void tst_Device::queuedDataRetriesWhileResponsesAreLost() {
+    Harness h;
+    int lost = 0;
+    h.dropFilter = [&lost](const Harness::Sent& s) {
+        if (!s.fromA && messageType(s.bytes) == MessageType::HandshakeResponse && lost < 4) {
+            ++lost;
+            return true;
+        }
+        return false;
+    };
+    const Instant start = h.now.mono;
+    h.handshakeFromA();
+    QCOMPARE(h.count(true, MessageType::HandshakeInitiation), 1u);
+    std::vector<Instant> sentAt{start};
+    while (h.b.tun.empty() && h.now.mono - start < 60s) {
+        h.advance(1ms, 1ms);
+        if (h.count(true, MessageType::HandshakeInitiation) > sentAt.size())
+            sentAt.push_back(h.now.mono);
+    }
+    QCOMPARE(lost, 4);
+    QCOMPARE(sentAt.size(), 5u); // the first initiation and four retries, the last answered
+    for (std::size_t i = 1; i < sentAt.size(); ++i) {
+        const double gap = std::chrono::duration<double>(sentAt[i] - sentAt[i - 1]).count();
+        QVERIFY2(gap >= 5.0 && gap < 5.335, qPrintable(QString("gap %1 s").arg(gap)));
+    }
+    QCOMPARE(h.b.tun.size(), 1u); // the staged packet, once
+    QVERIFY(h.peerOnA().lastHandshake);
+    // The session stands: no further initiations, data flows at once.
+    h.advance(20s);
+    QCOMPARE(h.count(true, MessageType::HandshakeInitiation), 5u);
+    QCOMPARE(h.send(h.a, ipv4Packet("10.0.0.1", "10.0.0.2")), OutboundResult::Send);
+    QCOMPARE(h.b.tun.size(), 2u);
+}
+
+// A rekey whose responses are lost while data keeps flowing: the old session carries the data
+// meanwhile (nothing is lost or staged), the initiator retries every REKEY_TIMEOUT + jitter,
+// and the first answered retry moves both sides to the new keys.
+void tst_Device::rekeyResponseLostWhileTrafficFlows() {
+    Harness h;
+    h.handshakeFromA();
+    const auto p = ipv4Packet("10.0.0.1", "10.0.0.2");
+    const auto q = ipv4Packet("10.0.0.2", "10.0.0.1");
+    bool dropResponses = false;
+    h.dropFilter = [&dropResponses](const Harness::Sent& s) {
+        return dropResponses && messageType(s.bytes) == MessageType::HandshakeResponse;
+    };
+    for (int i = 0; i < 23; ++i) {
+        h.advance(5s);
+        h.send(h.a, p);
+        h.send(h.b, q);
+    }
+    dropResponses = true;
+    const auto firstKeys = h.peerOnA().keypairs.current;
+    std::size_t sent = 0;
+    const auto delivered = h.b.tun.size();
+    // 115 s .. 138 s: every 100 ms a packet each way. The rekey starts at 120 s, its retries
+    // come at about 125 s and 130 s (lost) and 135 s (answered: responses pass from 131 s on).
+    for (int i = 0; i < 230; ++i) {
+        h.advance(100ms, 100ms);
+        QCOMPARE(h.send(h.a, p), OutboundResult::Send);
+        QCOMPARE(h.send(h.b, q), OutboundResult::Send);
+        ++sent;
+        if (i == 160)
+            dropResponses = false;
+    }
+    QCOMPARE(h.b.tun.size(), delivered + sent); // nothing lost while keys were renewed
+    const auto initiations = h.count(true, MessageType::HandshakeInitiation);
+    QVERIFY2(initiations >= 4, qPrintable(QString::number(initiations))); // 1 + >= 3 retries
+    QVERIFY(h.peerOnA().keypairs.current != firstKeys);
+    QVERIFY(h.peerOnA().timers.handshakeAttempts == 0);
+    QVERIFY(!contains(h.b.drops, DropReason::DecryptFailed));
+    QVERIFY(!contains(h.a.drops, DropReason::DecryptFailed));
+}
+
+// The soak test's knob: the same state machine with every duration scaled down (here 1/1000:
+// rekey after 120 ms). Under steady traffic both ways keys rotate about every 120 ms, without
+// a lost packet, a decrypt failure or a staged packet; spec timing is the default.
+void tst_Device::scaledTimingRotatesKeysOften() {
+    Harness h;
+    QVERIFY(h.a.device.timing().isSpec());
+    const Timing fast = Timing::scaled(0.001);
+    QCOMPARE(fast.rekeyAfterTime, Instant(120ms));
+    QCOMPARE(fast.rekeyTimeout, Instant(5ms));
+    QVERIFY(!fast.isSpec());
+    h.a.device.setTiming(fast);
+    h.b.device.setTiming(fast);
+    h.handshakeFromA();
+    const auto p = ipv4Packet("10.0.0.1", "10.0.0.2");
+    const auto q = ipv4Packet("10.0.0.2", "10.0.0.1");
+    const auto deliveredA = h.a.tun.size();
+    const auto deliveredB = h.b.tun.size();
+    int sent = 0;
+    for (int i = 0; i < 12000; ++i) { // 12 s of traffic, a packet each way every millisecond
+        h.advance(1ms, 1ms);
+        QCOMPARE(h.send(h.a, p), OutboundResult::Send);
+        QCOMPARE(h.send(h.b, q), OutboundResult::Send);
+        ++sent;
+    }
+    const auto rotations = h.count(false, MessageType::HandshakeResponse);
+    QVERIFY2(rotations >= 90, qPrintable(QString::number(rotations)));
+    QCOMPARE(h.b.tun.size(), deliveredB + std::size_t(sent));
+    QCOMPARE(h.a.tun.size(), deliveredA + std::size_t(sent));
+    QVERIFY(h.a.drops.empty());
+    QVERIFY(h.b.drops.empty());
+    QVERIFY(h.peerOnA().staged.empty());
 }
 
 void tst_Device::keepaliveAfterOneWayTraffic() {

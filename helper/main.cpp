@@ -31,6 +31,7 @@
 #include <sys/signalfd.h>
 
 #include "core/wireguard/timing.h"
+#include "helper/crypto/aeadselect.h"
 #include "helper/datapath/tunnel.h"
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
                                                 .count()));
     }
     uapi.start();
+    std::fprintf(stderr, "calnetd: %s\n", calnet::helper::ensureTransportAeadSelected().c_str());
     std::fprintf(stderr, "calnetd: interface %s up, UAPI on %s\n", ifname.c_str(),
                  calnet::helper::UapiServer::socketPathFor(ifname).c_str());
     reportReady(readyFd, 0);

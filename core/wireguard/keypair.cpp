@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/crypto/aeadimpl.h"
+
 namespace calnet::wireguard {
 
 void Keypair::seal(std::uint64_t counter, std::uint8_t* datagram,
@@ -10,8 +12,9 @@ void Keypair::seal(std::uint64_t counter, std::uint8_t* datagram,
     storeLe32(datagram + 4, remoteIndex_);
     storeLe64(datagram + 8, counter);
     std::uint8_t* body = datagram + kTransportHeaderLen;
-    crypto::aeadSeal(std::span(body, plainLen + kTagLen), sendKey_, crypto::counterNonce(counter),
-                     std::span<const std::uint8_t>(body, plainLen), {});
+    crypto::transportSeal(std::span(body, plainLen + kTagLen), sendKey_,
+                          crypto::counterNonce(counter),
+                          std::span<const std::uint8_t>(body, plainLen));
 }
 
 bool Keypair::open(std::uint8_t* datagram, std::size_t size) const noexcept {
@@ -20,9 +23,9 @@ bool Keypair::open(std::uint8_t* datagram, std::size_t size) const noexcept {
     const std::uint64_t counter = loadLe64(datagram + 8);
     std::uint8_t* body = datagram + kTransportHeaderLen;
     const std::size_t bodyLen = size - kTransportHeaderLen;
-    return crypto::aeadOpen(std::span(body, bodyLen - kTagLen), recvKey_,
-                            crypto::counterNonce(counter),
-                            std::span<const std::uint8_t>(body, bodyLen), {});
+    return crypto::transportOpen(std::span(body, bodyLen - kTagLen), recvKey_,
+                                 crypto::counterNonce(counter),
+                                 std::span<const std::uint8_t>(body, bodyLen));
 }
 
 void KeypairSet::install(KeypairPtr keypair, std::vector<KeypairPtr>& dropped) {

@@ -1,5 +1,6 @@
 #include "helper/datapath/tunnel.h"
 
+#include "helper/crypto/aeadselect.h"
 #include "helper/datapath/offload.h"
 
 #include <cerrno>
@@ -81,6 +82,7 @@ Tunnel::~Tunnel() {
 
 bool Tunnel::start(const std::string& interfaceName, const Options& options,
                    std::string& error) {
+    ensureTransportAeadSelected(); // once per process, before the first packet
     stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     inboundStopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stopFd_ < 0 || inboundStopFd_ < 0) {

@@ -454,10 +454,11 @@ std::size_t TcpCoalescer::build(std::span<const Input> batch,
     runs_.clear();
     openCount_ = 0;
     std::size_t scratchUsed = 0;
+    std::size_t end = batch.size(); // packets planned in this call
 
     // Pass 1: assign every packet to a run (leader or member) or to pass-through, copying
     // members into their run's scratch buffer as they join.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t i = 0; i < end; ++i) {
         const std::uint8_t* p = batch[i].packet;
         const std::size_t n = batch[i].length;
         const auto c = parseCandidate(p, n);
@@ -510,6 +511,13 @@ std::size_t TcpCoalescer::build(std::span<const Input> batch,
                               sameHeaders(lead, p, c->v6, c->ipHdrLen, c->tcpHdrLen);
             bool joined = false;
             bool packetBad = false;
+            if (fits && run.count == 1 && scratchUsed == scratch.size()) {
+                // Every super-packet buffer is taken: stop here; the caller writes what was
+                // planned and calls again with the rest (a burst of many flows in one batch
+                // must not fall back to packet-by-packet writes).
+                end = i;
+                break;
+            }
             if (fits) {
                 // Checksums are verified only once a packet is about to be merged: the
                 // super-packet goes up as CHECKSUM_PARTIAL and is never verified again.
@@ -572,7 +580,7 @@ std::size_t TcpCoalescer::build(std::span<const Input> batch,
     }
 
     // Pass 2: emit in batch order of each output's first packet.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t i = 0; i < end; ++i) {
         const std::int32_t role = role_[i];
         if (role == kMember)
             continue;
@@ -612,7 +620,7 @@ std::size_t TcpCoalescer::build(std::span<const Input> batch,
             outputs.push_back({head, kVirtioNetHdrLen + batch[i].length});
         }
     }
-    return outputs.size();
+    return end;
 }
 
 } // namespace calnet::helper::offload

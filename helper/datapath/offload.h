@@ -19,7 +19,8 @@
 //   - GSO_ECN (0x80) is accepted on TCPV4/TCPV6: segment() always leaves CWR on the first
 //     segment only, which is exactly what SKB_GSO_TCP_ECN asks of a segmenter.
 //   - TcpCoalescer takes the expected batch size in its constructor (reserves its bookkeeping
-//     once) and build() returns outputs.size().
+//     once); build() plans a prefix of the batch — up to the point where its super-packet
+//     buffers run out — and returns how many packets it consumed.
 //   - Packets are only merged if their TCP checksum (and IPv4 header checksum) verify: a
 //     super-packet is written as CHECKSUM_PARTIAL, which the kernel never re-verifies, so
 //     merging would otherwise launder a corrupted segment into the receiving socket.
@@ -131,8 +132,8 @@ int segment(const VirtioNetHdr& hdr, std::span<const std::uint8_t> packet,
 //     <= kMaxPacketLen;
 //   - both its checksums verify (and the run's first packet's, checked when the run starts).
 // A run closes after a PSH packet, after a payload shorter than gsoSize, when any other packet
-// of the same flow (a pure ACK, FIN, a packet that does not fit) passes by, when more than
-// kMaxOpenFlows flows are open (least recently used first), or when scratch buffers run out.
+// of the same flow (a pure ACK, FIN, a packet that does not fit) passes by, or when more than
+// kMaxOpenFlows flows are open (least recently used first).
 //
 // Order: each output takes the batch position of its first packet; a flow's packets are never
 // reordered, different flows may interleave differently (as GRO does).
@@ -153,11 +154,13 @@ public:
 
     explicit TcpCoalescer(std::size_t expectedBatch = 128);
 
-    // Plans and writes one batch. Non-merged packets get a zero virtio header written into
-    // their headroom (packet - kVirtioNetHdrLen) and point there; super-packets are built in
-    // scratch[k] (kScratchLen bytes each, one per super-packet; when they run out merging
-    // stops). Member packets' buffers are read only. outputs is cleared and refilled; reserve
-    // it to the batch size to keep the call allocation-free. Returns outputs.size(). Output
+    // Plans and writes a prefix of the batch. Non-merged packets get a zero virtio header
+    // written into their headroom (packet - kVirtioNetHdrLen) and point there; super-packets
+    // are built in scratch[k] (kScratchLen bytes each, one per super-packet). When a run needs
+    // a buffer and every one is taken, planning stops before that packet: the call returns how
+    // many packets it consumed (at least one, for a non-empty batch); write the outputs out
+    // and call again with the rest. Member packets' buffers are read only. outputs is cleared
+    // and refilled; reserve it to the batch size to keep the call allocation-free. Output
     // pointers stay valid until the packet buffers or scratch buffers are reused.
     std::size_t build(std::span<const Input> batch, std::span<std::uint8_t* const> scratch,
                       std::vector<Output>& outputs);

@@ -453,9 +453,11 @@ void Tunnel::inboundLoop() {
             for (Packet& p : packets)
                 if (p.innerLength > 0)
                     toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
-            coalescer.build(toTun, scratchBuffers, writes);
-            for (const auto& w : writes)
-                tun_.write(w.data, w.length);
+            for (std::size_t done = 0; done < toTun.size();) {
+                done += coalescer.build(std::span(toTun).subspan(done), scratchBuffers, writes);
+                for (const auto& w : writes)
+                    tun_.write(w.data, w.length);
+            }
         } else {
             for (Packet& p : packets)
                 if (p.innerLength > 0)

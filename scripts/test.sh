@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: an AddressSanitizer + UBSan build runs the
-# unit tests, a clang build runs each libFuzzer target for a bounded time, and the release build
-# runs everything (core, helper, app, integration).
+# unit tests and a short soak of the data path, a ThreadSanitizer build runs the data path's
+# unit tests, a clang build runs each libFuzzer target for a bounded time, and the release
+# build runs everything (core, helper, app, integration).
 # Run as root: integration tests create network namespaces and TUN devices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,15 @@ cmake --preset debug-asan >/dev/null
 cmake --build --preset debug-asan -j "$jobs"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs"
 
 echo "== unit tests under ASan/UBSan"
 ctest --preset debug-asan -L 'core|helper|app|server' -E '^fuzz\.' -j "$jobs"
+echo "== the data path's soak under ASan/UBSan (short form)"
+ctest --preset debug-asan -L soak
+echo "== data-path unit tests under TSan"
+ctest --preset tsan -j "$jobs"
 echo "== fuzzers (30 s each)"
 ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz
 echo "== all tests (release)"

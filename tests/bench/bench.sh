@@ -229,16 +229,19 @@ report() {
   echo
   echo "Medians of $ROUNDS round(s) of $DURATION s; both sides of a pair run the same implementation;"
   echo "iperf3 client in namespace a, server in b (\"reverse\": b sends, iperf3 -R), IPv4 inside and"
-  echo "outside the tunnel, MTU $CN_MTU. CPU is the daemon's utime + stime during the run, seconds (and"
-  echo "% of the run's wall time; 100 % = one core)."
+  echo "outside the tunnel, MTU $CN_MTU. CPU is the daemon's utime + stime during the run, in seconds"
+  echo "(one core for the whole run = the run's duration)."
   if [[ $(readlink -f "$CALNETD") == "$(readlink -f "$WIREGUARD_GO")" ]]; then
     echo
     echo "**CALNETD pointed at wireguard-go: the calnetd column measures wireguard-go (noise check).**"
   fi
   echo
   echo "Host: $(uname -sr), $(nproc) CPU ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),"
-  echo "$(iperf3 --version | head -n 1 | cut -d' ' -f1-2); $(for impl in "${impls[@]:1}"; do
-    printf '%s: %s; ' "$impl" "$("$(cn_impl_bin "$impl")" --version 2>/dev/null | head -n 1 || echo '?')"; done)"
+  local versions=()
+  for impl in "${impls[@]:1}"; do
+    versions+=("$impl: $("$(cn_impl_bin "$impl")" --version 2>/dev/null | head -n 1 || echo '?')")
+  done
+  echo "$(iperf3 --version | head -n 1 | cut -d' ' -f1-2)$(printf '; %s' "${versions[@]}"),"
   echo "$(date -u +%Y-%m-%d); host CPU busy before the run (1 s sample, 100 % = all cores): $IDLE_BUSY %."
   echo
   row="| test | metric |"

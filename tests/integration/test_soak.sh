@@ -91,7 +91,8 @@ end = r["end"]
 s = end.get("sum_received") or end.get("sum")
 rates = [i["sum"]["bits_per_second"] for i in r["intervals"] if i["sum"]["seconds"] > 0.5]
 sent = (end.get("sum_sent") or s)["bytes"]
-# TCP: the share of the bytes sent that the receiver got (1.0 unless the tunnel stalled).
+# TCP: the share of the bytes sent that the receiver got: 1.0 less what was still in flight
+# when iperf3 stopped counting (a few MB at most); far less means the tunnel stalled.
 share = s["bytes"] / sent if sent else 0
 print(f'{s["bits_per_second"] / 1e6:.1f} {min(rates) / 1e6 if rates else 0:.1f} '
       f'{s.get("packets", 0)} {s.get("lost_percent", 0):.1f} {share:.3f}')
@@ -123,7 +124,7 @@ t_load() {
     cn_log "round $round $name $from→$to: $rate Mbit/s received, $packets datagrams sent, loss $loss %"
   fi
   if [[ $name == tcp* ]]; then
-    awk -v m="$minrate" -v r="$rate" -v s="$share" 'BEGIN { exit !(m > 0 && r > 0 && s >= 0.99) }' || {
+    awk -v m="$minrate" -v r="$rate" -v s="$share" 'BEGIN { exit !(m > 0 && r > 0 && s >= 0.9) }' || {
       cn_diag "the tunnel stalled: a second without data, or data sent that never arrived"
       return 1
     }

@@ -2,16 +2,21 @@
 //
 //   calnet-server serve --listen HOST:PORT --db sqlite:PATH|postgres:CONNINFO
 //                       [--tls-cert F --tls-key F] [--prefix4 P] [--prefix6 P]
-//                       [--key-expiry DURATION] [--admin-token-file F]
+//                       [--key-expiry DURATION] [--admin-token-file F] [--max-connections N]
+//                       [--max-connections-per-source N] [--registrations-per-minute N]
+//                       [--address-quarantine DURATION]       (serve --help lists them)
 //   calnet-server authkey|nodes|users ...   (adminclient.h)
 //
 // `serve` prints "listening on HOST:PORT" once it accepts connections (with the real port when
 // PORT is 0) and exits 0 on SIGTERM/SIGINT after closing the map streams.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
@@ -31,50 +36,128 @@ void onSignal(int) {
     [[maybe_unused]] const ssize_t n = ::write(g_signalFds[0], &byte, 1);
 }
 
+// The soft open-file limit up to the hard one: every connection is a descriptor, and the
+// usual soft limit of 1,024 is what an attacker with 1,100 idle connections would hit.
+void raiseOpenFileLimit() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int fail(const QString& message) {
     std::fputs(qPrintable(QStringLiteral("calnet-server: ") + message + QLatin1Char('\n')), stderr);
     return 2;
 }
 
-int serve(const QStringList& args) {
-    ServerConfig config;
-    QString listen = QStringLiteral("127.0.0.1:8080");
-    QString prefix4 = QStringLiteral("100.70.0.0/24");
-    QString prefix6 = QStringLiteral("fd70:6361:6c6e::/64");
-    QString tokenFile;
-    for (int i = 0; i < args.size(); ++i) {
-        const QString& a = args[i];
-        if (i + 1 >= args.size()) {
-            return fail(QStringLiteral("unknown option or missing value: %1").arg(a));
-        }
-        const QString v = args[++i];
-        if (a == QStringLiteral("--listen")) {
-            listen = v;
-        } else if (a == QStringLiteral("--db")) {
-            config.database = v;
-        } else if (a == QStringLiteral("--tls-cert")) {
-            config.tlsCertFile = v;
-        } else if (a == QStringLiteral("--tls-key")) {
-            config.tlsKeyFile = v;
-        } else if (a == QStringLiteral("--prefix4")) {
-            prefix4 = v;
-        } else if (a == QStringLiteral("--prefix6")) {
-            prefix6 = v;
-        } else if (a == QStringLiteral("--key-expiry")) {
-            const std::optional<qint64> d = parseDuration(v);
-            if (!d) {
-                return fail(
-                    QStringLiteral("bad --key-expiry %1 (examples: 30s, 10m, 24h, 180d)").arg(v));
-            }
-            config.keyExpirySeconds = *d;
-        } else if (a == QStringLiteral("--admin-token-file")) {
-            tokenFile = v;
-        } else {
-            return fail(QStringLiteral("unknown option %1").arg(a));
-        }
+// A positive number with an upper bound, for the numeric options.
+template <class T> bool positive(const QString& text, T max, T* out) {
+    bool ok = false;
+    const double v = text.toDouble(&ok);
+    if (!ok || !(v > 0) || v > double(max)) {
+        return false;
     }
-    if (!parseHostPort(listen, &config.listenHost, &config.listenPort)) {
-        return fail(QStringLiteral("bad --listen %1 (want HOST:PORT)").arg(listen));
+    *out = T(v);
+    return true;
+}
+
+int serve(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Runs the coordination server: the API, the map streams and (later) the "
+                       "relay on one HTTP listener."));
+    parser.addHelpOption();
+    const QCommandLineOption listen(QStringLiteral("listen"),
+                                    QStringLiteral("Where to listen (default 127.0.0.1:8080)."),
+                                    QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
+    const QCommandLineOption db(QStringLiteral("db"),
+                                QStringLiteral("sqlite:PATH or postgres:CONNINFO (required)."),
+                                QStringLiteral("DATABASE"));
+    const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
+                                     QStringLiteral("PEM certificate (chain) for https/wss."),
+                                     QStringLiteral("FILE"));
+    const QCommandLineOption tlsKey(QStringLiteral("tls-key"),
+                                    QStringLiteral("PEM private key for --tls-cert."),
+                                    QStringLiteral("FILE"));
+    const QCommandLineOption prefix4(QStringLiteral("prefix4"),
+                                     QStringLiteral("IPv4 overlay prefix (default 100.70.0.0/24)."),
+                                     QStringLiteral("PREFIX"), QStringLiteral("100.70.0.0/24"));
+    const QCommandLineOption prefix6(
+        QStringLiteral("prefix6"), QStringLiteral("IPv6 overlay prefix (default fd70:6361:6c6e::/64)."),
+        QStringLiteral("PREFIX"), QStringLiteral("fd70:6361:6c6e::/64"));
+    const QCommandLineOption keyExpiry(QStringLiteral("key-expiry"),
+                                       QStringLiteral("Node key lifetime, e.g. 180d (default)."),
+                                       QStringLiteral("DURATION"));
+    const QCommandLineOption tokenFile(
+        QStringLiteral("admin-token-file"),
+        QStringLiteral("File whose first line is the admin token (else CALNET_ADMIN_TOKEN)."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption maxConnections(
+        QStringLiteral("max-connections"),
+        QStringLiteral("Open connections in all (default 4096; lowered to fit the open-file limit)."),
+        QStringLiteral("N"));
+    const QCommandLineOption maxPerSource(
+        QStringLiteral("max-connections-per-source"),
+        QStringLiteral("Open connections per IPv4 address or IPv6 /64 (default 256)."),
+        QStringLiteral("N"));
+    const QCommandLineOption registrationsPerMinute(
+        QStringLiteral("registrations-per-minute"),
+        QStringLiteral("Registrations per source and minute, half of it at once (default 120)."),
+        QStringLiteral("N"));
+    const QCommandLineOption quarantine(
+        QStringLiteral("address-quarantine"),
+        QStringLiteral("How long a deleted node's overlay address stays unused (default 7d)."),
+        QStringLiteral("DURATION"));
+    parser.addOptions({listen, db, tlsCert, tlsKey, prefix4, prefix6, keyExpiry, tokenFile,
+                       maxConnections, maxPerSource, registrationsPerMinute, quarantine});
+    if (!parser.parse(QStringList{QStringLiteral("calnet-server serve")} + args)) {
+        return fail(parser.errorText());
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return fail(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+    }
+
+    ServerConfig config;
+    config.database = parser.value(db);
+    config.tlsCertFile = parser.value(tlsCert);
+    config.tlsKeyFile = parser.value(tlsKey);
+    if (parser.isSet(keyExpiry)) {
+        const std::optional<qint64> d = parseDuration(parser.value(keyExpiry));
+        if (!d) {
+            return fail(QStringLiteral("bad --key-expiry %1 (examples: 30s, 10m, 24h, 180d)")
+                            .arg(parser.value(keyExpiry)));
+        }
+        config.keyExpirySeconds = *d;
+    }
+    if (parser.isSet(quarantine)) {
+        const std::optional<qint64> d = parseDuration(parser.value(quarantine));
+        if (!d) {
+            return fail(QStringLiteral("bad --address-quarantine %1 (examples: 1h, 7d)")
+                            .arg(parser.value(quarantine)));
+        }
+        config.addressQuarantineSeconds = *d;
+    }
+    if (parser.isSet(maxConnections) &&
+        !positive(parser.value(maxConnections), 1'000'000, &config.maxConnections)) {
+        return fail(QStringLiteral("--max-connections wants a number from 1 to 1000000"));
+    }
+    if (parser.isSet(maxPerSource) &&
+        !positive(parser.value(maxPerSource), 1'000'000, &config.maxConnectionsPerSource)) {
+        return fail(QStringLiteral("--max-connections-per-source wants a number from 1 to 1000000"));
+    }
+    if (parser.isSet(registrationsPerMinute)) {
+        if (!positive(parser.value(registrationsPerMinute), 1e9, &config.registrationsPerMinute)) {
+            return fail(QStringLiteral("--registrations-per-minute wants a positive number"));
+        }
+        config.registrationsBurst = std::max(1, int(config.registrationsPerMinute / 2));
+    }
+    if (!parseHostPort(parser.value(listen), &config.listenHost, &config.listenPort)) {
+        return fail(QStringLiteral("bad --listen %1 (want HOST:PORT)").arg(parser.value(listen)));
     }
     if (config.database.isEmpty()) {
         return fail(QStringLiteral("--db sqlite:PATH or --db postgres:CONNINFO is required"));
@@ -83,12 +166,12 @@ int serve(const QStringList& args) {
         return fail(QStringLiteral("--tls-cert and --tls-key go together"));
     }
     QString error;
-    if (!config.prefixes.set(prefix4, prefix6, &error)) {
+    if (!config.prefixes.set(parser.value(prefix4), parser.value(prefix6), &error)) {
         return fail(error);
     }
     config.adminToken = qEnvironmentVariable("CALNET_ADMIN_TOKEN");
-    if (!tokenFile.isEmpty()) {
-        const std::optional<QString> token = readTokenFile(tokenFile, &error);
+    if (parser.isSet(tokenFile)) {
+        const std::optional<QString> token = readTokenFile(parser.value(tokenFile), &error);
         if (!token) {
             return fail(error);
         }
@@ -97,6 +180,7 @@ int serve(const QStringList& args) {
     if (!config.adminToken.isEmpty() && !isValidAdminToken(config.adminToken)) {
         return fail(QStringLiteral("the admin token must be 16-256 printable characters"));
     }
+    raiseOpenFileLimit();
 
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalFds) != 0) {
         return fail(QStringLiteral("socketpair failed"));

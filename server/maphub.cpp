@@ -1,6 +1,7 @@
 #include "server/maphub.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <QCoreApplication>
 #include <QDateTime>
@@ -9,8 +10,8 @@
 #include <QLoggingCategory>
 #include <QSet>
 #include <QSysInfo>
-#include <QWebSocket>
 
+#include "server/http/websocket.h"
 #include "server/metrics.h"
 #include "server/registry.h"
 #include "server/requests.h"
@@ -35,6 +36,13 @@ constexpr int kRestart = 4503; // reconnect (Qt 6.4 clients refuse RFC 6455's 10
 // a server restart) goes out as a few deltas instead of one per change and per client. The
 // first change after a quiet spell goes out at once.
 constexpr qint64 kPushIntervalMs = 50;
+// A node's messages: a burst of 40, then 20 a second (it sends one on every change of its
+// network). Past that the stream is closed with 4429. Endpoint updates are written at most
+// every 500 ms per node; the ones in between are merged into the next write, so a node that
+// reports endpoints as fast as it can costs two writes (and two changes) a second.
+constexpr double kMessagesPerSecond = 20;
+constexpr double kMessageBurst = 40;
+constexpr qint64 kEndpointWriteIntervalMs = 500;
 
 QJsonArray sortedIds(QList<qint64> ids) {
     std::sort(ids.begin(), ids.end());
@@ -48,7 +56,7 @@ QJsonArray sortedIds(QList<qint64> ids) {
 } // namespace
 
 struct MapHub::Client {
-    QWebSocket* socket = nullptr;
+    http::WebSocket* socket = nullptr;
     QTimer helloTimer;
     bool authenticated = false;
     bool closing = false;
@@ -58,6 +66,11 @@ struct MapHub::Client {
     qint64 lastSeq = 0;        // the client has everything up to here
     qint64 lastPong = 0;       // msecs since epoch
     qint64 unsent = 0;         // bytes handed to the socket and not yet written out
+    double messageTokens = kMessageBurst;
+    qint64 tokensAtMs = 0;
+    qint64 lastEndpointWriteMs = -kEndpointWriteIntervalMs;
+    std::optional<QStringList> pendingEndpoints; // merged updates waiting for endpointTimer
+    QTimer endpointTimer;
 };
 
 MapHub::MapHub(Storage* storage, Registry* registry, const ServerConfig* config, Metrics* metrics,
@@ -77,7 +90,7 @@ MapHub::MapHub(Storage* storage, Registry* registry, const ServerConfig* config,
 
 bool MapHub::start(QString* error) {
     bool known = false;
-    if (ApiError e = m_storage->heartbeat(m_serverId, m_config->clock(), &known)) {
+    if (ApiError e = m_storage->servers().heartbeat(m_serverId, m_config->clock(), &known)) {
         *error = e.message;
         return false;
     }
@@ -89,7 +102,7 @@ bool MapHub::start(QString* error) {
 void MapHub::housekeeping() {
     const qint64 now = m_config->clock();
     bool known = true;
-    if (ApiError e = m_storage->heartbeat(m_serverId, now, &known)) {
+    if (ApiError e = m_storage->servers().heartbeat(m_serverId, now, &known)) {
         qCWarning(lcMap) << "heartbeat:" << e.message;
         return;
     }
@@ -126,11 +139,10 @@ MapHub::~MapHub() {
     }
 }
 
-void MapHub::accept(std::unique_ptr<QWebSocket> owned) {
-    QWebSocket* socket = owned.release();
+void MapHub::accept(std::unique_ptr<http::WebSocket> owned) {
+    // The listener already caps messages and frames at kMaxBodyBytes.
+    http::WebSocket* socket = owned.release();
     socket->setParent(nullptr);
-    socket->setMaxAllowedIncomingMessageSize(quint64(kMaxBodyBytes));
-    socket->setMaxAllowedIncomingFrameSize(quint64(kMaxBodyBytes));
     auto client = std::make_unique<Client>();
     client->socket = socket;
     client->lastPong = QDateTime::currentMSecsSinceEpoch();
@@ -139,15 +151,15 @@ void MapHub::accept(std::unique_ptr<QWebSocket> owned) {
 
     // Queued: close()/abort() may emit disconnected() while we walk m_clients.
     connect(
-        socket, &QWebSocket::disconnected, this, [this, socket] { onDisconnected(socket); },
+        socket, &http::WebSocket::disconnected, this, [this, socket] { onDisconnected(socket); },
         Qt::QueuedConnection);
-    if (socket->requestUrl().path() != QStringLiteral("/api/v1/map")) {
+    if (socket->path() != QByteArrayLiteral("/api/v1/map")) {
         closeClient(c, 1008, QStringLiteral("no WebSocket endpoint at this path"));
         return;
     }
-    connect(socket, &QWebSocket::textMessageReceived, this,
-            [this, socket](const QString& text) { onText(socket, text); });
-    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket] {
+    connect(socket, &http::WebSocket::textMessageReceived, this,
+            [this, socket](const QByteArray& text) { onText(socket, text); });
+    connect(socket, &http::WebSocket::binaryMessageReceived, this, [this, socket] {
         auto it = m_clients.find(socket);
         if (it != m_clients.end()) {
             closeClient(*it->second, kBadMessage, QStringLiteral("binary messages are not used"));
@@ -155,16 +167,24 @@ void MapHub::accept(std::unique_ptr<QWebSocket> owned) {
     });
     // What the socket wrote drains the queue estimate (frame headers make the estimate err on
     // the low side, never the high side).
-    connect(socket, &QWebSocket::bytesWritten, this, [this, socket](qint64 written) {
+    connect(socket, &http::WebSocket::bytesWritten, this, [this, socket](qint64 written) {
         auto it = m_clients.find(socket);
         if (it != m_clients.end()) {
             it->second->unsent = std::max<qint64>(0, it->second->unsent - written);
         }
     });
-    connect(socket, &QWebSocket::pong, this, [this, socket] {
+    connect(socket, &http::WebSocket::pong, this, [this, socket] {
         auto it = m_clients.find(socket);
         if (it != m_clients.end()) {
             it->second->lastPong = QDateTime::currentMSecsSinceEpoch();
+        }
+    });
+    c.tokensAtMs = QDateTime::currentMSecsSinceEpoch();
+    c.endpointTimer.setSingleShot(true);
+    connect(&c.endpointTimer, &QTimer::timeout, this, [this, socket] {
+        auto it = m_clients.find(socket);
+        if (it != m_clients.end() && !it->second->closing && it->second->pendingEndpoints) {
+            writeEndpoints(*it->second, *it->second->pendingEndpoints);
         }
     });
     c.helloTimer.setSingleShot(true);
@@ -183,13 +203,14 @@ void MapHub::closeClient(Client& client, int code, const QString& reason) {
     }
     client.closing = true;
     client.helloTimer.stop();
-    QWebSocket* socket = client.socket;
-    socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), reason);
+    client.endpointTimer.stop();
+    http::WebSocket* socket = client.socket;
+    socket->close(quint16(code), reason.toUtf8());
     // A peer that never answers the close handshake is cut off.
     QTimer::singleShot(5000, socket, [socket] { socket->abort(); });
 }
 
-void MapHub::onDisconnected(QWebSocket* socket) {
+void MapHub::onDisconnected(http::WebSocket* socket) {
     auto it = m_clients.find(socket);
     if (it == m_clients.end()) {
         return;
@@ -198,7 +219,7 @@ void MapHub::onDisconnected(QWebSocket* socket) {
     socket->deleteLater();
 }
 
-void MapHub::forget(std::map<QWebSocket*, std::unique_ptr<Client>>::iterator it) {
+void MapHub::forget(std::map<http::WebSocket*, std::unique_ptr<Client>>::iterator it) {
     const std::unique_ptr<Client> client = std::move(it->second);
     m_clients.erase(it);
     if (client->authenticated) {
@@ -210,11 +231,11 @@ void MapHub::forget(std::map<QWebSocket*, std::unique_ptr<Client>>::iterator it)
 }
 
 void MapHub::send(Client& client, const QJsonObject& message) {
-    sendText(client, QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)));
+    sendText(client, QJsonDocument(message).toJson(QJsonDocument::Compact));
 }
 
-void MapHub::sendText(Client& client, const QString& text) {
-    client.unsent += client.socket->sendTextMessage(text);
+void MapHub::sendText(Client& client, const QByteArray& text) {
+    client.unsent += client.socket->sendText(text);
     m_metrics->countPush();
     if (client.unsent > m_config->sendQueueLimitBytes) {
         qCInfo(lcMap, "node %lld: %lld bytes unread, closing its stream", client.nodeId,
@@ -241,14 +262,20 @@ QString MapHub::seenEndpoint(const Client& client, const QStringList& endpoints)
     return QLatin1Char('[') + address.toString() + QStringLiteral("]:") + port;
 }
 
-void MapHub::onText(QWebSocket* socket, const QString& text) {
+void MapHub::onText(http::WebSocket* socket, const QByteArray& text) {
     auto it = m_clients.find(socket);
     if (it == m_clients.end() || it->second->closing) {
         return;
     }
     Client& client = *it->second;
+    if (!withinBudget(client)) {
+        qCInfo(lcMap, "node %lld: more than %g messages a second, closing its stream",
+               client.nodeId, kMessagesPerSecond);
+        closeClient(client, kTooSlow, QStringLiteral("too many messages"));
+        return;
+    }
     QJsonParseError error{};
-    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
+    const QJsonDocument doc = QJsonDocument::fromJson(text, &error);
     if (error.error != QJsonParseError::NoError || !doc.isObject()) {
         closeClient(client, kBadMessage, QStringLiteral("messages must be JSON objects"));
         return;
@@ -263,6 +290,32 @@ void MapHub::onText(QWebSocket* socket, const QString& text) {
         closeClient(client, kBadMessage, problem);
         return;
     }
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - client.lastEndpointWriteMs >= kEndpointWriteIntervalMs) {
+        writeEndpoints(client, endpoints);
+        return;
+    }
+    client.pendingEndpoints = endpoints; // merged: only the latest is written
+    if (!client.endpointTimer.isActive()) {
+        client.endpointTimer.start(int(client.lastEndpointWriteMs + kEndpointWriteIntervalMs - now));
+    }
+}
+
+bool MapHub::withinBudget(Client& client) {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    client.messageTokens = std::min(kMessageBurst, client.messageTokens + double(now - client.tokensAtMs) *
+                                                                           kMessagesPerSecond / 1000.0);
+    client.tokensAtMs = now;
+    if (client.messageTokens < 1.0) {
+        return false;
+    }
+    client.messageTokens -= 1.0;
+    return true;
+}
+
+void MapHub::writeEndpoints(Client& client, const QStringList& endpoints) {
+    client.lastEndpointWriteMs = QDateTime::currentMSecsSinceEpoch();
+    client.pendingEndpoints.reset();
     if (ApiError e = m_registry->streamEndpoints(
             client.nodeId, endpoints, seenEndpoint(client, endpoints), m_config->clock())) {
         closeClient(client, 1011, e.message);
@@ -278,7 +331,7 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
     }
     const qint64 now = m_config->clock();
     std::optional<NodeRecord> node;
-    if (ApiError e = m_storage->node(hello.nodeId, &node)) {
+    if (ApiError e = m_storage->nodes().get(hello.nodeId, &node)) {
         closeClient(client, 1011, e.message);
         return;
     }
@@ -307,7 +360,7 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
     }
     qint64 seq = 0;
     qint64 pruned = 0;
-    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
+    if (ApiError e = m_storage->changes().currentSeq(&seq, &pruned)) {
         closeClient(client, 1011, e.message);
         return;
     }
@@ -323,7 +376,7 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
 
 void MapHub::sendMap(Client& client, qint64 seq) {
     QList<NodeRecord> all;
-    if (ApiError e = m_storage->nodes(&all)) {
+    if (ApiError e = m_storage->nodes().all(&all)) {
         closeClient(client, 1011, e.message);
         return;
     }
@@ -376,7 +429,7 @@ void MapHub::schedulePush() {
 void MapHub::push() {
     qint64 seq = 0;
     qint64 pruned = 0;
-    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
+    if (ApiError e = m_storage->changes().currentSeq(&seq, &pruned)) {
         return;
     }
     // A client whose next changes were pruned before it got them (it was stuck, or another
@@ -400,7 +453,7 @@ void MapHub::push() {
         return;
     }
     QList<ChangeRecord> changes;
-    if (ApiError e = m_storage->changesAfter(oldest, &changes)) {
+    if (ApiError e = m_storage->changes().after(oldest, &changes)) {
         return;
     }
     QSet<qint64> ids;
@@ -410,7 +463,7 @@ void MapHub::push() {
         }
     }
     QHash<qint64, NodeRecord> nodes;
-    if (ApiError e = m_storage->nodesByIds(ids, &nodes)) {
+    if (ApiError e = m_storage->nodes().byIds(ids, &nodes)) {
         return;
     }
     const qint64 now = m_config->clock();
@@ -449,12 +502,12 @@ void MapHub::push() {
             }
             upsert.append(*cached);
         }
-        const QString text = QString::fromUtf8(
+        const QByteArray text =
             QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("delta")},
                                       {QStringLiteral("seq"), seq},
                                       {QStringLiteral("upsert"), upsert},
                                       {QStringLiteral("remove"), sortedIds(removed)}})
-                .toJson(QJsonDocument::Compact));
+                .toJson(QJsonDocument::Compact);
         for (Client* client : clients) {
             if (changed.contains(client->nodeId)) {
                 // A change to the node itself: deleted, expired or re-registered elsewhere
@@ -473,7 +526,7 @@ void MapHub::push() {
 
 void MapHub::pingAll() {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    std::vector<QWebSocket*> dead;
+    std::vector<http::WebSocket*> dead;
     for (auto& [socket, c] : m_clients) {
         if (!c->authenticated || c->closing) {
             continue;
@@ -484,7 +537,7 @@ void MapHub::pingAll() {
         }
         socket->ping();
     }
-    for (QWebSocket* socket : dead) {
+    for (http::WebSocket* socket : dead) {
         socket->abort(); // disconnected() marks the node offline
     }
 }
@@ -493,22 +546,21 @@ void MapHub::shutdown() {
     m_pingTimer.stop();
     m_sweepTimer.stop();
     m_houseTimer.stop();
-    std::vector<QWebSocket*> sockets;
+    std::vector<http::WebSocket*> sockets;
     for (auto& [socket, c] : m_clients) {
         sockets.push_back(socket);
     }
-    for (QWebSocket* socket : sockets) {
+    for (http::WebSocket* socket : sockets) {
         auto it = m_clients.find(socket);
         if (it == m_clients.end()) {
             continue;
         }
         socket->disconnect(this);
         forget(it);
-        socket->close(QWebSocketProtocol::CloseCodeGoingAway,
-                      QStringLiteral("server shutting down"));
+        socket->close(1001, QByteArrayLiteral("server shutting down"));
         socket->deleteLater();
     }
-    if (ApiError e = m_storage->removeServer(m_serverId)) {
+    if (ApiError e = m_storage->servers().remove(m_serverId)) {
         qCWarning(lcMap) << "removing this server's row:" << e.message;
     }
 }

@@ -16,9 +16,11 @@
 //
 // Pushes are coalesced: many commits in one event-loop turn become one delta per client, sent
 // from a zero-timer right after the commits (well within the contract's one second).
+// Budget: a node may send 40 messages at once and 20 a second; endpoint updates are written
+// at most every 500 ms per node, later ones merged into the next write.
 // Close codes: 4400 bad message, 4401 bad or replaced credential, 4403 node deleted,
-// 4408 no hello in time, 4410 node key expired, 4429 too far behind, 4503 reconnect (this
-// server was taken for dead).
+// 4408 no hello in time, 4410 node key expired, 4429 too far behind or too many messages,
+// 4503 reconnect (this server was taken for dead).
 //
 // Not thread-safe: everything runs on the server's event loop thread.
 #pragma once
@@ -30,10 +32,12 @@
 #include <QObject>
 #include <QTimer>
 
-class QWebSocket;
 
 namespace calnet::server {
 
+namespace http {
+class WebSocket;
+}
 class Metrics;
 class Registry;
 class Storage;
@@ -48,7 +52,7 @@ public:
     ~MapHub() override;
 
     // Takes a socket the HTTP server upgraded; anything but /api/v1/map is closed.
-    void accept(std::unique_ptr<QWebSocket> socket);
+    void accept(std::unique_ptr<http::WebSocket> socket);
     int clientCount() const { return int(m_clients.size()); }
     // Registers this server process (its first heartbeat) and starts the housekeeping timer;
     // false and a reason when the database refuses.
@@ -65,14 +69,17 @@ public slots:
 private:
     struct Client;
 
-    void onText(QWebSocket* socket, const QString& text);
+    void onText(http::WebSocket* socket, const QByteArray& text);
     void onHello(Client& client, const QJsonObject& message);
-    void onDisconnected(QWebSocket* socket);
+    // Spends one of the client's message tokens; false when it has none left.
+    bool withinBudget(Client& client);
+    void writeEndpoints(Client& client, const QStringList& endpoints);
+    void onDisconnected(http::WebSocket* socket);
     // Removes a client; its node goes offline unless a newer stream took over.
-    void forget(std::map<QWebSocket*, std::unique_ptr<Client>>::iterator it);
+    void forget(std::map<http::WebSocket*, std::unique_ptr<Client>>::iterator it);
     void closeClient(Client& client, int code, const QString& reason);
     void send(Client& client, const QJsonObject& message);
-    void sendText(Client& client, const QString& text);
+    void sendText(Client& client, const QByteArray& text);
     void push();
     // A full map at `seq` (on hello, or for a client whose next changes were pruned).
     void sendMap(Client& client, qint64 seq);
@@ -88,7 +95,7 @@ private:
     Registry* m_registry;
     const ServerConfig* m_config;
     Metrics* m_metrics;
-    std::map<QWebSocket*, std::unique_ptr<Client>> m_clients;
+    std::map<http::WebSocket*, std::unique_ptr<Client>> m_clients;
     QTimer m_pingTimer;
     QTimer m_sweepTimer;
     QTimer m_houseTimer;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <QByteArray>
 #include <QString>
@@ -15,7 +17,25 @@ public:
     void countRegistration(const QString& result) { ++m_registrations[result]; }
     void countPush() { ++m_pushes; }
 
-    QByteArray render(qint64 nodesOnline, qint64 nodesTotal, qint64 websocketClients) const;
+    // What is read when scraped.
+    struct Gauges {
+        qint64 nodesOnline = 0;
+        qint64 nodesTotal = 0;
+        qint64 websocketClients = 0;
+        qint64 httpConnections = 0;
+        qint64 httpAccepted = 0;
+        qint64 httpRefusedTotalCap = 0;
+        qint64 httpRefusedSourceCap = 0;
+        qint64 httpTimeouts = 0;
+        qint64 httpBadRequests = 0;
+        qint64 httpAcceptErrors = 0;
+        std::vector<std::pair<QString, qint64>> limited; // 429s per SourceLimiter
+        qint64 poolSize = 0;        // overlay addresses the prefix holds
+        qint64 poolUsed = 0;        // held by nodes
+        qint64 poolQuarantined = 0; // freed by deleted nodes, not yet usable again
+    };
+
+    QByteArray render(const Gauges& g) const;
 
 private:
     std::map<int, quint64> m_http;

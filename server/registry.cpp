@@ -51,7 +51,7 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
             const std::optional<qint64> id = secrets::credentialNodeId(r.credential);
             if (id) {
                 std::optional<NodeRecord> candidate;
-                if (ApiError e = m_storage->node(*id, &candidate)) {
+                if (ApiError e = m_storage->nodes().get(*id, &candidate)) {
                     return e;
                 }
                 if (candidate && secrets::verifySecret(r.credential, candidate->credentialHash)) {
@@ -65,7 +65,7 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
         if (node) {
             if (r.nodeKey != node->nodeKey) { // key rotation
                 std::optional<NodeRecord> other;
-                if (ApiError e = m_storage->nodeByKey(r.nodeKey, &other)) {
+                if (ApiError e = m_storage->nodes().byKey(r.nodeKey, &other)) {
                     return e;
                 }
                 if (other) {
@@ -78,7 +78,7 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
             const std::optional<QString> keyId = secrets::authKeyId(r.authKey);
             std::optional<AuthKeyRecord> key;
             if (keyId) {
-                if (ApiError e = m_storage->authKey(*keyId, &key)) {
+                if (ApiError e = m_storage->keys().authKey(*keyId, &key)) {
                     return e;
                 }
             }
@@ -92,13 +92,17 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                 return ApiError::expired(QStringLiteral("this pre-auth key has expired"));
             }
             bool won = false;
-            if (ApiError e = m_storage->consumeAuthKey(key->id, key->reusable, &won)) {
+            if (ApiError e = m_storage->keys().consumeAuthKey(key->id, key->reusable, &won)) {
                 return e;
             }
             if (!won) {
-                return ApiError::forbidden(QStringLiteral("this one-time pre-auth key was used"));
+                return ApiError::forbidden(
+                    key->reusable
+                        ? QStringLiteral("this pre-auth key has been used %1 times, its limit")
+                              .arg(key->maxUses)
+                        : QStringLiteral("this one-time pre-auth key was used"));
             }
-            if (ApiError e = m_storage->nodeByKey(r.nodeKey, &node)) {
+            if (ApiError e = m_storage->nodes().byKey(r.nodeKey, &node)) {
                 return e;
             }
             if (!node) {
@@ -106,14 +110,16 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                 // everything else is written by the update below, as for a known node.
                 NodeRecord fresh;
                 if (ApiError e =
-                        m_storage->allocateIndex(m_config->prefixes.capacity(), &fresh.addrIndex)) {
+                        m_storage->addresses().allocate(m_config->prefixes.capacity(), now,
+                                                        m_config->addressQuarantineSeconds,
+                                                        &fresh.addrIndex)) {
                     return e;
                 }
                 fresh.nodeKey = r.nodeKey;
                 fresh.created = now;
                 fresh.credentialHash = "pending";
                 fresh.userId = key->userId;
-                if (ApiError e = m_storage->insertNode(&fresh)) {
+                if (ApiError e = m_storage->nodes().insert(&fresh)) {
                     return e;
                 }
                 node = fresh;
@@ -129,14 +135,14 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
         node->clientVersion = r.clientVersion;
         node->credentialHash = secrets::hashSecret(credential);
         node->keyExpiry = now + m_config->keyExpirySeconds;
-        if (ApiError e = m_storage->updateRegistration(*node)) {
+        if (ApiError e = m_storage->nodes().updateRegistration(*node)) {
             return e;
         }
-        if (ApiError e = m_storage->appendChange(node->id, kUpsert, now)) {
+        if (ApiError e = m_storage->changes().append(node->id, kUpsert, now)) {
             return e;
         }
         std::optional<NodeRecord> stored;
-        if (ApiError e = m_storage->node(node->id, &stored); e || !stored) {
+        if (ApiError e = m_storage->nodes().get(node->id, &stored); e || !stored) {
             return e ? e : ApiError::internal(QStringLiteral("node vanished"));
         }
         out->node = *stored;
@@ -149,7 +155,7 @@ ApiError Registry::createAuthKey(const CreateAuthKeyRequest& r, qint64 now, Auth
                                  QString* key) {
     return write([&]() -> ApiError {
         AuthKeyRecord k;
-        if (ApiError e = m_storage->ensureUser(r.user, now, &k.userId)) {
+        if (ApiError e = m_storage->keys().ensureUser(r.user, now, &k.userId)) {
             return e;
         }
         k.id = secrets::randomKeyId();
@@ -158,9 +164,10 @@ ApiError Registry::createAuthKey(const CreateAuthKeyRequest& r, qint64 now, Auth
         k.user = r.user;
         k.reusable = r.reusable;
         k.tags = r.tags;
+        k.maxUses = r.maxUses;
         k.created = now;
         k.expires = now + r.expiresIn;
-        if (ApiError e = m_storage->insertAuthKey(k)) {
+        if (ApiError e = m_storage->keys().insertAuthKey(k)) {
             return e;
         }
         *out = k;
@@ -172,7 +179,7 @@ ApiError Registry::createAuthKey(const CreateAuthKeyRequest& r, qint64 now, Auth
 ApiError Registry::revokeAuthKey(const QString& id) {
     return write([&]() -> ApiError {
         bool found = false;
-        if (ApiError e = m_storage->revokeAuthKey(id, &found)) {
+        if (ApiError e = m_storage->keys().revokeAuthKey(id, &found)) {
             return e;
         }
         return found ? ApiError{} : ApiError::notFound(QStringLiteral("no such pre-auth key"));
@@ -182,45 +189,50 @@ ApiError Registry::revokeAuthKey(const QString& id) {
 ApiError Registry::deleteNode(qint64 id, qint64 now) {
     return write([&]() -> ApiError {
         bool found = false;
-        if (ApiError e = m_storage->deleteNode(id, &found)) {
+        qint64 index = 0;
+        if (ApiError e = m_storage->nodes().remove(id, &found, &index)) {
             return e;
         }
         if (!found) {
             return ApiError::notFound(QStringLiteral("no such node"));
         }
-        return m_storage->appendChange(id, QStringLiteral("remove"), now);
+        // Its address is not given to another node before the quarantine has passed.
+        if (ApiError e = m_storage->addresses().release(index, now)) {
+            return e;
+        }
+        return m_storage->changes().append(id, QStringLiteral("remove"), now);
     });
 }
 
 ApiError Registry::expireNode(qint64 id, qint64 now) {
     return write([&]() -> ApiError {
         bool found = false;
-        if (ApiError e = m_storage->expireNode(id, now, &found)) {
+        if (ApiError e = m_storage->nodes().expire(id, now, &found)) {
             return e;
         }
         if (!found) {
             return ApiError::notFound(QStringLiteral("no such node"));
         }
-        return m_storage->appendChange(id, QStringLiteral("expire"), now);
+        return m_storage->changes().append(id, QStringLiteral("expire"), now);
     });
 }
 
 ApiError Registry::streamOpened(qint64 nodeId, const QString& server, const QString& stream,
                                 const QStringList& endpoints, const QString& seen, qint64 now) {
     return write([&]() -> ApiError {
-        if (ApiError e = m_storage->setStream(nodeId, server, stream, endpoints, seen, now)) {
+        if (ApiError e = m_storage->nodes().setStream(nodeId, server, stream, endpoints, seen, now)) {
             return e;
         }
-        return m_storage->appendChange(nodeId, kUpsert, now);
+        return m_storage->changes().append(nodeId, kUpsert, now);
     });
 }
 
 ApiError Registry::markOffline(qint64 nodeId, const QString& stream, qint64 now) {
     bool changed = false;
-    if (ApiError e = m_storage->clearStream(nodeId, stream, now, &changed)) {
+    if (ApiError e = m_storage->nodes().clearStream(nodeId, stream, now, &changed)) {
         return e;
     }
-    return changed ? m_storage->appendChange(nodeId, kUpsert, now) : ApiError{};
+    return changed ? m_storage->changes().append(nodeId, kUpsert, now) : ApiError{};
 }
 
 ApiError Registry::streamClosed(qint64 nodeId, const QString& stream, qint64 now) {
@@ -231,22 +243,22 @@ ApiError Registry::streamEndpoints(qint64 nodeId, const QStringList& endpoints, 
                                    qint64 now) {
     return write([&]() -> ApiError {
         std::optional<NodeRecord> node;
-        if (ApiError e = m_storage->node(nodeId, &node)) {
+        if (ApiError e = m_storage->nodes().get(nodeId, &node)) {
             return e;
         }
         if (!node || (node->endpoints == endpoints && node->seenEndpoint == seen)) {
             return {};
         }
-        if (ApiError e = m_storage->setEndpoints(nodeId, endpoints, seen)) {
+        if (ApiError e = m_storage->nodes().setEndpoints(nodeId, endpoints, seen)) {
             return e;
         }
-        return m_storage->appendChange(nodeId, kUpsert, now);
+        return m_storage->changes().append(nodeId, kUpsert, now);
     });
 }
 
 ApiError Registry::sweepExpired(qint64 now) {
     QList<qint64> ids;
-    if (ApiError e = m_storage->expiredUnannounced(now, &ids)) { // cheap check, no lock
+    if (ApiError e = m_storage->nodes().expiredUnannounced(now, &ids)) { // cheap check, no lock
         return e;
     }
     if (ids.isEmpty()) {
@@ -255,11 +267,11 @@ ApiError Registry::sweepExpired(qint64 now) {
     return write([&]() -> ApiError {
         for (qint64 id : ids) {
             bool won = false; // another server may have announced it meanwhile
-            if (ApiError e = m_storage->markExpiryAnnounced(id, &won)) {
+            if (ApiError e = m_storage->nodes().markExpiryAnnounced(id, &won)) {
                 return e;
             }
             if (won) {
-                if (ApiError e = m_storage->appendChange(id, QStringLiteral("expire"), now)) {
+                if (ApiError e = m_storage->changes().append(id, QStringLiteral("expire"), now)) {
                     return e;
                 }
             }
@@ -270,7 +282,7 @@ ApiError Registry::sweepExpired(qint64 now) {
 
 ApiError Registry::sweepDeadServers(qint64 deadline, qint64 now, qint64* candidates) {
     QList<std::pair<qint64, QString>> orphans;
-    if (ApiError e = m_storage->orphanedStreams(deadline, &orphans)) { // cheap check, no lock
+    if (ApiError e = m_storage->nodes().orphanedStreams(deadline, &orphans)) { // cheap check, no lock
         return e;
     }
     *candidates = qint64(orphans.size());
@@ -286,23 +298,23 @@ ApiError Registry::sweepDeadServers(qint64 deadline, qint64 now, qint64* candida
     if (ApiError e = orphans.isEmpty() ? ApiError{} : write(markAll)) {
         return e;
     }
-    return m_storage->removeDeadServers(deadline);
+    return m_storage->servers().removeDead(deadline);
 }
 
 ApiError Registry::pruneChanges(qint64 before) {
     qint64 through = 0;
-    if (ApiError e = m_storage->prunableThrough(before, &through)) { // cheap check, no lock
+    if (ApiError e = m_storage->changes().prunableThrough(before, &through)) { // cheap check, no lock
         return e;
     }
     qint64 seq = 0;
     qint64 pruned = 0;
-    if (ApiError e = m_storage->currentSeq(&seq, &pruned)) {
+    if (ApiError e = m_storage->changes().currentSeq(&seq, &pruned)) {
         return e;
     }
     if (through <= pruned) {
         return {};
     }
-    return write([&] { return m_storage->pruneChanges(through); });
+    return write([&] { return m_storage->changes().prune(through); });
 }
 
 } // namespace calnet::server

@@ -9,6 +9,7 @@
 #include <QSet>
 
 #include "core/config/keyencoding.h"
+#include "core/crypto/x25519.h"
 #include "core/ipc/protocol.h"
 #include "core/net/ipaddress.h"
 #include "server/secrets.h"
@@ -208,11 +209,18 @@ ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
     if (!f.error().isEmpty()) {
         return ApiError::badRequest(f.error());
     }
-    if (!config::decodeKeyBase64(r.nodeKey.toStdString())) {
+    const auto nodeKey = config::decodeKeyBase64(r.nodeKey.toStdString());
+    if (!nodeKey) {
         return ApiError::badRequest(QStringLiteral("nodeKey must be base64 of 32 bytes"));
     }
-    if (!config::decodeKeyBase64(r.discoKey.toStdString())) {
+    const auto discoKey = config::decodeKeyBase64(r.discoKey.toStdString());
+    if (!discoKey) {
         return ApiError::badRequest(QStringLiteral("discoKey must be base64 of 32 bytes"));
+    }
+    // An all-zero or other small-order key makes every handshake with the node fail.
+    if (!crypto::isUsablePublicKey(*nodeKey) || !crypto::isUsablePublicKey(*discoKey)) {
+        return ApiError::badRequest(QStringLiteral("nodeKey and discoKey must be valid X25519 "
+                                                   "public keys (not of small order)"));
     }
     if (!isValidHostname(r.hostname)) {
         return ApiError::badRequest(QStringLiteral("hostname must be 1-63 of [A-Za-z0-9-]"));
@@ -231,7 +239,8 @@ ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest*
         return e;
     }
     Fields f(object, {QStringLiteral("user"), QStringLiteral("reusable"),
-                      QStringLiteral("expiresIn"), QStringLiteral("tags")});
+                      QStringLiteral("expiresIn"), QStringLiteral("tags"),
+                      QStringLiteral("maxUses")});
     CreateAuthKeyRequest r;
     if (f.has(QStringLiteral("user"))) {
         r.user = f.string(QStringLiteral("user"), true, 63);
@@ -242,6 +251,10 @@ ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest*
     r.reusable = f.boolean(QStringLiteral("reusable"), false);
     r.expiresIn = f.integer(QStringLiteral("expiresIn"), false, 1, 3650LL * 86400, r.expiresIn);
     r.tags = f.strings(QStringLiteral("tags"), kMaxTags, isValidTag);
+    r.maxUses = f.integer(QStringLiteral("maxUses"), false, 1, 1'000'000, 0);
+    if (f.error().isEmpty() && r.maxUses != 0 && !r.reusable) {
+        f.fail(QStringLiteral("maxUses is for reusable keys (a one-time key has one use)"));
+    }
     if (!f.error().isEmpty()) {
         return ApiError::badRequest(f.error());
     }

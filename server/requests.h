@@ -32,6 +32,7 @@ struct CreateAuthKeyRequest {
     bool reusable = false;
     qint64 expiresIn = 86400; // seconds; the contract's default is one day
     QStringList tags;
+    qint64 maxUses = 0; // reusable keys: registrations allowed; 0 = no limit
 };
 ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest* out);
 

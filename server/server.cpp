@@ -1,60 +1,51 @@
 #include "server/server.h"
 
 #include <QFile>
-#include <QHttpServerRequest>
-#include <QHttpServerResponder>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSslCertificate>
 #include <QSslKey>
-#include <QTcpServer>
-#include <QTcpSocket>
-#include <QWebSocket>
 
 #include "server/maphub.h"
 #include "server/metrics.h"
 #include "server/registry.h"
 #include "server/requests.h"
 #include "server/secrets.h"
+#include "server/http/websocket.h"
 #include "server/storage.h"
 
 namespace calnet::server {
 
 namespace {
 
-constexpr int kListenBacklog = 1024;
+const QString kVersion = QStringLiteral(CALNET_VERSION);
 constexpr int kStreamSendBuffer = 128 * 1024;
 
-const QString kVersion = QStringLiteral(CALNET_VERSION);
+const QByteArray kMapPath = QByteArrayLiteral("/api/v1/map");
+const QByteArray kAdminPrefix = QByteArrayLiteral("/api/v1/admin/");
 
-using Method = QHttpServerRequest::Method;
+bool isAdmin(const http::Request& r) {
+    return r.path.startsWith(kAdminPrefix);
+}
 
-QString methodName(Method m) {
-    switch (m) {
-    case Method::Get:
-        return QStringLiteral("GET");
-    case Method::Post:
-        return QStringLiteral("POST");
-    case Method::Delete:
-        return QStringLiteral("DELETE");
-    case Method::Put:
-        return QStringLiteral("PUT");
-    case Method::Patch:
-        return QStringLiteral("PATCH");
-    case Method::Head:
-        return QStringLiteral("HEAD");
-    default:
-        return QStringLiteral("this method");
-    }
+// The requests whose body the server reads: everything else is answered from its head.
+bool needsBody(const http::Request& r) {
+    return r.method == "POST" &&
+           (r.path == "/api/v1/register" || r.path == kAdminPrefix + "authkeys");
 }
 
 } // namespace
 
 Server::Server(ServerConfig config, QObject* parent)
-    : QAbstractHttpServer(parent), m_config(std::move(config)),
-      m_storage(std::make_unique<Storage>()),
+    : QObject(parent), m_config(std::move(config)), m_storage(std::make_unique<Storage>()),
       m_registry(std::make_unique<Registry>(m_storage.get(), &m_config)),
-      m_metrics(std::make_unique<Metrics>()) {}
+      m_metrics(std::make_unique<Metrics>()),
+      m_badAuthKeys(QStringLiteral("wrong pre-auth key"), m_config.badKeysPerMinute,
+                    m_config.badKeysBurst),
+      m_badAdminTokens(QStringLiteral("wrong admin token"), m_config.badKeysPerMinute,
+                       m_config.badKeysBurst),
+      m_registrations(QStringLiteral("registration"), m_config.registrationsPerMinute,
+                      m_config.registrationsBurst) {}
 
 Server::~Server() {
     shutdown();
@@ -69,11 +60,16 @@ bool Server::start(QString* error) {
         return false;
     }
     connect(m_storage.get(), &Storage::changed, m_hub.get(), &MapHub::schedulePush);
-    connect(this, &QAbstractHttpServer::newWebSocketConnection, this, [this] {
-        while (hasPendingWebSocketConnections()) {
-            m_hub->accept(nextPendingWebSocketConnection());
-        }
-    });
+
+    http::ListenerLimits limits;
+    limits.maxConnections = m_config.maxConnections;
+    limits.maxConnectionsPerSource = m_config.maxConnectionsPerSource;
+    limits.headTimeoutMs = m_config.headTimeoutMs;
+    limits.bodyTimeoutMs = m_config.headTimeoutMs;
+    limits.idleTimeoutMs = m_config.idleTimeoutMs;
+    limits.maxBody = std::size_t(kMaxBodyBytes);
+    limits.maxWebSocketMessage = std::size_t(kMaxBodyBytes);
+    m_listener = std::make_unique<http::HttpListener>(static_cast<http::Handler*>(this), limits);
 
     if (!m_config.tlsCertFile.isEmpty() || !m_config.tlsKeyFile.isEmpty()) {
         QFile certFile(m_config.tlsCertFile);
@@ -92,7 +88,7 @@ bool Server::start(QString* error) {
             *error = QStringLiteral("--tls-cert/--tls-key are not a PEM certificate and key");
             return false;
         }
-        sslSetup(chain.front(), key);
+        m_listener->setTls(chain.front(), key);
     }
 
     QHostAddress address;
@@ -101,27 +97,15 @@ bool Server::start(QString* error) {
     } else {
         address.setAddress(m_config.listenHost);
     }
-    if (m_config.tlsCertFile.isEmpty()) {
-        // Our own listener for a deep accept queue: after a restart every node reconnects at
-        // once, and Qt's default backlog of 50 turns that into SYN retries of 1, 3, 7… s.
-        auto* tcp = new QTcpServer(this);
-        tcp->setListenBacklogSize(kListenBacklog);
-        if (tcp->listen(address, m_config.listenPort)) {
-            bind(tcp);
-            m_port = tcp->serverPort();
-        } else {
-            delete tcp;
-            m_port = 0;
-        }
-    } else {
-        m_port = listen(address, m_config.listenPort); // Qt 6.4 wraps TLS only in its own
-    }
-    if (m_port == 0) {
-        *error = QStringLiteral("cannot listen on %1:%2")
+    QString why;
+    if (!m_listener->listen(address, m_config.listenPort, &why)) {
+        *error = QStringLiteral("cannot listen on %1:%2: %3")
                      .arg(m_config.listenHost)
-                     .arg(m_config.listenPort);
+                     .arg(m_config.listenPort)
+                     .arg(why);
         return false;
     }
+    m_port = m_listener->port();
     return true;
 }
 
@@ -130,64 +114,96 @@ void Server::shutdown() {
         return;
     }
     m_shutDown = true;
-    for (QTcpServer* s : servers()) {
-        s->close();
+    if (m_listener) {
+        m_listener->close();
     }
     if (m_hub) {
         m_hub->shutdown();
     }
 }
 
-bool Server::handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) {
-    // Qt 6.4 upgrades a WebSocket request after a handler took it ("handled") without writing
-    // a reply; MapHub checks the path once the socket is upgraded.
-    if (request.value(QByteArrayLiteral("upgrade")).compare("websocket", Qt::CaseInsensitive) ==
-        0) {
-        // A map stream carries little: a small kernel send buffer bounds what a node that
-        // stops reading costs (the kernel would otherwise grow it to 4 MiB per socket); what
-        // queues beyond it counts against sendQueueLimitBytes.
-        socket->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, kStreamSendBuffer);
-        return true;
-    }
-    const Reply reply = route(request);
+Server::Reply Server::counted(Reply reply) {
     m_metrics->countHttp(reply.status);
-    QHttpServerResponder responder = makeResponder(request, socket);
-    responder.write(reply.body, reply.contentType,
-                    static_cast<QHttpServerResponder::StatusCode>(reply.status));
-    return true;
+    return reply;
 }
 
-void Server::missingHandler(const QHttpServerRequest& request, QTcpSocket* socket) {
-    const Reply reply = error(ApiError::notFound(QStringLiteral("no such endpoint")));
-    makeResponder(request, socket)
-        .write(reply.body, reply.contentType,
-               static_cast<QHttpServerResponder::StatusCode>(reply.status));
+http::Handler::Decision Server::onHead(const http::Request& head, const QHostAddress& peer,
+                                       Reply* answer) {
+    const QByteArray source = http::HttpListener::sourceKey(peer);
+    if (head.path == kMapPath && head.method == "GET" && head.headerHasToken("upgrade", "websocket")) {
+        return Decision::WebSocket;
+    }
+    if (isAdmin(head)) {
+        // Authorization comes first: nothing of the body is read for a caller without it.
+        if (const auto wait = m_badAdminTokens.retryAfter(source)) {
+            *answer = counted(tooMany(*wait, QStringLiteral("too many wrong admin tokens")));
+            return Decision::Answer;
+        }
+        if (!adminAuthorized(head)) {
+            m_badAdminTokens.spend(source, peer);
+            *answer = counted(error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong"))));
+            return Decision::Answer;
+        }
+    }
+    if (head.path == "/api/v1/register" && head.method == "POST") {
+        std::optional<int> wait = m_badAuthKeys.retryAfter(source);
+        if (!wait) {
+            wait = m_registrations.retryAfter(source);
+        }
+        if (wait) {
+            *answer = counted(tooMany(*wait, QStringLiteral("too many registrations from this address")));
+            return Decision::Answer;
+        }
+    }
+    if (needsBody(head)) {
+        return Decision::ReadBody;
+    }
+    *answer = counted(route(head, peer));
+    return Decision::Answer;
+}
+
+http::Response Server::onRequest(const http::Request& request, const QHostAddress& peer) {
+    return counted(route(request, peer));
+}
+
+void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
+    m_metrics->countHttp(101);
+    // A map stream carries little: a small kernel send buffer bounds what a node that stops
+    // reading costs (the kernel would otherwise grow it to 4 MiB); what queues beyond it counts
+    // against sendQueueLimitBytes.
+    socket->setSendBufferSize(kStreamSendBuffer);
+    m_hub->accept(std::move(socket));
 }
 
 Server::Reply Server::json(const QJsonObject& object, int status) {
-    return {status, QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n',
-            QByteArrayLiteral("application/json")};
+    Reply r;
+    r.status = status;
+    r.body = QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n';
+    return r;
 }
 
 Server::Reply Server::error(const ApiError& e) {
     return json(e.toJson(), e.status);
 }
 
-Server::Reply Server::route(const QHttpServerRequest& request) {
-    if (request.body().size() > kMaxBodyBytes) {
-        return error(ApiError::tooLarge(QStringLiteral("request body over 64 KiB")));
-    }
-    const QString path = request.url().path();
-    const Method method = request.method();
-    auto only = [&](Method allowed) -> std::optional<Reply> {
+Server::Reply Server::tooMany(int retryAfterSeconds, const QString& message) {
+    Reply r = json(ApiError{429, QStringLiteral("rate_limited"), message}.toJson(), 429);
+    r.headers.emplace_back(QByteArrayLiteral("Retry-After"), QByteArray::number(retryAfterSeconds));
+    return r;
+}
+
+Server::Reply Server::route(const http::Request& request, const QHostAddress& peer) {
+    const QByteArray& path = request.path;
+    const QByteArray& method = request.method;
+    auto only = [&](const char* allowed) -> std::optional<Reply> {
         if (method != allowed) {
             return error(ApiError::methodNotAllowed(
-                QStringLiteral("%1 is not allowed here").arg(methodName(method))));
+                QStringLiteral("%1 is not allowed here").arg(QString::fromLatin1(method))));
         }
         return std::nullopt;
     };
-    if (path == QStringLiteral("/api/v1/info")) {
-        if (auto r = only(Method::Get)) {
+    if (path == "/api/v1/info") {
+        if (auto r = only("GET")) {
             return *r;
         }
         return json(QJsonObject{
@@ -197,76 +213,76 @@ Server::Reply Server::route(const QHttpServerRequest& request) {
             {QStringLiteral("auth"), QJsonArray{QStringLiteral("authkey")}},
         });
     }
-    if (path == QStringLiteral("/api/v1/register")) {
-        if (auto r = only(Method::Post)) {
+    if (path == "/api/v1/register") {
+        if (auto r = only("POST")) {
             return *r;
         }
-        return registerNode(request);
+        return registerNode(request, peer);
     }
-    if (path == QStringLiteral("/api/v1/map")) {
-        if (auto r = only(Method::Get)) {
+    if (path == kMapPath) {
+        if (auto r = only("GET")) {
             return *r;
         }
         return error(ApiError::badRequest(QStringLiteral("this endpoint is a WebSocket")));
     }
-    if (path == QStringLiteral("/metrics")) {
-        if (auto r = only(Method::Get)) {
+    if (path == "/metrics") {
+        if (auto r = only("GET")) {
             return *r;
         }
         return metrics();
     }
-    static const QString adminPrefix = QStringLiteral("/api/v1/admin/");
-    if (path.startsWith(adminPrefix)) {
-        if (!adminAuthorized(request)) {
+    if (isAdmin(request)) {
+        if (!adminAuthorized(request)) { // onHead checked it; a request is never routed without
             return error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong")));
         }
-        return admin(request, path.mid(adminPrefix.size()).split(QLatin1Char('/')));
+        return admin(request, QString::fromUtf8(path.mid(kAdminPrefix.size())).split(QLatin1Char('/')));
     }
     return error(ApiError::notFound(QStringLiteral("no such endpoint")));
 }
 
-bool Server::adminAuthorized(const QHttpServerRequest& request) const {
+bool Server::adminAuthorized(const http::Request& request) const {
     if (m_config.adminToken.isEmpty()) {
         return false; // no token configured: the admin API is off
     }
-    for (const auto& [name, value] : request.headers()) {
-        if (name.compare("authorization", Qt::CaseInsensitive) == 0) {
-            static const QByteArray scheme = QByteArrayLiteral("Bearer ");
-            if (!value.startsWith(scheme)) {
-                return false;
-            }
-            return secrets::constantTimeEquals(QString::fromUtf8(value.mid(scheme.size())),
-                                               m_config.adminToken);
-        }
+    static const QByteArray scheme = QByteArrayLiteral("Bearer ");
+    const QByteArray value = request.header("authorization");
+    if (!value.startsWith(scheme)) {
+        return false;
     }
-    return false;
+    return secrets::constantTimeEquals(QString::fromUtf8(value.mid(scheme.size())),
+                                       m_config.adminToken);
 }
 
-Server::Reply Server::registerNode(const QHttpServerRequest& request) {
+Server::Reply Server::registerNode(const http::Request& request, const QHostAddress& peer) {
+    const QByteArray source = http::HttpListener::sourceKey(peer);
+    m_registrations.spend(source, peer);
     RegisterRequest parsed;
-    ApiError e = parseRegisterRequest(request.body(), &parsed);
+    ApiError e = parseRegisterRequest(request.body, &parsed);
     Registration registration;
     if (e.ok()) {
         e = m_registry->registerNode(parsed, m_config.clock(), &registration);
+    }
+    if (e.status == 401) {
+        m_badAuthKeys.spend(source, peer); // a wrong key or credential: counted and logged
     }
     m_metrics->countRegistration(e.ok() ? QStringLiteral("ok") : e.code);
     return e ? error(e) : json(registration.toJson(m_config));
 }
 
-Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList& parts) {
-    const Method method = request.method();
+Server::Reply Server::admin(const http::Request& request, const QStringList& parts) {
+    const QByteArray& method = request.method;
     const qint64 now = m_config.clock();
     auto notAllowed = [&] {
         return error(ApiError::methodNotAllowed(
-            QStringLiteral("%1 is not allowed here").arg(methodName(method))));
+            QStringLiteral("%1 is not allowed here").arg(QString::fromLatin1(method))));
     };
     const QString what = parts.value(0);
     if (what == QStringLiteral("nodes") && parts.size() == 1) {
-        if (method != Method::Get) {
+        if (method != "GET") {
             return notAllowed();
         }
         QList<NodeRecord> nodes;
-        if (ApiError e = m_storage->nodes(&nodes)) {
+        if (ApiError e = m_storage->nodes().all(&nodes)) {
             return error(e);
         }
         QJsonArray out;
@@ -283,7 +299,7 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
             return error(ApiError::notFound(QStringLiteral("no such endpoint")));
         }
         if (parts.size() == 2) {
-            if (method != Method::Delete) {
+            if (method != "DELETE") {
                 return notAllowed();
             }
             if (ApiError e = m_registry->deleteNode(*id, now)) {
@@ -291,7 +307,7 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
             }
             return json(QJsonObject{{QStringLiteral("deleted"), *id}});
         }
-        if (method != Method::Post) {
+        if (method != "POST") {
             return notAllowed();
         }
         if (ApiError e = m_registry->expireNode(*id, now)) {
@@ -300,11 +316,11 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
         return json(QJsonObject{{QStringLiteral("expired"), *id}});
     }
     if (what == QStringLiteral("users") && parts.size() == 1) {
-        if (method != Method::Get) {
+        if (method != "GET") {
             return notAllowed();
         }
         QList<UserRecord> users;
-        if (ApiError e = m_storage->users(&users)) {
+        if (ApiError e = m_storage->keys().users(&users)) {
             return error(e);
         }
         QJsonArray out;
@@ -317,9 +333,9 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
         return json(QJsonObject{{QStringLiteral("users"), out}});
     }
     if (what == QStringLiteral("authkeys") && parts.size() == 1) {
-        if (method == Method::Get) {
+        if (method == "GET") {
             QList<AuthKeyRecord> keys;
-            if (ApiError e = m_storage->authKeys(&keys)) {
+            if (ApiError e = m_storage->keys().authKeys(&keys)) {
                 return error(e);
             }
             QJsonArray out;
@@ -328,11 +344,11 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
             }
             return json(QJsonObject{{QStringLiteral("authkeys"), out}});
         }
-        if (method != Method::Post) {
+        if (method != "POST") {
             return notAllowed();
         }
         CreateAuthKeyRequest parsed;
-        if (ApiError e = parseCreateAuthKeyRequest(request.body(), &parsed)) {
+        if (ApiError e = parseCreateAuthKeyRequest(request.body, &parsed)) {
             return error(e);
         }
         AuthKeyRecord key;
@@ -348,7 +364,7 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
         if (!secrets::isKeyId(parts[1])) {
             return error(ApiError::notFound(QStringLiteral("no such pre-auth key")));
         }
-        if (method != Method::Delete) {
+        if (method != "DELETE") {
             return notAllowed();
         }
         if (ApiError e = m_registry->revokeAuthKey(parts[1])) {
@@ -362,14 +378,41 @@ Server::Reply Server::admin(const QHttpServerRequest& request, const QStringList
 Server::Reply Server::metrics() {
     qint64 online = 0;
     qint64 total = 0;
-    if (ApiError e = m_storage->countOnline(&online)) {
+    if (ApiError e = m_storage->nodes().countOnline(&online)) {
         return error(e);
     }
     if (ApiError e = m_storage->countRows(QStringLiteral("nodes"), &total)) {
         return error(e);
     }
-    return {200, m_metrics->render(online, total, m_hub ? m_hub->clientCount() : 0),
-            QByteArrayLiteral("text/plain; version=0.0.4")};
+    Metrics::Gauges g;
+    g.nodesOnline = online;
+    g.nodesTotal = total;
+    g.websocketClients = m_hub ? m_hub->clientCount() : 0;
+    if (m_listener) {
+        const http::ListenerStats& st = m_listener->stats();
+        g.httpConnections = m_listener->connections();
+        g.httpAccepted = st.accepted;
+        g.httpRefusedTotalCap = st.refusedTotalCap;
+        g.httpRefusedSourceCap = st.refusedSourceCap;
+        g.httpTimeouts = st.timeouts;
+        g.httpBadRequests = st.badRequests;
+        g.httpAcceptErrors = st.acceptErrors;
+    }
+    AddressPool::Usage pool;
+    if (ApiError e = m_storage->addresses().usage(m_config.prefixes.capacity(), m_config.clock(),
+                                                  m_config.addressQuarantineSeconds, &pool)) {
+        return error(e);
+    }
+    g.poolSize = pool.capacity;
+    g.poolUsed = pool.used;
+    g.poolQuarantined = pool.quarantined;
+    for (const SourceLimiter* l : {&m_badAuthKeys, &m_badAdminTokens, &m_registrations}) {
+        g.limited.emplace_back(l->what(), l->refused());
+    }
+    Reply r;
+    r.contentType = QByteArrayLiteral("text/plain; version=0.0.4");
+    r.body = m_metrics->render(g);
+    return r;
 }
 
 } // namespace calnet::server

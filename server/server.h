@@ -1,9 +1,15 @@
-// Server: one calnet-server process's HTTP API (docs/protocol.md "Control plane").
+// Server: one calnet-server process's HTTP API (docs/protocol.md "Control plane"), behind
+// HttpListener (server/http/), which owns the sockets and their limits.
 //
-//   request -> 413 if the body is over 64 KiB -> route by path, then method (404 / 405)
-//     /api/v1/info, /api/v1/register, /metrics          no authentication
-//     /api/v1/admin/...                                  Bearer admin token, constant time
-//     /api/v1/map                                        WebSocket upgrade -> MapHub
+//   head -> route by path, then method (404 / 405), decided before any body byte is read:
+//     /api/v1/info, /metrics                     GET, answered at once
+//     /api/v1/register                           POST: 429 while the source is over its
+//                                                registration or wrong-key budget, else the
+//                                                body is read and the node registered
+//     /api/v1/admin/...                          Bearer admin token (constant time) checked on
+//                                                the head: 401 (429 after repeated wrong
+//                                                tokens) without reading the body
+//     /api/v1/map                                WebSocket upgrade -> MapHub
 //   -> reply JSON; errors as {"error": {"code", "message"}}; count the status for /metrics
 //
 // Handlers run on the event loop thread and answer synchronously; each write is one
@@ -12,11 +18,13 @@
 
 #include <memory>
 
-#include <QAbstractHttpServer>
 #include <QJsonObject>
+#include <QObject>
 
 #include "server/apierror.h"
+#include "server/http/httplistener.h"
 #include "server/serverconfig.h"
+#include "server/sourcelimiter.h"
 
 namespace calnet::server {
 
@@ -25,7 +33,7 @@ class Metrics;
 class Registry;
 class Storage;
 
-class Server : public QAbstractHttpServer {
+class Server : public QObject, private http::Handler {
     Q_OBJECT
 public:
     explicit Server(ServerConfig config, QObject* parent = nullptr);
@@ -34,35 +42,42 @@ public:
     // Opens and migrates the database, then listens; port() is the real port afterwards.
     bool start(QString* error);
     quint16 port() const { return m_port; }
-    // Closes the map streams (their nodes go offline). The destructor does it too.
+    // Stops listening and closes the map streams (their nodes go offline). The destructor does
+    // it too.
     void shutdown();
 
     Storage* storage() const { return m_storage.get(); }
-
-protected:
-    bool handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) override;
-    void missingHandler(const QHttpServerRequest& request, QTcpSocket* socket) override;
+    const http::HttpListener* listener() const { return m_listener.get(); }
 
 private:
-    struct Reply {
-        int status = 200;
-        QByteArray body;
-        QByteArray contentType = QByteArrayLiteral("application/json");
-    };
+    using Reply = http::Response;
 
-    Reply route(const QHttpServerRequest& request);
-    Reply admin(const QHttpServerRequest& request, const QStringList& parts);
-    Reply registerNode(const QHttpServerRequest& request);
+    // http::Handler
+    Decision onHead(const http::Request& head, const QHostAddress& peer, Reply* answer) override;
+    Reply onRequest(const http::Request& request, const QHostAddress& peer) override;
+    void onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress& peer) override;
+
+    // The answer to a request whose body (if it needs one) is in `request`.
+    Reply route(const http::Request& request, const QHostAddress& peer);
+    Reply admin(const http::Request& request, const QStringList& parts);
+    Reply registerNode(const http::Request& request, const QHostAddress& peer);
     Reply metrics();
     static Reply json(const QJsonObject& object, int status = 200);
     static Reply error(const ApiError& e);
-    bool adminAuthorized(const QHttpServerRequest& request) const;
+    static Reply tooMany(int retryAfterSeconds, const QString& message);
+    bool adminAuthorized(const http::Request& request) const;
+    Reply counted(Reply reply);
 
     ServerConfig m_config;
     std::unique_ptr<Storage> m_storage;
     std::unique_ptr<Registry> m_registry;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MapHub> m_hub;
+    std::unique_ptr<http::HttpListener> m_listener;
+    // Wrong pre-auth keys, wrong admin tokens, and registrations, per source.
+    SourceLimiter m_badAuthKeys;
+    SourceLimiter m_badAdminTokens;
+    SourceLimiter m_registrations;
     quint16 m_port = 0;
     bool m_shutDown = false;
 };

@@ -20,6 +20,9 @@ struct ServerConfig {
     QString tlsKeyFile;
     OverlayPrefixes prefixes; // --prefix4 / --prefix6
     qint64 keyExpirySeconds = 180 * 86400;
+    // A deleted node's overlay addresses are not given to another node for this long (packets
+    // for the old node may still be in flight, and peers may still route to it).
+    qint64 addressQuarantineSeconds = 7 * 86400;
     QString adminToken; // empty = admin API refuses everything
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
@@ -33,6 +36,17 @@ struct ServerConfig {
     // A stream whose unsent data exceeds this is closed (4429): a node that stops reading must
     // not make the server buffer without bound. It reconnects and resumes with `since`.
     qint64 sendQueueLimitBytes = 8 * 1024 * 1024;
+    // The HTTP front end (server/http/httplistener.h): connection caps and timeouts.
+    int maxConnections = 4096;
+    int maxConnectionsPerSource = 256;
+    int headTimeoutMs = 10'000; // request head (and body) must arrive within this
+    int idleTimeoutMs = 30'000; // a kept-alive connection with no request
+    // Per source (IPv4 address or IPv6 /64), as a token bucket: wrong pre-auth keys and wrong
+    // admin tokens (then 429), and registrations of any outcome.
+    double badKeysPerMinute = 10;
+    int badKeysBurst = 10;
+    double registrationsPerMinute = 120;
+    int registrationsBurst = 60;
     // Wall clock in Unix seconds; tests move it by hand.
     std::function<qint64()> clock = [] { return QDateTime::currentSecsSinceEpoch(); };
 };

@@ -13,7 +13,6 @@
 #include <QThread>
 #include <QTimer>
 
-#include "server/overlayprefixes.h"
 
 Q_LOGGING_CATEGORY(lcStorage, "calnet.server.storage")
 
@@ -33,101 +32,7 @@ bool isConnectionFailure(const QSqlError& e) {
            state == QStringLiteral("57P03");
 }
 
-const QString kNodeColumns =
-    QStringLiteral("SELECT n.id, n.user_id, u.name, n.node_key, n.disco_key, n.hostname, n.os, "
-                   "n.client_version, n.addr_index, n.credential_hash, n.key_expiry, n.endpoints, "
-                   "n.seen_endpoint, n.online, n.stream, n.last_seen, n.created FROM nodes n "
-                   "JOIN users u ON u.id = n.user_id ");
-
-const QString kAuthKeyColumns = QStringLiteral(
-    "SELECT k.id, k.hash, k.user_id, u.name, k.reusable, k.tags, k.created, k.expires, k.used, "
-    "k.revoked FROM authkeys k JOIN users u ON u.id = k.user_id ");
-
-QStringList jsonToList(const QString& text) {
-    QStringList out;
-    const QJsonArray a = QJsonDocument::fromJson(text.toUtf8()).array();
-    for (const QJsonValue& v : a) {
-        out.append(v.toString());
-    }
-    return out;
-}
-
-QString listToJson(const QStringList& list) {
-    return QString::fromUtf8(
-        QJsonDocument(QJsonArray::fromStringList(list)).toJson(QJsonDocument::Compact));
-}
-
-NodeRecord readNode(const QSqlQuery& q) {
-    NodeRecord n;
-    n.id = q.value(0).toLongLong();
-    n.userId = q.value(1).toLongLong();
-    n.user = q.value(2).toString();
-    n.nodeKey = q.value(3).toString();
-    n.discoKey = q.value(4).toString();
-    n.hostname = q.value(5).toString();
-    n.os = q.value(6).toString();
-    n.clientVersion = q.value(7).toString();
-    n.addrIndex = q.value(8).toLongLong();
-    n.credentialHash = q.value(9).toString().toLatin1();
-    n.keyExpiry = q.value(10).toLongLong();
-    n.endpoints = jsonToList(q.value(11).toString());
-    n.seenEndpoint = q.value(12).toString();
-    n.online = q.value(13).toLongLong() != 0;
-    n.stream = q.value(14).toString();
-    n.lastSeen = q.value(15).toLongLong();
-    n.created = q.value(16).toLongLong();
-    return n;
-}
-
-AuthKeyRecord readAuthKey(const QSqlQuery& q) {
-    AuthKeyRecord k;
-    k.id = q.value(0).toString();
-    k.hash = q.value(1).toString().toLatin1();
-    k.userId = q.value(2).toLongLong();
-    k.user = q.value(3).toString();
-    k.reusable = q.value(4).toLongLong() != 0;
-    k.tags = jsonToList(q.value(5).toString());
-    k.created = q.value(6).toLongLong();
-    k.expires = q.value(7).toLongLong();
-    k.used = q.value(8).toLongLong() != 0;
-    k.revoked = q.value(9).toLongLong() != 0;
-    return k;
-}
-
 } // namespace
-
-QJsonObject NodeRecord::toJson(const OverlayPrefixes& prefixes) const {
-    QStringList eps = endpoints;
-    if (!seenEndpoint.isEmpty() && !eps.contains(seenEndpoint)) {
-        eps.append(seenEndpoint);
-    }
-    return QJsonObject{
-        {QStringLiteral("id"), id},
-        {QStringLiteral("nodeKey"), nodeKey},
-        {QStringLiteral("discoKey"), discoKey},
-        {QStringLiteral("hostname"), hostname},
-        {QStringLiteral("os"), os},
-        {QStringLiteral("user"), user},
-        {QStringLiteral("addresses"), QJsonArray::fromStringList(prefixes.addresses(addrIndex))},
-        {QStringLiteral("endpoints"), QJsonArray::fromStringList(eps)},
-        {QStringLiteral("online"), online},
-        {QStringLiteral("lastSeen"), lastSeen},
-        {QStringLiteral("keyExpiry"), keyExpiry},
-    };
-}
-
-QJsonObject AuthKeyRecord::toJson() const {
-    return QJsonObject{
-        {QStringLiteral("id"), id},
-        {QStringLiteral("user"), user},
-        {QStringLiteral("reusable"), reusable},
-        {QStringLiteral("tags"), QJsonArray::fromStringList(tags)},
-        {QStringLiteral("createdAt"), created},
-        {QStringLiteral("expiresAt"), expires == 0 ? QJsonValue() : QJsonValue(expires)},
-        {QStringLiteral("used"), used},
-        {QStringLiteral("revoked"), revoked},
-    };
-}
 
 Storage::Storage(QObject* parent)
     : QObject(parent),
@@ -142,6 +47,25 @@ Storage::~Storage() {
         m_db = QSqlDatabase();
         QSqlDatabase::removeDatabase(m_connection);
     }
+}
+
+
+QStringList Storage::jsonToList(const QString& text) {
+    QStringList out;
+    const QJsonArray a = QJsonDocument::fromJson(text.toUtf8()).array();
+    for (const QJsonValue& v : a) {
+        out.append(v.toString());
+    }
+    return out;
+}
+
+QString Storage::listToJson(const QStringList& list) {
+    return QString::fromUtf8(
+        QJsonDocument(QJsonArray::fromStringList(list)).toJson(QJsonDocument::Compact));
+}
+
+QSqlQuery Storage::query() const {
+    return QSqlQuery(m_db);
 }
 
 bool Storage::open(const QString& spec, QString* error) {
@@ -433,367 +357,16 @@ void Storage::rollback() {
     m_txAppended = false;
 }
 
-ApiError Storage::node(qint64 id, std::optional<NodeRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q, kNodeColumns + QStringLiteral("WHERE n.id = ?"), {id})) {
-        return failure(QStringLiteral("reading a node"));
-    }
-    *out = q.next() ? std::optional(readNode(q)) : std::nullopt;
-    return {};
-}
-
-ApiError Storage::nodeByKey(const QString& nodeKey, std::optional<NodeRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q, kNodeColumns + QStringLiteral("WHERE n.node_key = ?"), {nodeKey})) {
-        return failure(QStringLiteral("reading a node"));
-    }
-    *out = q.next() ? std::optional(readNode(q)) : std::nullopt;
-    return {};
-}
-
-ApiError Storage::nodes(QList<NodeRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q, kNodeColumns + QStringLiteral("WHERE n.network = ? ORDER BY n.id"), {kNetwork})) {
-        return failure(QStringLiteral("listing nodes"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append(readNode(q));
-    }
-    return {};
-}
-
-ApiError Storage::nodesByIds(const QSet<qint64>& ids, QHash<qint64, NodeRecord>* out) {
-    out->clear();
-    if (ids.isEmpty()) {
-        return {};
-    }
-    QStringList marks;
-    QVariantList args;
-    for (qint64 id : ids) {
-        marks.append(QStringLiteral("?"));
-        args.append(id);
-    }
-    QSqlQuery q(m_db);
-    if (!exec(q, kNodeColumns + QStringLiteral("WHERE n.id IN (%1)").arg(marks.join(u',')), args)) {
-        return failure(QStringLiteral("reading nodes"));
-    }
-    while (q.next()) {
-        const NodeRecord n = readNode(q);
-        out->insert(n.id, n);
-    }
-    return {};
-}
-
-ApiError Storage::authKey(const QString& id, std::optional<AuthKeyRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q, kAuthKeyColumns + QStringLiteral("WHERE k.id = ?"), {id})) {
-        return failure(QStringLiteral("reading a pre-auth key"));
-    }
-    *out = q.next() ? std::optional(readAuthKey(q)) : std::nullopt;
-    return {};
-}
-
-ApiError Storage::authKeys(QList<AuthKeyRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q, kAuthKeyColumns + QStringLiteral("ORDER BY k.created, k.id"))) {
-        return failure(QStringLiteral("listing pre-auth keys"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append(readAuthKey(q));
-    }
-    return {};
-}
-
-ApiError Storage::users(QList<UserRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("SELECT u.id, u.name, u.created, (SELECT COUNT(*) FROM nodes n "
-                             "WHERE n.user_id = u.id) FROM users u WHERE u.network = ? "
-                             "ORDER BY u.id"),
-              {kNetwork})) {
-        return failure(QStringLiteral("listing users"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toLongLong(),
-                     q.value(3).toLongLong()});
-    }
-    return {};
-}
-
-ApiError Storage::currentSeq(qint64* seq, qint64* pruned) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT last_seq, pruned_seq FROM networks WHERE id = ?"),
-              {kNetwork}) ||
-        !q.next()) {
-        return failure(QStringLiteral("reading the change sequence"));
-    }
-    *seq = q.value(0).toLongLong();
-    if (pruned) {
-        *pruned = q.value(1).toLongLong();
-    }
-    return {};
-}
-
-ApiError Storage::changesAfter(qint64 seq, QList<ChangeRecord>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("SELECT seq, node_id, kind FROM changes WHERE network = ? AND "
-                             "seq > ? ORDER BY seq"),
-              {kNetwork, seq})) {
-        return failure(QStringLiteral("reading changes"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append({q.value(0).toLongLong(), q.value(1).toLongLong(), q.value(2).toString()});
-    }
-    return {};
-}
-
-ApiError Storage::expiredUnannounced(qint64 now, QList<qint64>* ids) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("SELECT id FROM nodes WHERE expiry_announced = 0 AND "
-                             "key_expiry <= ? AND network = ?"),
-              {now, kNetwork})) {
-        return failure(QStringLiteral("looking for expired nodes"));
-    }
-    ids->clear();
-    while (q.next()) {
-        ids->append(q.value(0).toLongLong());
-    }
-    return {};
-}
-
-ApiError Storage::orphanedStreams(qint64 deadline, QList<std::pair<qint64, QString>>* out) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("SELECT id, stream FROM nodes WHERE network = ? AND online = 1 AND "
-                             "server NOT IN (SELECT id FROM servers WHERE heartbeat >= ?)"),
-              {kNetwork, deadline})) {
-        return failure(QStringLiteral("looking for streams of dead servers"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append({q.value(0).toLongLong(), q.value(1).toString()});
-    }
-    return {};
-}
-
-ApiError Storage::prunableThrough(qint64 before, qint64* seq) {
-    return scalar(
-        QStringLiteral("looking for old changes"),
-        QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE network = ? AND at < ?"),
-        {kNetwork, before}, seq);
-}
-
 ApiError Storage::countRows(const QString& table, qint64* count) {
     static const QStringList allowed = {
-        QStringLiteral("nodes"),   QStringLiteral("users"),   QStringLiteral("authkeys"),
-        QStringLiteral("changes"), QStringLiteral("servers"), QStringLiteral("schema_version")};
+        QStringLiteral("nodes"),   QStringLiteral("users"),          QStringLiteral("authkeys"),
+        QStringLiteral("changes"), QStringLiteral("servers"),        QStringLiteral("schema_version"),
+        QStringLiteral("free_addresses")};
     if (!allowed.contains(table)) {
         return ApiError::internal(QStringLiteral("unknown table"));
     }
     return scalar(QStringLiteral("counting rows"), QStringLiteral("SELECT COUNT(*) FROM ") + table,
                   {}, count);
-}
-
-ApiError Storage::countOnline(qint64* count) {
-    return scalar(QStringLiteral("counting nodes"),
-                  QStringLiteral("SELECT COUNT(*) FROM nodes WHERE online = 1"), {}, count);
-}
-
-ApiError Storage::ensureUser(const QString& name, qint64 now, qint64* id) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT id FROM users WHERE network = ? AND name = ?"),
-              {kNetwork, name})) {
-        return failure(QStringLiteral("reading a user"));
-    }
-    if (q.next()) {
-        *id = q.value(0).toLongLong();
-        return {};
-    }
-    q.finish();
-    if (!exec(q, QStringLiteral("INSERT INTO users (network, name, created) VALUES (?, ?, ?)"),
-              {kNetwork, name, now}) ||
-        !exec(q, QStringLiteral("SELECT id FROM users WHERE network = ? AND name = ?"),
-              {kNetwork, name}) ||
-        !q.next()) {
-        return failure(QStringLiteral("creating a user"));
-    }
-    *id = q.value(0).toLongLong();
-    return {};
-}
-
-ApiError Storage::insertAuthKey(const AuthKeyRecord& k) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("INSERT INTO authkeys (id, hash, user_id, reusable, tags, "
-                             "created, expires, used, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                             "0, 0)"),
-              {k.id, QString::fromLatin1(k.hash), k.userId, int(k.reusable), listToJson(k.tags),
-               k.created, k.expires})) {
-        return failure(QStringLiteral("storing a pre-auth key"));
-    }
-    return {};
-}
-
-ApiError Storage::consumeAuthKey(const QString& id, bool reusable, bool* won) {
-    return run(QStringLiteral("using a pre-auth key"),
-               reusable
-                   ? QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND revoked = 0")
-                   : QStringLiteral("UPDATE authkeys SET used = 1 WHERE id = ? AND used = 0 "
-                                    "AND revoked = 0"),
-               {id}, won);
-}
-
-ApiError Storage::revokeAuthKey(const QString& id, bool* found) {
-    return run(QStringLiteral("revoking a pre-auth key"),
-               QStringLiteral("UPDATE authkeys SET revoked = 1 WHERE id = ?"), {id}, found);
-}
-
-ApiError Storage::allocateIndex(qint64 capacity, qint64* index) {
-    // The networks row is locked by beginWrite(), so no other writer sees the same value;
-    // UNIQUE (network, addr_index) would still refuse a duplicate.
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("SELECT next_index FROM networks WHERE id = ?"), {kNetwork}) ||
-        !q.next()) {
-        return failure(QStringLiteral("allocating an address"));
-    }
-    const qint64 next = q.value(0).toLongLong();
-    q.finish();
-    if (next > capacity) {
-        return ApiError::exhausted(QStringLiteral("no overlay address left in this network"));
-    }
-    if (!exec(q, QStringLiteral("UPDATE networks SET next_index = ? WHERE id = ?"),
-              {next + 1, kNetwork})) {
-        return failure(QStringLiteral("allocating an address"));
-    }
-    *index = next;
-    return {};
-}
-
-ApiError Storage::insertNode(NodeRecord* n) {
-    QSqlQuery q(m_db);
-    if (!exec(q,
-              QStringLiteral("INSERT INTO nodes (network, user_id, node_key, disco_key, "
-                             "hostname, os, client_version, addr_index, credential_hash, "
-                             "key_expiry, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-              {kNetwork, n->userId, n->nodeKey, n->discoKey, n->hostname, n->os, n->clientVersion,
-               n->addrIndex, QString::fromLatin1(n->credentialHash), n->keyExpiry, n->created}) ||
-        !exec(q, QStringLiteral("SELECT id FROM nodes WHERE node_key = ?"), {n->nodeKey}) ||
-        !q.next()) {
-        return failure(QStringLiteral("creating a node"));
-    }
-    n->id = q.value(0).toLongLong();
-    return {};
-}
-
-ApiError Storage::updateRegistration(const NodeRecord& n) {
-    return run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET user_id = ?, node_key = ?, disco_key = ?, "
-                              "hostname = ?, os = ?, client_version = ?, credential_hash = ?, "
-                              "key_expiry = ?, expiry_announced = 0 WHERE id = ?"),
-               {n.userId, n.nodeKey, n.discoKey, n.hostname, n.os, n.clientVersion,
-                QString::fromLatin1(n.credentialHash), n.keyExpiry, n.id});
-}
-
-ApiError Storage::setStream(qint64 id, const QString& server, const QString& stream,
-                            const QStringList& endpoints, const QString& seen, qint64 now) {
-    return run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
-                              "seen_endpoint = ?, last_seen = ? WHERE id = ?"),
-               {server, stream, listToJson(endpoints), seen, now, id});
-}
-
-ApiError Storage::clearStream(qint64 id, const QString& stream, qint64 now, bool* changed) {
-    return run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', "
-                              "last_seen = ? WHERE id = ? AND stream = ?"),
-               {now, id, stream}, changed);
-}
-
-ApiError Storage::setEndpoints(qint64 id, const QStringList& endpoints, const QString& seen) {
-    return run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET endpoints = ?, seen_endpoint = ? WHERE id = ?"),
-               {listToJson(endpoints), seen, id});
-}
-
-ApiError Storage::deleteNode(qint64 id, bool* found) {
-    return run(QStringLiteral("deleting a node"), QStringLiteral("DELETE FROM nodes WHERE id = ?"),
-               {id}, found);
-}
-
-ApiError Storage::expireNode(qint64 id, qint64 now, bool* found) {
-    return run(QStringLiteral("expiring a node"),
-               QStringLiteral("UPDATE nodes SET key_expiry = ?, expiry_announced = 1 WHERE id = ?"),
-               {now, id}, found);
-}
-
-ApiError Storage::markExpiryAnnounced(qint64 id, bool* won) {
-    return run(QStringLiteral("expiring a node"),
-               QStringLiteral("UPDATE nodes SET expiry_announced = 1 WHERE id = ? AND "
-                              "expiry_announced = 0"),
-               {id}, won);
-}
-
-ApiError Storage::appendChange(qint64 nodeId, const QString& kind, qint64 now, qint64* seq) {
-    QSqlQuery q(m_db);
-    if (!exec(q, QStringLiteral("UPDATE networks SET last_seq = last_seq + 1 WHERE id = ?"),
-              {kNetwork}) ||
-        !exec(q, QStringLiteral("SELECT last_seq FROM networks WHERE id = ?"), {kNetwork}) ||
-        !q.next()) {
-        return failure(QStringLiteral("recording a change"));
-    }
-    const qint64 s = q.value(0).toLongLong();
-    q.finish();
-    if (!exec(q,
-              QStringLiteral("INSERT INTO changes (network, seq, node_id, kind, at) VALUES "
-                             "(?, ?, ?, ?, ?)"),
-              {kNetwork, s, nodeId, kind, now})) {
-        return failure(QStringLiteral("recording a change"));
-    }
-    m_txAppended = true;
-    if (seq) {
-        *seq = s;
-    }
-    return {};
-}
-
-ApiError Storage::pruneChanges(qint64 through) {
-    const QString what = QStringLiteral("pruning changes");
-    if (ApiError e = run(what, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
-                         {kNetwork, through})) {
-        return e;
-    }
-    return run(what,
-               QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
-               {through, kNetwork, through});
-}
-
-ApiError Storage::heartbeat(const QString& server, qint64 now, bool* known) {
-    if (ApiError e = run(QStringLiteral("renewing the heartbeat"),
-                         QStringLiteral("UPDATE servers SET heartbeat = ? WHERE id = ?"),
-                         {now, server}, known)) {
-        return e;
-    }
-    return *known ? ApiError{}
-                  : run(QStringLiteral("registering this server"),
-                        QStringLiteral("INSERT INTO servers (id, started, heartbeat) VALUES "
-                                       "(?, ?, ?)"),
-                        {server, now, now});
-}
-
-ApiError Storage::removeServer(const QString& server) {
-    return run(QStringLiteral("removing this server"),
-               QStringLiteral("DELETE FROM servers WHERE id = ?"), {server});
-}
-
-ApiError Storage::removeDeadServers(qint64 deadline) {
-    return run(QStringLiteral("removing dead servers"),
-               QStringLiteral("DELETE FROM servers WHERE heartbeat < ?"), {deadline});
 }
 
 } // namespace calnet::server

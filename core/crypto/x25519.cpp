@@ -66,4 +66,17 @@ std::optional<Secret<32>> x25519(const PrivateKey& privateKey,
     return shared;
 }
 
+bool isUsablePublicKey(const PublicKey& key) noexcept {
+    // Any clamped scalar is a multiple of the cofactor 8, so it sends every small-order point to
+    // zero and no other point: one scalar multiplication tells them apart.
+    static const PrivateKey probe = [] {
+        PrivateKey k;
+        for (std::size_t i = 0; i < k.size(); ++i)
+            k.data()[i] = std::uint8_t(0x5a ^ i);
+        clampPrivateKey(k);
+        return k;
+    }();
+    return x25519(probe, key).has_value();
+}
+
 } // namespace calnet::crypto

@@ -28,4 +28,9 @@ void clampPrivateKey(PrivateKey& key) noexcept;
 [[nodiscard]] std::optional<Secret<32>> x25519(const PrivateKey& privateKey,
                                                const PublicKey& peerPublic) noexcept;
 
+// False for a public key no honest peer can have: a point of small order (the all-zero key among
+// them), with which every Diffie-Hellman result is zero and every handshake fails (RFC 7748
+// §6.1). A coordination server refuses such keys at registration instead of handing them out.
+[[nodiscard]] bool isUsablePublicKey(const PublicKey& key) noexcept;
+
 } // namespace calnet::crypto

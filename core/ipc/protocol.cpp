@@ -277,7 +277,10 @@ std::optional<QString> normaliseServerUrl(const QString& text) {
 }
 
 bool isValidMeshHostname(QStringView hostname) {
-    if (hostname.isEmpty() || hostname.size() > kMaxHostnameLength) {
+    // One DNS label (RFC 1123 §2.1): letters, digits and hyphens, 1-63 of them, neither first
+    // nor last a hyphen, so that <hostname>.<network> always resolves as a name.
+    if (hostname.isEmpty() || hostname.size() > kMaxHostnameLength ||
+        hostname.front() == u'-' || hostname.back() == u'-') {
         return false;
     }
     return std::all_of(hostname.begin(), hostname.end(), [](QChar c) {

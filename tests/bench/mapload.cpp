@@ -220,7 +220,10 @@ int main(int argc, char** argv) {
                           QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("server.db")),
                           QStringLiteral("--admin-token-file"), tokenFile.fileName(),
                           // The default /24 holds 254 nodes; the load needs more.
-                          QStringLiteral("--prefix4"), QStringLiteral("100.70.0.0/16")});
+                          QStringLiteral("--prefix4"), QStringLiteral("100.70.0.0/16"),
+                          // N registrations from one address, as fast as it can make them.
+                          QStringLiteral("--registrations-per-minute"), QStringLiteral("1000000"),
+                          QStringLiteral("--max-connections-per-source"), QStringLiteral("100000")});
     QByteArray banner;
     const bool listening = spinUntil(
         [&] {

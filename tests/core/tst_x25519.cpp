@@ -59,6 +59,7 @@ private slots:
     void iterated();
     void lowOrderPointGivesNullopt_data();
     void lowOrderPointGivesNullopt();
+    void usablePublicKey();
     void sharedSecretIsSymmetric();
     void clampPrivateKey_data();
     void clampPrivateKey();
@@ -172,6 +173,19 @@ void TestX25519::lowOrderPointGivesNullopt() {
     QFETCH(QByteArray, scalar);
     QFETCH(QByteArray, u);
     QVERIFY(!calnet::crypto::x25519(toSecret<32>(scalar), toArray<32>(u)).has_value());
+}
+
+// What a server checks at registration: every low-order point of the vector file is unusable,
+// fresh public keys are usable.
+void TestX25519::usablePublicKey() {
+    for (const Record& r : loadVectors("x25519_low_order.txt")) {
+        QVERIFY2(!calnet::crypto::isUsablePublicKey(toArray<32>(hexField(r, "u"))),
+                 qPrintable(r.value("name")));
+    }
+    for (int i = 0; i < 32; ++i) {
+        QVERIFY(calnet::crypto::isUsablePublicKey(
+            calnet::crypto::publicKeyOf(calnet::crypto::generatePrivateKey())));
+    }
 }
 
 void TestX25519::sharedSecretIsSymmetric() {

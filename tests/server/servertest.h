@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include <sys/resource.h>
+
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QJsonArray>
@@ -43,6 +45,12 @@ inline calnet::server::ServerConfig testConfig(const QString& database) {
     c.listenPort = 0;
     c.database = database;
     c.adminToken = kAdminToken;
+    // The functional tests register hundreds of nodes and try many wrong tokens from one
+    // address; tst_hardening checks the default budgets.
+    c.badKeysPerMinute = 1e6;
+    c.badKeysBurst = 1'000'000;
+    c.registrationsPerMinute = 1e6;
+    c.registrationsBurst = 1'000'000;
     QString error;
     c.prefixes.set(QStringLiteral("100.70.0.0/24"), QStringLiteral("fd70:6361:6c6e::/64"), &error);
     return c;
@@ -89,7 +97,7 @@ struct Response {
 };
 
 // One request; waits at most 10 s. token empty = no Authorization header.
-inline Response http(quint16 port, const QByteArray& verb, const QString& path,
+inline Response httpCall(quint16 port, const QByteArray& verb, const QString& path,
                      const QByteArray& body = {}, const QString& token = {}) {
     QNetworkAccessManager nam;
     QNetworkRequest req(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path)));
@@ -111,7 +119,7 @@ inline Response http(quint16 port, const QByteArray& verb, const QString& path,
 
 inline Response admin(quint16 port, const QByteArray& verb, const QString& path,
                       const QJsonObject& body = {}) {
-    return http(port, verb, QStringLiteral("/api/v1/admin/") + path,
+    return httpCall(port, verb, QStringLiteral("/api/v1/admin/") + path,
                 body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson(), kAdminToken);
 }
 
@@ -124,7 +132,7 @@ inline QString createKey(quint16 port, bool reusable) {
 }
 
 inline Response registerNode(quint16 port, const QJsonObject& body) {
-    return http(port, "POST", QStringLiteral("/api/v1/register"), QJsonDocument(body).toJson());
+    return httpCall(port, "POST", QStringLiteral("/api/v1/register"), QJsonDocument(body).toJson());
 }
 
 inline QJsonObject registerBody(const QString& nodeKey, const QString& hostname,
@@ -170,8 +178,14 @@ public:
 
     bool open() {
         QSignalSpy connected(&m_socket, &QWebSocket::connected);
+        QEventLoop loop;
+        QObject::connect(&m_socket, &QWebSocket::connected, &loop, &QEventLoop::quit);
+        QObject::connect(&m_socket, &QWebSocket::disconnected, &loop, &QEventLoop::quit);
+        QTimer::singleShot(5000, &loop, &QEventLoop::quit);
         m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(m_port).arg(m_path)));
-        return connected.wait(5000);
+        if (connected.isEmpty())
+            loop.exec();
+        return !connected.isEmpty();
     }
 
     void send(const QJsonObject& message) {
@@ -288,6 +302,16 @@ public:
                const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
         return launch(serveArgs, env) && waitReady();
     }
+
+    // The child starts with this open-file limit (soft and hard), as on a host that never
+    // raised the default.
+    void setNoFileLimit(int limit) {
+        m_process.setChildProcessModifier([limit] {
+            const rlimit rl{rlim_t(limit), rlim_t(limit)};
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+        });
+    }
+    qint64 pid() const { return m_process.processId(); }
 
     // Starts the process without waiting for it; waitReady() then waits for "listening on".
     bool launch(const QStringList& serveArgs,

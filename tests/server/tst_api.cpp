@@ -47,12 +47,12 @@ private:
             parts.append(QString::number(n));
         }
         QList<AuthKeyRecord> keys;
-        server.storage()->authKeys(&keys);
+        server.storage()->keys().authKeys(&keys);
         for (const AuthKeyRecord& k : keys) {
             parts.append(QStringLiteral("%1:%2:%3").arg(k.id).arg(k.used).arg(k.revoked));
         }
         QList<NodeRecord> nodes;
-        server.storage()->nodes(&nodes);
+        server.storage()->nodes().all(&nodes);
         for (const NodeRecord& n : nodes) {
             parts.append(QStringLiteral("%1:%2:%3").arg(n.id).arg(n.nodeKey, n.hostname));
         }
@@ -66,7 +66,7 @@ void TestApi::info() {
     CALNET_FRESH_DB(m_rows, spec);
     auto server = startServer(spec);
     QVERIFY(server);
-    const Response r = http(server->port(), "GET", QStringLiteral("/api/v1/info"));
+    const Response r = httpCall(server->port(), "GET", QStringLiteral("/api/v1/info"));
     QCOMPARE(r.status, 200);
     const QJsonObject o = r.json();
     QCOMPARE(o.value(QStringLiteral("version")).toString(), QStringLiteral("0.1.0"));
@@ -74,9 +74,9 @@ void TestApi::info() {
              (QJsonArray{QStringLiteral("100.70.0.0/24"), QStringLiteral("fd70:6361:6c6e::/64")}));
     QCOMPARE(o.value(QStringLiteral("relays")).toArray(), QJsonArray());
     QCOMPARE(o.value(QStringLiteral("auth")).toArray(), QJsonArray{QStringLiteral("authkey")});
-    QCOMPARE(http(server->port(), "POST", QStringLiteral("/api/v1/info")).status, 405);
-    QCOMPARE(http(server->port(), "GET", QStringLiteral("/api/v1/map")).status, 400);
-    QCOMPARE(http(server->port(), "GET", QStringLiteral("/api/v1/nope")).errorCode(),
+    QCOMPARE(httpCall(server->port(), "POST", QStringLiteral("/api/v1/info")).status, 405);
+    QCOMPARE(httpCall(server->port(), "GET", QStringLiteral("/api/v1/map")).status, 400);
+    QCOMPARE(httpCall(server->port(), "GET", QStringLiteral("/api/v1/nope")).errorCode(),
              QStringLiteral("not_found"));
 }
 
@@ -211,7 +211,7 @@ void TestApi::validationChangesNothing() {
     };
     const QString before = fingerprint(*server);
     for (const Case& c : cases) {
-        const Response r = http(port, "POST", QStringLiteral("/api/v1/register"), c.body);
+        const Response r = httpCall(port, "POST", QStringLiteral("/api/v1/register"), c.body);
         QVERIFY2(r.status == c.status, qPrintable(QStringLiteral("%1: got %2 %3")
                                                       .arg(QLatin1String(c.name))
                                                       .arg(r.status)
@@ -229,7 +229,7 @@ void TestApi::validationChangesNothing() {
     // The key still works after all that.
     QCOMPARE(registerNode(port, registerBody(nk, QStringLiteral("host"), key)).status, 200);
     QVERIFY(fingerprint(*server) != before);
-    QCOMPARE(http(port, "GET", QStringLiteral("/api/v1/register")).status, 405);
+    QCOMPARE(httpCall(port, "GET", QStringLiteral("/api/v1/register")).status, 405);
 }
 
 void TestApi::adminRequiresToken() {
@@ -253,7 +253,7 @@ void TestApi::adminRequiresToken() {
                                      kAdminToken + QStringLiteral("x")};
     for (const auto& [verb, path] : endpoints) {
         for (const QString& token : wrongTokens) {
-            const Response r = http(port, verb, QStringLiteral("/api/v1/admin/") + path,
+            const Response r = httpCall(port, verb, QStringLiteral("/api/v1/admin/") + path,
                                     QByteArrayLiteral("{}"), token);
             QVERIFY2(r.status == 401, qPrintable(path));
             QCOMPARE(r.errorCode(), QStringLiteral("unauthorized"));
@@ -285,7 +285,7 @@ void TestApi::adminRequiresToken() {
     QString error;
     QVERIFY2(second.start(&error), qPrintable(error));
     QCOMPARE(
-        http(second.port(), "GET", QStringLiteral("/api/v1/admin/nodes"), {}, kAdminToken).status,
+        httpCall(second.port(), "GET", QStringLiteral("/api/v1/admin/nodes"), {}, kAdminToken).status,
         401);
 }
 
@@ -360,7 +360,7 @@ void TestApi::adminAuthKeys() {
         QVERIFY2(r.status == 400, QJsonDocument(b).toJson().constData());
         QCOMPARE(r.errorCode(), QStringLiteral("bad_request"));
     }
-    QCOMPARE(http(port, "POST", QStringLiteral("/api/v1/admin/authkeys"),
+    QCOMPARE(httpCall(port, "POST", QStringLiteral("/api/v1/admin/authkeys"),
                   QByteArray(70 * 1024, ' '), kAdminToken)
                  .status,
              413);
@@ -419,7 +419,7 @@ void TestApi::metrics() {
     const QString key = createKey(port, false);
     registerNew(port, key, QStringLiteral("a"));
     registerNew(port, key, QStringLiteral("b")); // forbidden: one-time key
-    const Response r = http(port, "GET", QStringLiteral("/metrics"));
+    const Response r = httpCall(port, "GET", QStringLiteral("/metrics"));
     QCOMPARE(r.status, 200);
     const QString text = QString::fromUtf8(r.body);
     for (const char* series :

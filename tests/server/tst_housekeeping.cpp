@@ -109,7 +109,7 @@ void TestHousekeeping::killedServerNodesGoOffline() {
     QString error;
     QVERIFY2(check.open(spec, &error), qPrintable(error));
     qint64 online = -1;
-    QVERIFY(check.countOnline(&online).ok());
+    QVERIFY(check.nodes().countOnline(&online).ok());
     QCOMPARE(online, qint64(0));
     QCOMPARE(count(&check, QStringLiteral("servers")), qint64(0));
 }
@@ -185,7 +185,7 @@ void TestHousekeeping::changesArePruned() {
     t.start();
     while (t.elapsed() < 2000 && pruned <= seenByA) {
         QTest::qWait(50);
-        QVERIFY(storage->currentSeq(&seq, &pruned).ok());
+        QVERIFY(storage->changes().currentSeq(&seq, &pruned).ok());
     }
     QVERIFY2(pruned > seenByA, "old changes were not pruned within 2 s");
     QCOMPARE(pruned, seq - 1); // everything but c's join
@@ -201,7 +201,7 @@ void TestHousekeeping::changesArePruned() {
     }
     QTest::qWait(300);
     // Resuming from the pruned mark: a delta with what came after (c joined, a itself).
-    QVERIFY(storage->currentSeq(&seq, &pruned).ok());
+    QVERIFY(storage->changes().currentSeq(&seq, &pruned).ok());
     {
         MapClient ca(port);
         const QJsonObject delta = ca.connectAs(a.id, a.credential, pruned);
@@ -223,14 +223,14 @@ void TestHousekeeping::changesArePruned() {
     QString error;
     QVERIFY2(other.open(spec, &error), qPrintable(error));
     QVERIFY(other.beginWrite());
-    QVERIFY(other.appendChange(a.id, QStringLiteral("upsert"), 0).ok()); // recorded long ago
+    QVERIFY(other.changes().append(a.id, QStringLiteral("upsert"), 0).ok()); // recorded long ago
     QVERIFY(other.commit());
     qint64 skipped = 0;
-    QVERIFY(other.currentSeq(&skipped).ok());
+    QVERIFY(other.changes().currentSeq(&skipped).ok());
     t.restart();
     while (t.elapsed() < 2000 && pruned < skipped) {
         QTest::qWait(50);
-        QVERIFY(storage->currentSeq(&seq, &pruned).ok());
+        QVERIFY(storage->changes().currentSeq(&seq, &pruned).ok());
     }
     QCOMPARE(pruned, skipped);
     const Registered d = registerNew(port, key, QStringLiteral("d")); // a push

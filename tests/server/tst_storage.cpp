@@ -213,7 +213,7 @@ void TestStorage::reusableKey() {
     QCOMPARE(second.code, QStringLiteral("forbidden"));
     QCOMPARE(db.count(QStringLiteral("nodes")), qint64(4));
     QList<AuthKeyRecord> keys;
-    QVERIFY(db.storage.authKeys(&keys).ok());
+    QVERIFY(db.storage.keys().authKeys(&keys).ok());
     QCOMPARE(keys.size(), 2);
     QVERIFY(keys[0].used && keys[1].used);
 }
@@ -264,7 +264,7 @@ void TestStorage::keyRotation() {
     QCOMPARE(rotated.node.keyExpiry, m_now + 10 + db.config.keyExpirySeconds);
     QVERIFY(rotated.credential != first.credential);
     std::optional<NodeRecord> old;
-    QVERIFY(db.storage.nodeByKey(first.node.nodeKey, &old).ok());
+    QVERIFY(db.storage.nodes().byKey(first.node.nodeKey, &old).ok());
     QVERIFY(!old); // the old key is gone everywhere
 
     // The old credential stopped working; the new one refreshes.
@@ -297,7 +297,7 @@ void TestStorage::changesAreNumberedInOrder() {
     QVERIFY(db.registry.expireNode(b.node.id, m_now).ok());
     QCOMPARE(changed.count(), 4);
     QList<ChangeRecord> changes;
-    QVERIFY(db.storage.changesAfter(0, &changes).ok());
+    QVERIFY(db.storage.changes().after(0, &changes).ok());
     QCOMPARE(changes.size(), 4);
     for (int i = 0; i < changes.size(); ++i) {
         QCOMPARE(changes[i].seq, qint64(i + 1));
@@ -306,7 +306,7 @@ void TestStorage::changesAreNumberedInOrder() {
     QCOMPARE(changes[2].kind, QStringLiteral("remove"));
     QCOMPARE(changes[3].kind, QStringLiteral("expire"));
     qint64 seq = 0;
-    QVERIFY(db.storage.currentSeq(&seq).ok());
+    QVERIFY(db.storage.changes().currentSeq(&seq).ok());
     QCOMPARE(seq, qint64(4));
     // An expired key is announced once, by whichever sweep gets there first.
     Registration c;
@@ -314,7 +314,7 @@ void TestStorage::changesAreNumberedInOrder() {
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry - 1).ok());
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry).ok());
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry + 5).ok());
-    QVERIFY(db.storage.changesAfter(5, &changes).ok());
+    QVERIFY(db.storage.changes().after(5, &changes).ok());
     QCOMPARE(changes.size(), 1);
     QCOMPARE(changes[0].nodeId, c.node.id);
 }

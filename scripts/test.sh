@@ -25,7 +25,7 @@ echo "== the data path's soak under ASan/UBSan (short form)"
 ctest --preset debug-asan -L soak
 echo "== data-path unit tests under TSan"
 ctest --preset tsan -j "$jobs"
-echo "== fuzzers (30 s each)"
-ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz
+echo "== fuzzers (20 s each, two at a time)"
+ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz -j "$jobs"
 echo "== all tests (release)"
 ctest --preset release -j "$jobs"

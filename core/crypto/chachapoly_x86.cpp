@@ -13,11 +13,15 @@
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() to their builtins, which then warns
 // inside the header wherever they are inlined (GCC bug 105593, fixed in 13). The pragma covers
 // the header's own lines only; this file's code keeps the warning.
+#if defined(__clang__)
+#include <immintrin.h>
+#else
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#endif
 #define CALNET_CHACHAPOLY_X86 1
 #endif
 
@@ -176,22 +180,22 @@ CALNET_IFMA void poly1305Ifma(u64 h[3], u64 rlo, u64 rhi, const std::uint8_t* m,
         acc.l2 = _mm512_add_epi64(acc.l2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), hibit));
     }
     // Lane j times r^(8 - j), then the sum of the lanes.
-    const __m512i q0 = _mm512_setr_epi64(std::int64_t(p[8].l[0]), std::int64_t(p[7].l[0]),
-                                         std::int64_t(p[6].l[0]), std::int64_t(p[5].l[0]),
-                                         std::int64_t(p[4].l[0]), std::int64_t(p[3].l[0]),
-                                         std::int64_t(p[2].l[0]), std::int64_t(p[1].l[0]));
-    const __m512i q1 = _mm512_setr_epi64(std::int64_t(p[8].l[1]), std::int64_t(p[7].l[1]),
-                                         std::int64_t(p[6].l[1]), std::int64_t(p[5].l[1]),
-                                         std::int64_t(p[4].l[1]), std::int64_t(p[3].l[1]),
-                                         std::int64_t(p[2].l[1]), std::int64_t(p[1].l[1]));
-    const __m512i q2 = _mm512_setr_epi64(std::int64_t(p[8].l[2]), std::int64_t(p[7].l[2]),
-                                         std::int64_t(p[6].l[2]), std::int64_t(p[5].l[2]),
-                                         std::int64_t(p[4].l[2]), std::int64_t(p[3].l[2]),
-                                         std::int64_t(p[2].l[2]), std::int64_t(p[1].l[2]));
+    const __m512i q0 =
+        _mm512_setr_epi64(std::int64_t(p[8].l[0]), std::int64_t(p[7].l[0]), std::int64_t(p[6].l[0]),
+                          std::int64_t(p[5].l[0]), std::int64_t(p[4].l[0]), std::int64_t(p[3].l[0]),
+                          std::int64_t(p[2].l[0]), std::int64_t(p[1].l[0]));
+    const __m512i q1 =
+        _mm512_setr_epi64(std::int64_t(p[8].l[1]), std::int64_t(p[7].l[1]), std::int64_t(p[6].l[1]),
+                          std::int64_t(p[5].l[1]), std::int64_t(p[4].l[1]), std::int64_t(p[3].l[1]),
+                          std::int64_t(p[2].l[1]), std::int64_t(p[1].l[1]));
+    const __m512i q2 =
+        _mm512_setr_epi64(std::int64_t(p[8].l[2]), std::int64_t(p[7].l[2]), std::int64_t(p[6].l[2]),
+                          std::int64_t(p[5].l[2]), std::int64_t(p[4].l[2]), std::int64_t(p[3].l[2]),
+                          std::int64_t(p[2].l[2]), std::int64_t(p[1].l[2]));
     acc = mulIfma(acc, q0, q1, q2, times20(q1), times20(q2));
-    const Limbs44 sum = carry44(u64(_mm512_reduce_add_epi64(acc.l0)),
-                                u64(_mm512_reduce_add_epi64(acc.l1)),
-                                u64(_mm512_reduce_add_epi64(acc.l2)));
+    const Limbs44 sum =
+        carry44(u64(_mm512_reduce_add_epi64(acc.l0)), u64(_mm512_reduce_add_epi64(acc.l1)),
+                u64(_mm512_reduce_add_epi64(acc.l2)));
     h[0] = sum.l[0] | (sum.l[1] << 44);
     h[1] = (sum.l[1] >> 20) | (sum.l[2] << 24);
     h[2] = sum.l[2] >> 40;
@@ -199,8 +203,8 @@ CALNET_IFMA void poly1305Ifma(u64 h[3], u64 rlo, u64 rhi, const std::uint8_t* m,
 }
 
 bool hasIfma() noexcept {
-    static const bool yes = __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512ifma");
+    static const bool yes =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
     return yes;
 }
 
@@ -459,8 +463,7 @@ CALNET_AVX2 inline __m256i rot7x8(__m256i x) {
     }
 
 CALNET_AVX2 void chacha8(const State& s, std::uint32_t counter, std::uint8_t* out) noexcept {
-    CALNET_CHACHA8_BODY(rot16x8, rot12x8, rot8x8, rot7x8)
-}
+    CALNET_CHACHA8_BODY(rot16x8, rot12x8, rot8x8, rot7x8)}
 
 CALNET_AVX2 void xorBytes8(std::uint8_t* out, const std::uint8_t* in, const std::uint8_t* ks,
                            std::size_t n) noexcept {
@@ -509,8 +512,7 @@ CALNET_AVX512 inline __m256i rot7vl(__m256i x) {
 }
 
 CALNET_AVX512 void chacha8vl(const State& s, std::uint32_t counter, std::uint8_t* out) noexcept {
-    CALNET_CHACHA8_BODY(rot16vl, rot12vl, rot8vl, rot7vl)
-}
+    CALNET_CHACHA8_BODY(rot16vl, rot12vl, rot8vl, rot7vl)}
 
 // Four keystream blocks into out[0 .. 256), for short messages: each 512-bit register holds one
 // row of the four states (one block per 128-bit lane), and the diagonal round rotates rows b,
@@ -523,7 +525,7 @@ CALNET_AVX512 void chacha4(const State& s, std::uint32_t counter, std::uint8_t* 
     const __m512i a0 = stateRow(s, 0), b0 = stateRow(s, 4), c0 = stateRow(s, 8);
     const __m512i d0 = _mm512_add_epi32(
         stateRow(s, 12), _mm512_setr_epi32(int(counter), 0, 0, 0, int(counter + 1), 0, 0, 0,
-                                   int(counter + 2), 0, 0, 0, int(counter + 3), 0, 0, 0));
+                                           int(counter + 2), 0, 0, 0, int(counter + 3), 0, 0, 0));
     __m512i a = a0, b = b0, c = c0, d = d0;
     for (int round = 0; round < 10; ++round) {
         CALNET_QR(a, b, c, d, add16, xor16, rot16x16, rot12x16, rot8x16, rot7x16);
@@ -555,8 +557,9 @@ CALNET_AVX512 void chacha16(const State& s, std::uint32_t counter, std::uint8_t*
     __m512i in[16];
     for (int i = 0; i < 16; ++i)
         in[i] = _mm512_set1_epi32(int(s.w[i]));
-    in[12] = _mm512_add_epi32(_mm512_set1_epi32(int(counter)),
-                              _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    in[12] =
+        _mm512_add_epi32(_mm512_set1_epi32(int(counter)),
+                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     for (int i = 0; i < 16; ++i)
         x[i] = in[i];
     CALNET_ROUNDS(x, add16, xor16, rot16x16, rot12x16, rot8x16, rot7x16)
@@ -593,8 +596,8 @@ CALNET_AVX512 void xorBytes16(std::uint8_t* out, const std::uint8_t* in, const s
                               std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + 64 <= n; i += 64)
-        _mm512_storeu_si512(out + i, _mm512_xor_si512(_mm512_loadu_si512(in + i),
-                                                      _mm512_loadu_si512(ks + i)));
+        _mm512_storeu_si512(
+            out + i, _mm512_xor_si512(_mm512_loadu_si512(in + i), _mm512_loadu_si512(ks + i)));
     if (i < n) {
         const __mmask64 m = (__mmask64(1) << (n - i)) - 1;
         const __m512i a = _mm512_maskz_loadu_epi8(m, in + i);
@@ -694,7 +697,8 @@ void sealWith(std::span<std::uint8_t> out, const AeadKey& key, const AeadNonce& 
     const std::size_t head = std::min(len, (blocks - 1) * 64);
     Isa::xorFirst(out.data(), plaintext.data(), ks + 64, head);
     if (len > head)
-        Isa::crypt(s, std::uint32_t(blocks), out.data() + head, plaintext.data() + head, len - head);
+        Isa::crypt(s, std::uint32_t(blocks), out.data() + head, plaintext.data() + head,
+                   len - head);
     aeadTag(out.data() + len, ks, associatedData, {out.data(), len});
     sodium_memzero(ks, blocks * 64);
 }
@@ -726,7 +730,8 @@ bool openWith(std::span<std::uint8_t> out, const AeadKey& key, const AeadNonce& 
     const std::size_t head = std::min(len, (blocks - 1) * 64);
     Isa::xorFirst(out.data(), ciphertext.data(), ks + 64, head);
     if (len > head)
-        Isa::crypt(s, std::uint32_t(blocks), out.data() + head, ciphertext.data() + head, len - head);
+        Isa::crypt(s, std::uint32_t(blocks), out.data() + head, ciphertext.data() + head,
+                   len - head);
     sodium_memzero(ks, blocks * 64);
     return true;
 }
@@ -740,7 +745,8 @@ bool hasAvx2() noexcept {
 }
 bool hasAvx512() noexcept {
     static const bool yes = hasAvx2() && __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512bw");
     return yes;
 }
 

@@ -9,7 +9,9 @@
 // them alike (scope, protocol, type) and dumps look the same as after `ip`.
 #include "helper/netconfig/rtnetlink.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include <linux/fib_rules.h>
@@ -24,6 +26,18 @@
 namespace calnet::helper::netconfig {
 
 namespace {
+
+// NLMSG_OK / NLMSG_NEXT without their mixed signed and unsigned arithmetic.
+bool messageFits(const nlmsghdr* h, std::size_t remaining) {
+    return remaining >= sizeof(nlmsghdr) && h->nlmsg_len >= sizeof(nlmsghdr) &&
+           h->nlmsg_len <= remaining;
+}
+
+const nlmsghdr* nextMessage(const nlmsghdr* h, std::size_t& remaining) {
+    const std::size_t step = std::min<std::size_t>(NLMSG_ALIGN(h->nlmsg_len), remaining);
+    remaining -= step;
+    return reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const std::uint8_t*>(h) + step);
+}
 
 // Bounded wait for the kernel's answer (see the class comment).
 constexpr int kReceiveTimeoutSeconds = 5;
@@ -252,9 +266,9 @@ int Rtnetlink::transact(std::vector<std::uint8_t>& request,
             return EMSGSIZE;
         if (from.nl_pid != 0)
             continue; // not from the kernel
-        int remaining = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); NLMSG_OK(h, remaining);
-             h = NLMSG_NEXT(h, remaining)) {
+        auto remaining = static_cast<std::size_t>(n);
+        for (auto* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); messageFits(h, remaining);
+             h = nextMessage(h, remaining)) {
             if (h->nlmsg_seq != seq_)
                 continue; // a late answer to an earlier, timed-out request
             if (h->nlmsg_type == NLMSG_DONE)

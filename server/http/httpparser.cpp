@@ -21,8 +21,21 @@ bool isTchar(unsigned char c) {
     if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
         return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
         return true;
     default:
         return false;
@@ -30,7 +43,8 @@ bool isTchar(unsigned char c) {
 }
 
 bool isToken(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return isTchar(uint8_t(c)); });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return isTchar(uint8_t(c)); });
 }
 
 // RFC 3986 characters of an origin-form target: unreserved, sub-delims, ':', '@', '/', '?', '%'.
@@ -38,8 +52,17 @@ bool isTargetChar(unsigned char c) {
     if (isTchar(c) && c != '^' && c != '`' && c != '|' && c != '"')
         return true; // letters, digits and most of tchar are URI characters
     switch (c) {
-    case '(': case ')': case ',': case ';': case '=': case ':': case '@': case '/': case '?':
-    case '[': case ']':
+    case '(':
+    case ')':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
+    case '?':
+    case '[':
+    case ']':
         return true;
     default:
         return false;
@@ -61,7 +84,8 @@ std::string_view trimOws(std::string_view s) {
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20) && std::isalpha(uint8_t(x)) == std::isalpha(uint8_t(y));
+               return (x | 0x20) == (y | 0x20) &&
+                      std::isalpha(uint8_t(x)) == std::isalpha(uint8_t(y));
            });
 }
 
@@ -127,7 +151,8 @@ HttpParser::State HttpParser::feed(const char* data, std::size_t size) {
         buffer_.append(data, qsizetype(size));
         if (!started_) {
             // A request has started once anything but the blank lines we tolerate arrived.
-            started_ = std::any_of(data, data + size, [](char c) { return c != '\r' && c != '\n'; });
+            started_ =
+                std::any_of(data, data + size, [](char c) { return c != '\r' && c != '\n'; });
         }
     }
     if (state_ == State::HeadReady || state_ == State::Complete)
@@ -245,7 +270,8 @@ bool HttpParser::parseRequestLine(std::string_view line) {
         return false;
     }
     if (target.empty() || target.front() != '/' ||
-        !std::all_of(target.begin(), target.end(), [](char c) { return isTargetChar(uint8_t(c)); })) {
+        !std::all_of(target.begin(), target.end(),
+                     [](char c) { return isTargetChar(uint8_t(c)); })) {
         fail(400, "malformed request target");
         return false;
     }
@@ -253,8 +279,9 @@ bool HttpParser::parseRequestLine(std::string_view line) {
         request_.version = 11;
     } else if (version == "HTTP/1.0") {
         request_.version = 10;
-    } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && std::isdigit(uint8_t(version[5])) &&
-               version[6] == '.' && std::isdigit(uint8_t(version[7]))) {
+    } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+               std::isdigit(uint8_t(version[5])) && version[6] == '.' &&
+               std::isdigit(uint8_t(version[7]))) {
         fail(505, "HTTP version not supported");
         return false;
     } else {
@@ -264,8 +291,8 @@ bool HttpParser::parseRequestLine(std::string_view line) {
     request_.method = QByteArray(method.data(), qsizetype(method.size()));
     request_.target = QByteArray(target.data(), qsizetype(target.size()));
     const auto q = target.find('?');
-    request_.path = q == std::string_view::npos ? request_.target
-                                                : QByteArray(target.data(), qsizetype(q));
+    request_.path =
+        q == std::string_view::npos ? request_.target : QByteArray(target.data(), qsizetype(q));
     return true;
 }
 
@@ -280,7 +307,8 @@ bool HttpParser::parseHeaderLine(std::string_view line) {
         return false;
     }
     const std::string_view value = trimOws(line.substr(colon + 1));
-    if (!std::all_of(value.begin(), value.end(), [](char c) { return isFieldValueByte(uint8_t(c)); })) {
+    if (!std::all_of(value.begin(), value.end(),
+                     [](char c) { return isFieldValueByte(uint8_t(c)); })) {
         fail(400, "control byte in a header value");
         return false;
     }
@@ -289,7 +317,8 @@ bool HttpParser::parseHeaderLine(std::string_view line) {
         return false;
     }
     QByteArray name(line.data(), qsizetype(colon));
-    request_.headers.emplace_back(name.toLower(), QByteArray(value.data(), qsizetype(value.size())));
+    request_.headers.emplace_back(name.toLower(),
+                                  QByteArray(value.data(), qsizetype(value.size())));
     return true;
 }
 
@@ -364,12 +393,15 @@ HttpParser::State HttpParser::parseBody() {
         case Phase::ChunkSize:
         case Phase::Trailers: {
             const char* lf = static_cast<const char*>(std::memchr(base + pos_, '\n', end - pos_));
-            const std::size_t limit = phase_ == Phase::ChunkSize ? kMaxChunkLine : kMaxTrailerBytes;
-            if (!lf) {
-                if (end - pos_ > limit || trailerBytes_ + (end - pos_) > kMaxTrailerBytes * 2)
-                    return fail(400, "chunk line too long");
+            // The same limit whether the line is all here or still arriving, so the answer
+            // never depends on how the bytes were split into reads.
+            const std::size_t have = lf ? std::size_t(lf - base) + 1 - pos_ : end - pos_;
+            if (phase_ == Phase::ChunkSize && have > kMaxChunkLine)
+                return fail(400, "chunk line too long");
+            if (phase_ == Phase::Trailers && trailerBytes_ + have > kMaxTrailerBytes)
+                return fail(431, "trailers too long");
+            if (!lf)
                 return state_ = State::NeedMore;
-            }
             const std::size_t lineEnd = std::size_t(lf - base);
             if (lineEnd == pos_ || base[lineEnd - 1] != '\r')
                 return fail(400, "line not ended by CRLF");
@@ -379,8 +411,6 @@ HttpParser::State HttpParser::parseBody() {
                 return fail(400, "bare CR");
             if (phase_ == Phase::Trailers) {
                 trailerBytes_ += line.size() + 2;
-                if (trailerBytes_ > kMaxTrailerBytes)
-                    return fail(431, "trailers too long");
                 if (line.empty()) {
                     phase_ = Phase::Done;
                     break;
@@ -398,8 +428,9 @@ HttpParser::State HttpParser::parseBody() {
                 return fail(400, "malformed chunk size");
             const std::string_view rest = trimOws(line.substr(digits));
             if (!rest.empty() &&
-                (rest.front() != ';' ||
-                 !std::all_of(rest.begin(), rest.end(), [](char c) { return isFieldValueByte(uint8_t(c)); })))
+                (rest.front() != ';' || !std::all_of(rest.begin(), rest.end(), [](char c) {
+                     return isFieldValueByte(uint8_t(c));
+                 })))
                 return fail(400, "malformed chunk extension");
             std::uint64_t size = 0;
             std::from_chars(line.data(), line.data() + digits, size, 16);

@@ -15,6 +15,7 @@ HelperStatus HelperStatus::fromJson(const QJsonObject& o) {
     for (const QJsonValue& v : o.value(QLatin1StringView("addresses")).toArray())
         s.addresses << v.toString();
     s.error = o.value(QLatin1StringView("error")).toString();
+    s.restored = o.value(QLatin1StringView("restored")).toBool();
     return s;
 }
 
@@ -100,16 +101,19 @@ void HelperSession::applyStatus(const QJsonObject& data) {
         setPeersKnown(false);
 
     // Transitions worth telling the user, each once. The first event after (re)connecting only
-    // reports the state the helper already had, so it is not news.
+    // reports the state the helper already had, so it is not news; nor is the helper bringing
+    // back, after its own restart, the tunnel that was up before.
     if (prev.state != next.state && initialStatusSeen_) {
-        if (next.state == QLatin1StringView("connected"))
-            emit tunnelConnected(next.profile);
-        else if (next.state == QLatin1StringView("disconnected") &&
-                 (prev.state == QLatin1StringView("connected") ||
-                  prev.state == QLatin1StringView("disconnecting")))
+        if (next.state == QLatin1StringView("connected")) {
+            if (!next.restored)
+                emit tunnelConnected(next.profile);
+        } else if (next.state == QLatin1StringView("disconnected") &&
+                   (prev.state == QLatin1StringView("connected") ||
+                    prev.state == QLatin1StringView("disconnecting"))) {
             emit tunnelDisconnected(prev.profile);
-        else if (next.state == QLatin1StringView("error"))
+        } else if (next.state == QLatin1StringView("error")) {
             emit tunnelFailed(next.profile.isEmpty() ? prev.profile : next.profile, next.error);
+        }
     }
     initialStatusSeen_ = true;
     if (next.state == QLatin1StringView("error"))

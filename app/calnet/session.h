@@ -33,6 +33,8 @@ struct HelperStatus {
     QString interfaceName;
     QStringList addresses;
     QString error;
+    // calnetd reconnects this profile by itself after a restart (no one asked just now).
+    bool restored = false;
 
     [[nodiscard]] static HelperStatus fromJson(const QJsonObject& status);
     // Connected or on the way there: what Disconnect acts on and Connect does not.

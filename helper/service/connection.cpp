@@ -44,9 +44,10 @@ std::optional<net::SocketAddress> resolve(const net::EndpointSpec& spec, QString
 
 } // namespace
 
-Connection::Connection(QString profile, QString ifname, const QString& stateDir)
-    : profile_(std::move(profile)), ifname_(std::move(ifname)),
-      journal_(netconfig::Journal::pathFor(stateDir.toStdString(), ifname_.toStdString())) {}
+Connection::Connection(QString profile, const Place& place)
+    : profile_(std::move(profile)), ifname_(place.ifname),
+      journal_(netconfig::Journal::pathFor(place.stateDir.toStdString(), ifname_.toStdString())),
+      dns_(place.dns) {}
 
 Connection::~Connection() {
     QString ignored;
@@ -55,14 +56,12 @@ Connection::~Connection() {
 
 std::unique_ptr<Connection> Connection::open(const QString& profile,
                                              const config::WgQuickConfig& config,
-                                             const QString& ifname, const QString& stateDir,
-                                             QString* error) {
-    return openWith(profile, config, config, ifname, stateDir, error);
+                                             const Place& place, QString* error) {
+    return openWith(profile, config, config, place, error);
 }
 
 std::unique_ptr<Connection> Connection::openMesh(const QString& profile, const MeshProfile& mesh,
-                                                 const QString& ifname, const QString& stateDir,
-                                                 QString* error) {
+                                                 const Place& place, QString* error) {
     config::WgQuickConfig device;
     device.interface.privateKey = mesh.nodeKey;
     if (mesh.listenPort != 0)
@@ -83,7 +82,7 @@ std::unique_ptr<Connection> Connection::openMesh(const QString& profile, const M
             routes.allowedIps.push_back(prefix->masked());
     if (!routes.allowedIps.empty())
         network.peers.push_back(routes);
-    return openWith(profile, device, network, ifname, stateDir, error);
+    return openWith(profile, device, network, place, error);
 }
 
 void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, const PeerDiff& diff) {
@@ -131,8 +130,7 @@ void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, con
 std::unique_ptr<Connection> Connection::openWith(const QString& profile,
                                                  const config::WgQuickConfig& config,
                                                  const config::WgQuickConfig& networkConfig,
-                                                 const QString& ifname, const QString& stateDir,
-                                                 QString* error) {
+                                                 const Place& place, QString* error) {
     if (!config.interface.privateKey) {
         *error = QStringLiteral("the profile has no private key");
         return nullptr;
@@ -149,7 +147,8 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
         }
     }
 
-    std::unique_ptr<Connection> c(new Connection(profile, ifname, stateDir));
+    std::unique_ptr<Connection> c(new Connection(profile, place));
+    const QString& ifname = place.ifname;
     for (const auto& a : config.interface.addresses)
         c->addresses_.append(QString::fromStdString(a.toString()));
     c->tunnel_ = std::make_unique<Tunnel>();

@@ -25,15 +25,21 @@ class Connection {
 public:
     // Brings the profile up on interface `ifname`; nullptr and an error on failure, with
     // everything already done undone.
+    // Where a connection lives: its interface name, the state directory (journal) and how DNS
+    // is handed to the system.
+    struct Place {
+        QString ifname;
+        QString stateDir;
+        netconfig::DnsConfigurator::Options dns = netconfig::DnsConfigurator::defaultOptions();
+    };
+
     static std::unique_ptr<Connection> open(const QString& profile,
-                                            const config::WgQuickConfig& config,
-                                            const QString& ifname, const QString& stateDir,
+                                            const config::WgQuickConfig& config, const Place& place,
                                             QString* error);
     // A Calnet network profile: the node key, the listen port and the overlay addresses on the
     // interface, a route for each overlay prefix through it; no peers yet (applyMeshPeers()).
     static std::unique_ptr<Connection> openMesh(const QString& profile, const MeshProfile& mesh,
-                                                const QString& ifname, const QString& stateDir,
-                                                QString* error);
+                                                const Place& place, QString* error);
     // Rolls back journals a crashed helper left in stateDir; returns what happened, "" if
     // nothing was there.
     static QString rollbackLeftovers(const QString& stateDir);
@@ -57,13 +63,12 @@ public:
     [[nodiscard]] Tunnel& tunnel() { return *tunnel_; }
 
 private:
-    Connection(QString profile, QString ifname, const QString& stateDir);
+    Connection(QString profile, const Place& place);
     // networkConfig: what NetworkSetup plans routes from (default: config itself).
     static std::unique_ptr<Connection> openWith(const QString& profile,
                                                 const config::WgQuickConfig& config,
                                                 const config::WgQuickConfig& networkConfig,
-                                                const QString& ifname, const QString& stateDir,
-                                                QString* error);
+                                                const Place& place, QString* error);
 
     QString profile_;
     QString ifname_;

@@ -97,6 +97,8 @@ ip -n "$ns_b" link set "$if_b" up
 mkdir -p "$tmp/dns"
 cat >"$tmp/resolvconf" <<EOF
 #!/bin/sh
+# A slow resolver (D-Bus or resolvconf taking seconds) when the test asks for one.
+[ -e "$tmp/dns-slow" ] && sleep 3
 case "\$1" in
   -a) cat >"$tmp/dns/\$2" ;;
   -d) rm -f "$tmp/dns/\$2" ;;
@@ -179,6 +181,36 @@ dns_set() { grep -qs "nameserver 10.243.0.53" "$tmp"/dns/* && grep -qs "corp.exa
 check "the profile's DNS server and search domain are handed to resolvconf" dns_set
 check "down" ctl down
 check "routes and rules as before, after down" same_as_before
+
+# ---- a connect that waits on DNS holds up no one ----------------------------------------------
+# resolvconf takes 3 s: while `up` waits for it, a reader's `status` (a new calnetctl process
+# each time) is answered at once and shows the connect in progress.
+slow_connect() {
+  local up_pid rc=0 t0 t1 ms slowest=0 seen=""
+  touch "$tmp/dns-slow"
+  ctl up vps >"$tmp/slow-up.out" 2>&1 &
+  up_pid=$!
+  for _ in $(seq 12); do
+    t0=${EPOCHREALTIME/[.,]/}
+    out=$(ctl_nobody status) || { echo "status failed"; rc=1; break; }
+    t1=${EPOCHREALTIME/[.,]/}
+    ms=$(((t1 - t0) / 1000))
+    ((ms > slowest)) && slowest=$ms
+    grep -q "state: connecting" <<<"$out" && seen=yes
+    sleep 0.1
+  done
+  kill -0 "$up_pid" 2>/dev/null || { echo "up finished before the reads did"; rc=1; }
+  wait "$up_pid" || { echo "up failed: $(cat "$tmp/slow-up.out")"; rc=1; }
+  rm -f "$tmp/dns-slow"
+  echo "12 status calls while up waited on DNS: slowest $slowest ms (whole calnetctl process)"
+  [[ $seen == yes ]] || { echo "never saw state connecting"; rc=1; }
+  ((slowest < 1000)) || rc=1
+  output_has "state: connected" ctl status || rc=1
+  ctl down >/dev/null || rc=1
+  return $rc
+}
+check "while up waits 3 s on resolvconf, status is answered at once and says connecting" slow_connect
+check "routes and rules as before, after the slow connect" same_as_before
 
 # ---- first packet right: from the configured port, answered at once -------------------------
 # A capture on b's side of the link records the UDP datagrams that reach wireguard-go's port;

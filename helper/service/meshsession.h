@@ -1,0 +1,78 @@
+// MeshSession: the live side of a connected Calnet network (mesh) profile, on top of its open
+// Connection: the map stream (ControlClient), the on-disk copy of the map (MapCache), the
+// rtnetlink watch that reports new local endpoints at once (AddressWatcher), and the peers the
+// device got from the last map. Map changes become live peer changes (diffPeers +
+// Connection::applyMeshPeers), never an interface restart.
+//
+//   4410 key expired  -> registers again with the stored credential, saves the renewal and
+//                        resumes the stream (renewal is handled here)
+//   4403 node deleted -> nodeDeleted(why): the owner disconnects and reports the error
+//
+// Runs on the helper's Qt event loop.
+#pragma once
+
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+#include "helper/service/controlclient.h"
+#include "helper/service/meshprofile.h"
+#include "helper/service/networkmap.h"
+
+namespace calnet::helper {
+
+class AddressWatcher;
+class Connection;
+class MapCache;
+class ProfileStore;
+
+// What a node tells the server about itself; authorised by `authKey` when given, else by the
+// stored credential.
+[[nodiscard]] ControlClient::RegisterRequest registerRequest(const MeshProfile& mesh,
+                                                             const QString& authKey);
+// Takes what the server assigned into the stored profile.
+void applyRegistration(MeshProfile& mesh, const ControlClient::Registration& r);
+
+class MeshSession : public QObject {
+    Q_OBJECT
+
+public:
+    // `connection` and `store` outlive the session.
+    MeshSession(QString name, MeshProfile mesh, Connection& connection, ProfileStore& store,
+                ControlClient::Options control, QObject* parent = nullptr);
+    ~MeshSession() override;
+
+    // Applies the stored map (peers up before the server answers), then opens the stream.
+    void start();
+    // Forgets the stored map (the node no longer exists).
+    void discardMap();
+
+    [[nodiscard]] const MeshProfile& profile() const { return mesh_; }
+    [[nodiscard]] const NetworkMap& map() const { return control_->map(); }
+    [[nodiscard]] const ControlClient& control() const { return *control_; }
+    // The mesh fields of Status (control, controlError, server, nodeId, hostname).
+    void addStatus(QJsonObject& status) const;
+
+signals:
+    void controlStateChanged();
+    void peersChanged();
+    void nodeDeleted(const QString& why);
+
+private:
+    void onMapChanged();
+    void onKeyExpired();
+
+    QString name_;
+    MeshProfile mesh_;
+    Connection& connection_;
+    ProfileStore& store_;
+    std::unique_ptr<ControlClient> control_;
+    std::unique_ptr<MapCache> mapCache_;
+    std::unique_ptr<AddressWatcher> addressWatcher_;
+    std::vector<MeshPeerConfig> peers_; // applied to the device from the last map
+};
+
+} // namespace calnet::helper

@@ -1,0 +1,18 @@
+// The `peers` snapshot of docs/ipc.md for a connected profile: the device's peers with their
+// allowed IPs, endpoint, handshake age and health, traffic, and — for a mesh profile — what the
+// network map says about each (hostname, addresses, online, os).
+#pragma once
+
+#include <QJsonObject>
+
+namespace calnet::helper {
+
+class Connection;
+class NetworkMap;
+
+// `connection` may be null (nothing connected: no peers); `map` is null for WireGuard profiles.
+// nowSeconds: the Unix time handshake ages are measured from.
+[[nodiscard]] QJsonObject peersSnapshot(Connection* connection, const NetworkMap* map,
+                                        qint64 nowSeconds);
+
+} // namespace calnet::helper

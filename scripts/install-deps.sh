@@ -10,12 +10,12 @@ packages=(
   libsodium-dev libb2-dev libssl-dev
   qt6-base-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6
   qt6-translations-l10n
-  qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
-  iproute2 iputils-ping procps
+  qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
+  iproute2 iputils-ping procps nftables
   wireguard-tools
 )
 test_packages=(
-  wireguard-go iperf3 python3 nftables clang libclang-rt-14-dev systemd openssl
+  wireguard-go iperf3 python3 clang libclang-rt-14-dev systemd openssl
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
   postgresql
 )

@@ -1,5 +1,7 @@
 #include "helper/netconfig/journal.h"
 
+#include "helper/netconfig/packetfilter.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -142,6 +144,11 @@ QJsonObject toJson(const JournalEntry& entry) {
                        o.insert("op", "dns-resolvconf");
                        o.insert("record", qs(e.record));
                    },
+                   [&](const FilterTableAdded& e) {
+                       o.insert("op", "nft-table");
+                       o.insert("family", e.family == net::Family::V4 ? 4 : 6);
+                       o.insert("table", qs(e.table));
+                   },
                },
                entry);
     return o;
@@ -233,6 +240,15 @@ std::optional<JournalEntry> fromJson(const QJsonObject& o) {
         if (!record || !isValidRecord(*record))
             return std::nullopt;
         return ResolvconfDnsSet{*record};
+    }
+    if (*op == "nft-table") {
+        const auto family = uintField(o, "family", 6);
+        auto table = stringField(o, "table");
+        // Only a table we could have made: never delete another program's from a bad file.
+        if (!family || (*family != 4 && *family != 6) || !table || table->rfind("calnet-", 0) != 0 ||
+            filterTableName(table->substr(7)) != *table)
+            return std::nullopt;
+        return FilterTableAdded{*family == 4 ? net::Family::V4 : net::Family::V6, *table};
     }
     return std::nullopt;
 }
@@ -337,6 +353,9 @@ std::string describe(const JournalEntry& entry) {
             },
             [](const ResolvedDnsSet& e) { return "dns (systemd-resolved) link " + e.link.name; },
             [](const ResolvconfDnsSet& e) { return "dns (resolvconf) record " + e.record; },
+            [](const FilterTableAdded& e) {
+                return std::string("nftables table ") + nftFamily(e.family) + " " + e.table;
+            },
         },
         entry);
 }

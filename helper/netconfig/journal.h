@@ -75,8 +75,15 @@ struct ResolvconfDnsSet { // resolvconf -d <record>
     friend bool operator==(const ResolvconfDnsSet&, const ResolvconfDnsSet&) = default;
 };
 
+struct FilterTableAdded { // nft delete table <family> <table> (PacketFilter)
+    net::Family family = net::Family::V4;
+    std::string table; // always calnet-<ifname> (filterTableName)
+    friend bool operator==(const FilterTableAdded&, const FilterTableAdded&) = default;
+};
+
 using JournalEntry = std::variant<AddressAdded, MtuChanged, LinkBroughtUp, RouteAdded, RuleAdded,
-                                  SysctlChanged, ResolvedDnsSet, ResolvconfDnsSet>;
+                                  SysctlChanged, ResolvedDnsSet, ResolvconfDnsSet,
+                                  FilterTableAdded>;
 
 // One line for logs, e.g. "route 0.0.0.0/0 dev cn0 table 51820".
 [[nodiscard]] std::string describe(const JournalEntry& entry);

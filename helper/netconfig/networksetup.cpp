@@ -25,8 +25,9 @@ std::optional<std::uint32_t> nextRulePriority(const std::vector<RuleSpec>& rules
 
 } // namespace
 
-NetworkSetup::NetworkSetup(LinkRef link, Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns)
-    : link_(std::move(link)), journal_(journal), rtnl_(rtnl), dns_(dns) {}
+NetworkSetup::NetworkSetup(LinkRef link, Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns,
+                           PacketFilter& filter)
+    : link_(std::move(link)), journal_(journal), rtnl_(rtnl), dns_(dns), filter_(filter) {}
 
 bool NetworkSetup::apply(const config::WgQuickConfig& config, const SetFwmark& setFwmark,
                          std::string& error) {
@@ -40,6 +41,10 @@ bool NetworkSetup::apply(const config::WgQuickConfig& config, const SetFwmark& s
     table_.reset();
     mtu_ = 0;
     dnsBackend_.reset();
+    warnings_.clear();
+    addresses_.clear();
+    for (const auto& a : config.interface.addresses)
+        addresses_.push_back(a.address);
     if (!rtnl_.isOpen()) {
         error = "rtnetlink socket is not open";
         return false;
@@ -62,7 +67,7 @@ bool NetworkSetup::apply(const config::WgQuickConfig& config, const SetFwmark& s
 }
 
 RollbackResult NetworkSetup::rollback() {
-    return rollbackJournal(journal_, rtnl_, dns_);
+    return rollbackJournal(journal_, rtnl_, dns_, filter_);
 }
 
 bool NetworkSetup::change(const JournalEntry& entry, const std::function<int()>& apply,
@@ -308,6 +313,8 @@ bool NetworkSetup::addPolicyRouting(net::Family family, std::uint32_t table, std
         !addRoute(RouteSpec{net::IpPrefix{net::IpAddress{family, {}}, 0}, link_.ifindex, table, 0},
                   error))
         return false;
+    if (!addFilter(family, table, error))
+        return false;
     if (family != net::Family::V4)
         return true;
     std::string previous;
@@ -325,6 +332,35 @@ bool NetworkSetup::addPolicyRouting(net::Family family, std::uint32_t table, std
         return false;
     }
     return true;
+}
+
+bool NetworkSetup::addFilter(net::Family family, std::uint32_t fwmark, std::string& error) {
+    const FilterTableAdded entry{family, filterTableName(link_.name)};
+    if (entry.table.empty()) {
+        error = "interface name " + link_.name + " cannot name an nftables table";
+        return false;
+    }
+    if (!journal_.record(entry, error))
+        return false;
+    const TunnelFilter filter{family, link_.name, fwmark, addresses_};
+    switch (filter_.add(filter, error)) {
+    case PacketFilter::Result::Ok:
+        return true;
+    case PacketFilter::Result::NotAvailable: {
+        // Nothing was made. The tunnel works without the rules unless reverse-path filtering
+        // is strict; say what is missing rather than refuse the whole connection.
+        std::string ignored;
+        journal_.forget(entry, ignored);
+        warnings_.push_back(error + ": no nftables rules for the full tunnel (strict rp_filter "
+                                    "will drop its replies; its addresses are not guarded "
+                                    "against spoofed packets)");
+        error.clear();
+        return true;
+    }
+    case PacketFilter::Result::Failed:
+        break;
+    }
+    return false;
 }
 
 bool NetworkSetup::addRoute(const RouteSpec& route, std::string& error) {

@@ -20,6 +20,11 @@
 //                           rule  P:   not fwmark T lookup T
 //                           rule  P-1: lookup main suppress_prefixlength 0
 //                           route      default dev IF table T
+//                           nftables   table <ip|ip6> calnet-IF (packetfilter.h): the
+//                                      tunnel addresses guarded against spoofing, the
+//                                      fwmark saved to and restored from conntrack so
+//                                      strict rp_filter passes the endpoint's replies
+//                                      (skipped with a warning when nft is missing)
 //                           sysctl     net.ipv4.conf.all.src_valid_mark=1 (IPv4 only)
 //                         P is the priority the kernel would pick (the lowest non-zero
 //                         priority minus one), but chosen here so the journal can name the
@@ -28,10 +33,10 @@
 //                         more specific routes (LAN, …) still win through the suppress rule.
 //
 // Any failure rolls everything back before apply() returns false. rollback() undoes what the
-// journal holds (see rollback.h). Not done (yet): wg-quick's nftables/iptables rules for full
-// tunnels (anti-spoofing of the tunnel addresses, connmark save/restore for strict rp_filter).
+// journal holds (see rollback.h).
 //
-// Not thread-safe; one NetworkSetup per interface, driven from the helper's control thread.
+// Not thread-safe; one NetworkSetup per interface, driven by one thread at a time (calnetd
+// --service: the connection controller's worker).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +49,7 @@
 #include "core/net/ipaddress.h"
 #include "helper/netconfig/dnsconfigurator.h"
 #include "helper/netconfig/journal.h"
+#include "helper/netconfig/packetfilter.h"
 #include "helper/netconfig/rollback.h"
 #include "helper/netconfig/routeplan.h"
 #include "helper/netconfig/rtnetlink.h"
@@ -72,7 +78,8 @@ public:
 
     // All references must outlive this object. `journal` is this interface's
     // (Journal::pathFor(stateDir, link.name)).
-    NetworkSetup(LinkRef link, Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns);
+    NetworkSetup(LinkRef link, Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns,
+                 PacketFilter& filter = PacketFilter::system());
 
     // Leftovers in the journal are rolled back first. On failure, everything done so far is
     // rolled back and error says what failed (and what could not be undone, if anything).
@@ -90,6 +97,8 @@ public:
     [[nodiscard]] std::optional<std::uint32_t> policyTable() const noexcept { return table_; }
     [[nodiscard]] std::uint32_t mtu() const noexcept { return mtu_; }
     [[nodiscard]] std::optional<DnsBackend> dnsBackend() const noexcept { return dnsBackend_; }
+    // After apply(): what worked but not fully (e.g. no nft for a full tunnel's rules).
+    [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
 private:
     bool applySteps(const config::WgQuickConfig& config, const SetFwmark& setFwmark,
@@ -99,6 +108,7 @@ private:
     bool setDns(const config::WgQuickConfig& config, std::string& error);
     bool addRoutes(const RoutePlan& plan, const SetFwmark& setFwmark, std::string& error);
     bool addPolicyRouting(net::Family family, std::uint32_t table, std::string& error);
+    bool addFilter(net::Family family, std::uint32_t fwmark, std::string& error);
     bool addRoute(const RouteSpec& route, std::string& error);
     std::optional<std::uint32_t> freeTable(std::string& error);
     bool change(const JournalEntry& entry, const std::function<int()>& apply, std::string& error);
@@ -107,6 +117,9 @@ private:
     Journal& journal_;
     Rtnetlink& rtnl_;
     DnsConfigurator& dns_;
+    PacketFilter& filter_;
+    std::vector<net::IpAddress> addresses_; // the interface's, for the filter
+    std::vector<std::string> warnings_;
 
     std::uint32_t fwmark_ = 0;
     std::optional<std::uint32_t> table_;

@@ -31,8 +31,8 @@ struct Undo {
 
 class Undoer {
 public:
-    Undoer(Rtnetlink& rtnl, DnsConfigurator& dns, RollbackResult& result)
-        : rtnl_(rtnl), dns_(dns), result_(result) {}
+    Undoer(Rtnetlink& rtnl, DnsConfigurator& dns, PacketFilter& filter, RollbackResult& result)
+        : rtnl_(rtnl), dns_(dns), filter_(filter), result_(result) {}
 
     Undo operator()(const AddressAdded& e) {
         return linkBound(e.link, [&] {
@@ -96,6 +96,11 @@ public:
         }
         return Undo::fail(error);
     }
+    Undo operator()(const FilterTableAdded& e) {
+        // Tables are not bound to a link: an interface that went away leaves its rules.
+        std::string error;
+        return filter_.remove(e.family, e.table, error) ? Undo::ok() : Undo::fail(error);
+    }
 
 private:
     LinkState linkState(const LinkRef& link) {
@@ -132,6 +137,7 @@ private:
 
     Rtnetlink& rtnl_;
     DnsConfigurator& dns_;
+    PacketFilter& filter_;
     RollbackResult& result_;
 };
 
@@ -151,7 +157,8 @@ void RollbackResult::merge(const RollbackResult& other) {
     notes.insert(notes.end(), other.notes.begin(), other.notes.end());
 }
 
-RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns) {
+RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns,
+                               PacketFilter& filter) {
     RollbackResult result;
     std::string error;
     switch (journal.origin()) {
@@ -171,7 +178,7 @@ RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurato
 
     const std::vector<JournalEntry> entries = journal.entries();
     std::vector<JournalEntry> remaining;
-    Undoer undoer(rtnl, dns, result);
+    Undoer undoer(rtnl, dns, filter, result);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
         const Undo undo = std::visit(undoer, *it);
         if (undo.done) {
@@ -191,7 +198,7 @@ RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurato
 }
 
 RollbackResult rollbackLeftoverJournals(const std::string& stateDir, Rtnetlink& rtnl,
-                                        DnsConfigurator& dns) {
+                                        DnsConfigurator& dns, PacketFilter& filter) {
     RollbackResult result;
     for (const auto& path : Journal::findAll(stateDir)) {
         Journal journal(path);
@@ -203,7 +210,7 @@ RollbackResult rollbackLeftoverJournals(const std::string& stateDir, Rtnetlink& 
         else if (loaded.unreadable != 0)
             result.notes.push_back(path + ": " + std::to_string(loaded.unreadable) +
                                    " unreadable entr(y/ies) skipped");
-        result.merge(rollbackJournal(journal, rtnl, dns));
+        result.merge(rollbackJournal(journal, rtnl, dns, filter));
     }
     // Temp files of writes that a crash interrupted; the journals they belonged to are intact.
     std::error_code ec;

@@ -19,6 +19,7 @@
 
 #include "helper/netconfig/dnsconfigurator.h"
 #include "helper/netconfig/journal.h"
+#include "helper/netconfig/packetfilter.h"
 #include "helper/netconfig/rtnetlink.h"
 
 namespace calnet::helper::netconfig {
@@ -36,11 +37,13 @@ struct RollbackResult {
 
 // Undoes the entries in `journal` (as loaded, or as left by NetworkSetup) and, when all are
 // undone, deletes its file.
-RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns);
+RollbackResult rollbackJournal(Journal& journal, Rtnetlink& rtnl, DnsConfigurator& dns,
+                               PacketFilter& filter = PacketFilter::system());
 
 // At helper start, before any profile connects: loads and rolls back every journal left in
 // stateDir by a helper that died without cleaning up.
 RollbackResult rollbackLeftoverJournals(const std::string& stateDir, Rtnetlink& rtnl,
-                                        DnsConfigurator& dns);
+                                        DnsConfigurator& dns,
+                                        PacketFilter& filter = PacketFilter::system());
 
 } // namespace calnet::helper::netconfig

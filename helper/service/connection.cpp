@@ -200,6 +200,8 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
         c->close(error);
         return nullptr;
     }
+    for (const std::string& warning : c->setup_->warnings())
+        qWarning("calnetd: %s: %s", qPrintable(ifname), warning.c_str());
     return c;
 }
 

@@ -101,6 +101,27 @@ QString srcValidMark() {
     return QString::fromStdString(value);
 }
 
+// `nft list ruleset` of the namespace, one trimmed line each (empty when nft is missing).
+QStringList nftRuleset() {
+    QProcess p;
+    p.start(QStringLiteral("nft"), {QStringLiteral("list"), QStringLiteral("ruleset")});
+    if (!p.waitForFinished(5000))
+        return {QStringLiteral("nft did not answer")};
+    QStringList out;
+    for (const QString& line : QString::fromUtf8(p.readAllStandardOutput()).split('\n'))
+        if (!line.trimmed().isEmpty())
+            out << line.trimmed();
+    return out;
+}
+
+QString nftTable(const QString& family, const QString& name) {
+    QProcess p;
+    p.start(QStringLiteral("nft"), {QStringLiteral("list"), QStringLiteral("table"), family, name});
+    if (!p.waitForFinished(5000) || p.exitCode() != 0)
+        return {};
+    return QString::fromUtf8(p.readAllStandardOutput());
+}
+
 // Everything the network setup may touch, normalised and sorted.
 QStringList snapshot() {
     QStringList out;
@@ -127,6 +148,8 @@ QStringList snapshot() {
             out << family + " rule " + compact(r.toObject());
     }
     out << "src_valid_mark " + srcValidMark();
+    for (const QString& line : nftRuleset())
+        out << "nft " + line;
     out.sort();
     return out;
 }
@@ -292,6 +315,7 @@ private slots:
     void journalDamaged_data();
     void journalDamaged();
     void programTimeout();
+    void filterScript();
 
     // Kernel, in the private namespace.
     void rtnetlinkErrors();
@@ -301,6 +325,7 @@ private slots:
     void fullTunnelDualStack();
     void fullTunnelSkipsBusyTable();
     void fullTunnelProfileFwmark();
+    void fullTunnelWithoutNft();
     void tableOff();
     void tableNumeric();
     void automaticMtu();
@@ -505,6 +530,7 @@ void tst_NetConfig::journalRoundTrip() {
         SysctlChanged{std::string(kSrcValidMark), "0", "1"},
         ResolvedDnsSet{link},
         ResolvconfDnsSet{"tun.cn0"},
+        FilterTableAdded{net::Family::V6, "calnet-cn0"},
     };
     std::string error;
     Journal journal(path);
@@ -554,6 +580,15 @@ void tst_NetConfig::journalDamaged_data() {
     QTest::newRow("selector-less rule refused")
         << 0 << QByteArray("{\"op\":\"rule\",\"family\":4,\"priority\":100,\"table\":254}\n") << 0
         << false;
+    // Only calnet-<ifname> tables: a damaged or forged journal never deletes another
+    // program's firewall.
+    QTest::newRow("foreign nft table refused")
+        << 0 << QByteArray("{\"op\":\"nft-table\",\"family\":4,\"table\":\"filter\"}\n") << 0
+        << false;
+    QTest::newRow("nft table name with a space refused")
+        << 0
+        << QByteArray("{\"op\":\"nft-table\",\"family\":4,\"table\":\"calnet-a b\"}\n")
+        << 0 << false;
 }
 
 void tst_NetConfig::journalDamaged() {
@@ -598,6 +633,38 @@ void tst_NetConfig::journalDamaged() {
         QVERIFY(std::holds_alternative<AddressAdded>(journal.entries()[0]));
     if (entries >= 2)
         QVERIFY(std::holds_alternative<RuleAdded>(journal.entries()[1]));
+}
+
+void tst_NetConfig::filterScript() {
+    QCOMPARE(filterTableName("cn0"), std::string("calnet-cn0"));
+    QCOMPARE(filterTableName("a b"), std::string());
+    QCOMPARE(filterTableName("x\"y"), std::string());
+    QCOMPARE(filterTableName("0123456789abcdef"), std::string()); // longer than IFNAMSIZ-1
+    const TunnelFilter v4{net::Family::V4,
+                          "cn0",
+                          0xca6c,
+                          {*net::IpAddress::parse("10.0.0.2"), *net::IpAddress::parse("fd00::2"),
+                           *net::IpAddress::parse("10.0.1.2")}};
+    const QString script = QString::fromStdString(tunnelFilterScript(v4));
+    // One transaction that replaces whatever table of that name exists.
+    QVERIFY(script.startsWith("table ip calnet-cn0 {}\ndelete table ip calnet-cn0\n"));
+    QVERIFY(script.contains(
+        "iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop\n"));
+    QVERIFY(script.contains(
+        "iifname != \"cn0\" ip daddr 10.0.1.2 fib saddr type != local drop\n"));
+    QVERIFY(!script.contains("fd00::2")); // the other family's table has it
+    QVERIFY(script.contains("type filter hook prerouting priority -300;"));
+    QVERIFY(script.contains("meta l4proto udp meta mark set ct mark\n"));
+    QVERIFY(script.contains("meta l4proto udp meta mark 51820 ct mark set meta mark\n"));
+    TunnelFilter v6 = v4;
+    v6.family = net::Family::V6;
+    const QString script6 = QString::fromStdString(tunnelFilterScript(v6));
+    QVERIFY(script6.contains("table ip6 calnet-cn0 {"));
+    QVERIFY(script6.contains("ip6 daddr fd00::2 fib saddr type != local drop"));
+    QVERIFY(!script6.contains("10.0.0.2"));
+    TunnelFilter bad = v4;
+    bad.ifname = "a b";
+    QVERIFY(tunnelFilterScript(bad).empty());
 }
 
 void tst_NetConfig::programTimeout() {
@@ -685,6 +752,15 @@ void tst_NetConfig::fullTunnelIpv4() {
                                 "\"all\",\"table\":\"51820\"}"));
         QCOMPARE(srcValidMark(), QStringLiteral("1"));
         QCOMPARE(rules("-6").size(), 2); // IPv6 untouched
+        // wg-quick's nftables rules: the tunnel address guarded against spoofing, the fwmark
+        // kept in conntrack for strict rp_filter. (Traffic through them: integration.service.)
+        const QString table = nftTable("ip", "calnet-cn0");
+        QVERIFY2(table.contains("iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop"),
+                 qPrintable(table));
+        QVERIFY2(table.contains("meta mark set ct mark"), qPrintable(table));
+        QVERIFY2(table.contains("meta mark 0x0000ca6c ct mark set meta mark"), qPrintable(table));
+        QVERIFY(nftTable("ip6", "calnet-cn0").isEmpty());
+        QVERIFY(setup.warnings().empty());
         // Unmarked traffic takes the tunnel; WireGuard's marked packets and the main table's
         // more specific routes (here the uplink's LAN) do not.
         QCOMPARE(routeDevice("198.51.100.7"), QStringLiteral("cn0"));
@@ -707,6 +783,11 @@ void tst_NetConfig::fullTunnelDualStack() {
             QCOMPARE(marks_, std::vector<std::uint32_t>{kFirstAutoTable}); // once for both
             QCOMPARE(routeDevice("2001:db8:ffff::1"), QStringLiteral("cn0"));
             QCOMPARE(routeDevice("2001:db8:ffff::1", kFirstAutoTable), QStringLiteral("up0"));
+            QVERIFY(nftTable("ip", "calnet-cn0").contains("ip daddr 10.0.0.2 "));
+            const QString table6 = nftTable("ip6", "calnet-cn0");
+            QVERIFY2(table6.contains("ip6 daddr fd00::2 fib saddr type != local drop"),
+                     qPrintable(table6));
+            QVERIFY(!table6.contains("10.0.0.2"));
         });
 }
 
@@ -732,6 +813,31 @@ void tst_NetConfig::fullTunnelProfileFwmark() {
                         QCOMPARE(marks_, std::vector<std::uint32_t>{0x1234});
                         QVERIFY(hasRoute("-4", "4660", "default", "cn0"));
                     });
+}
+
+// Without nft the full tunnel still comes up, with a warning and no journal entry for rules
+// that were never made.
+void tst_NetConfig::fullTunnelWithoutNft() {
+    REQUIRE_NETNS();
+    addUplink();
+    links_.push_back(makeTun("cn0"));
+    const QStringList before = snapshot();
+    Journal journal(Journal::pathFor(stateDir_.toStdString(), "cn0"));
+    DnsConfigurator dns(dnsOptions());
+    PacketFilter missing(PacketFilter::Options{(temp_->path() + "/no-nft").toStdString(), 1000});
+    NetworkSetup setup(links_.back().ref, journal, rtnl_, dns, missing);
+    std::string error;
+    QVERIFY2(setup.apply(profile("Address = 10.0.0.2/32", "0.0.0.0/0"),
+                         [](std::uint32_t, std::string&) { return true; }, error),
+             error.c_str());
+    QCOMPARE(setup.warnings().size(), std::size_t(1));
+    QVERIFY2(QString::fromStdString(setup.warnings().front()).contains("rp_filter"),
+             setup.warnings().front().c_str());
+    QVERIFY(nftTable("ip", "calnet-cn0").isEmpty());
+    for (const auto& e : journal.entries())
+        QVERIFY(!std::holds_alternative<FilterTableAdded>(e));
+    QVERIFY(setup.rollback().ok());
+    COMPARE_SNAPSHOT(snapshot(), before);
 }
 
 void tst_NetConfig::tableOff() {
@@ -865,7 +971,7 @@ void tst_NetConfig::truncatedJournal() {
                  error.c_str());
     }
     // Lose the end of the file from the middle of the suppress rule's entry on: that rule,
-    // the default route and the sysctl are no longer in the journal.
+    // the default route, the nftables table and the sysctl are no longer in the journal.
     QFile f(QString::fromStdString(path));
     QVERIFY(f.open(QIODevice::ReadWrite));
     const int cut = f.readAll().indexOf("suppressPrefixLength");
@@ -888,6 +994,8 @@ void tst_NetConfig::truncatedJournal() {
     // Removing those by hand gives back the state from before.
     QCOMPARE(rtnl_.delRule({net::Family::V4, 32764, kTableMain, std::nullopt, false, 0}), 0);
     QCOMPARE(writeSysctl(kSrcValidMark, "0"), 0);
+    QVERIFY(!nftTable("ip", "calnet-cn0").isEmpty());
+    QCOMPARE(QProcess::execute("nft", {"delete", "table", "ip", "calnet-cn0"}), 0);
     COMPARE_SNAPSHOT(snapshot(), before);
 }
 

@@ -61,6 +61,7 @@ snapshot() {
   ip -n "$ns_a" -6 rule show
   ip -n "$ns_a" route show table all | grep -v "^local fe80::\|^fe80::\|^multicast"
   ip netns exec "$ns_a" cat /proc/sys/net/ipv4/conf/all/src_valid_mark
+  ip netns exec "$ns_a" nft list ruleset
 }
 same_as_before() { diff <(echo "$before") <(snapshot); }
 
@@ -80,6 +81,10 @@ for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
 ip -n "$ns_a" link set "vsa$tag" up
 ip -n "$ns_b" link set "vsb$tag" up
 ip -n "$ns_b" addr add 203.0.113.80/32 dev lo
+# An address of b's reached through a's default route, as a VPS on the internet would be: the
+# full tunnel's endpoint. (Reverse-path checks treat it unlike the on-link 192.168.243.2.)
+ip -n "$ns_b" addr add 198.51.100.2/32 dev lo
+ip -n "$ns_a" route add default via 192.168.243.2 dev "vsa$tag"
 
 key_a=$(wg genkey)
 key_b=$(wg genkey)
@@ -119,7 +124,8 @@ Endpoint = 192.168.243.2:51820
 AllowedIPs = 10.243.0.2/32, 203.0.113.80/32
 PersistentKeepalive = 25
 EOF
-sed 's#^AllowedIPs = .*#AllowedIPs = 0.0.0.0/0#' "$tmp/vps.conf" >"$tmp/full.conf"
+sed 's#^AllowedIPs = .*#AllowedIPs = 0.0.0.0/0#; s#^Endpoint = .*#Endpoint = 198.51.100.2:51820#' \
+  "$tmp/vps.conf" >"$tmp/full.conf"
 # The same tunnel on a fixed listen port (issue 10: the first initiation must leave from it).
 sed 's#^PrivateKey = .*#&\nListenPort = 51821#' "$tmp/vps.conf" >"$tmp/port.conf"
 printf '[Interface]\nPrivateKey = %s\nAddress = 10.243.0.1/33\nBogus = 1\n' "$key_a" >"$tmp/bad.conf"
@@ -264,6 +270,26 @@ check "first packet: the initiation leaves from ListenPort and the first ping is
 check "routes and rules as before, after the ListenPort profile" same_as_before
 
 # ---- SIGTERM, then kill -9 and restart, for a split and a full tunnel -------------------------
+# Strict reverse-path filtering (as some distributions and hardening guides set it): the full
+# tunnel's replies from the endpoint pass only because of its nftables connmark rules.
+rp_strict() {
+  ip netns exec "$ns_a" sysctl -qw net.ipv4.conf.all.rp_filter="$1" \
+    net.ipv4.conf.default.rp_filter="$1" "net.ipv4.conf.vsa$tag.rp_filter=$1"
+}
+rp_strict 1
+before=$(snapshot)
+# A packet for the tunnel's address that comes in on the veth from b's own address: the
+# full tunnel's anti-spoofing rule drops it (checked with rp_filter off, which would drop it
+# too). Without that rule a answers, and the reply goes back through the tunnel.
+spoof_dropped() {
+  local rc=0
+  rp_strict 0
+  ip -n "$ns_b" route add 10.243.0.1/32 via 192.168.243.1 dev "vsb$tag"
+  ip netns exec "$ns_b" ping -c 2 -i 0.3 -W 1 10.243.0.1 && rc=1
+  ip -n "$ns_b" route del 10.243.0.1/32 via 192.168.243.1 dev "vsb$tag"
+  rp_strict 1
+  return $rc
+}
 for profile in vps full; do
   ctl up "$profile" >/dev/null
   connected() { output_has "state: connected" ctl status && ip netns exec "$ns_a" ping -c 1 -W 2 203.0.113.80; }
@@ -271,6 +297,15 @@ for profile in vps full; do
   if [[ $profile == full ]]; then
     full_rules() { output_has "not from all fwmark" ip -n "$ns_a" rule show; }
     check "[$profile] full tunnel installs policy rules" full_rules
+    nft_rules() {
+      local out
+      out=$(ip netns exec "$ns_a" nft list table ip "calnet-$if_a") || return
+      echo "$out"
+      grep -q 'meta mark set ct mark' <<<"$out" && grep -q 'ct mark set meta mark' <<<"$out" &&
+        grep -q "ip daddr 10.243.0.1 fib saddr type != local drop" <<<"$out"
+    }
+    check "[$profile] with rp_filter=1: the nftables connmark and anti-spoofing rules are there" nft_rules
+    check "[$profile] a spoofed packet for the tunnel address arriving on the veth is dropped" spoof_dropped
   fi
   stop_service TERM
   check "[$profile] after SIGTERM: routes and rules as before" same_as_before
@@ -282,6 +317,8 @@ for profile in vps full; do
   ctl down >/dev/null
   check "[$profile] down after the crash: routes and rules as before" same_as_before
 done
+rp_strict 0
+before=$(snapshot)
 
 # ---- events -----------------------------------------------------------------------------------
 events() {

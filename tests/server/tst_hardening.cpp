@@ -71,7 +71,8 @@ int connectFrom(const char* source, quint16 port, int timeoutMs = 2000) {
 bool sendAll(int fd, const QByteArray& data) {
     qsizetype off = 0;
     while (off < data.size()) {
-        const ssize_t n = ::send(fd, data.constData() + off, size_t(data.size() - off), MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(fd, data.constData() + off, size_t(data.size() - off), MSG_NOSIGNAL);
         if (n <= 0)
             return false;
         off += n;
@@ -129,6 +130,24 @@ QByteArray post(const QByteArray& path, const QByteArray& body, const QByteArray
 
 // ---- the process under test -------------------------------------------------------------------
 
+// The server under test is built with the same flags as this test. AddressSanitizer's allocator
+// keeps freed memory in a quarantine (256 MB by default) to catch use-after-free, so the RSS a
+// flood leaves behind says nothing about the server there; the release build checks it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssMeaningful = false;
+#else
+constexpr bool kRssMeaningful = true;
+#endif
+
+// True when the server gave its memory back after an attack (or when RSS cannot be judged).
+bool rssReturned(qint64 before, qint64 after) {
+    if (!kRssMeaningful) {
+        qInfo("RSS not checked: AddressSanitizer's quarantine holds freed memory by design");
+        return true;
+    }
+    return after - before < 50 * 1024;
+}
+
 qint64 rssKb(qint64 pid) {
     QFile f(QStringLiteral("/proc/%1/status").arg(pid));
     if (!f.open(QIODevice::ReadOnly))
@@ -171,7 +190,9 @@ public:
         auto sorted = latenciesMs_;
         std::sort(sorted.begin(), sorted.end());
         auto pct = [&](double p) {
-            return sorted.empty() ? 0.0 : sorted[std::min(sorted.size() - 1, size_t(p * double(sorted.size())))];
+            return sorted.empty()
+                       ? 0.0
+                       : sorted[std::min(sorted.size() - 1, size_t(p * double(sorted.size())))];
         };
         return QStringLiteral("%1 requests, p50 %2 ms, p99 %3 ms, max %4 ms, %5 failed (%6)")
             .arg(sorted.size())
@@ -185,7 +206,10 @@ public:
         std::lock_guard lock(mutex_);
         auto sorted = latenciesMs_;
         std::sort(sorted.begin(), sorted.end());
-        const double p99 = sorted.empty() ? 1e9 : sorted[std::min(sorted.size() - 1, size_t(0.99 * double(sorted.size())))];
+        const double p99 =
+            sorted.empty()
+                ? 1e9
+                : sorted[std::min(sorted.size() - 1, size_t(0.99 * double(sorted.size())))];
         return failures_ == 0 && sorted.size() >= 20 && p99 < 100.0;
     }
 
@@ -217,10 +241,10 @@ private:
             one("127.0.0.2", get("/api/v1/info"), 200);
             if (!key_.isEmpty() && Clock::now() >= nextRegistration) {
                 nextRegistration = Clock::now() + 250ms;
-                const QByteArray body = QJsonDocument(registerBody(randomKey(),
-                                                                   QStringLiteral("probe%1").arg(++registered_),
-                                                                   key_))
-                                            .toJson(QJsonDocument::Compact);
+                const QByteArray body =
+                    QJsonDocument(registerBody(randomKey(),
+                                               QStringLiteral("probe%1").arg(++registered_), key_))
+                        .toJson(QJsonDocument::Compact);
                 one("127.0.0.3", post("/api/v1/register", body), 200);
             }
             std::this_thread::sleep_for(20ms);
@@ -250,20 +274,24 @@ struct Fixture {
     bool start(const QStringList& extra = {}, int noFileLimit = 0) {
         if (noFileLimit > 0)
             server.setNoFileLimit(noFileLimit);
-        if (!server.start(QStringList{QStringLiteral("--db"), QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("db"))} +
-                              extra,
-                          serverEnv()))
+        if (!server.start(
+                QStringList{QStringLiteral("--db"),
+                            QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("db"))} +
+                    extra,
+                serverEnv()))
             return false;
         pid = server.pid();
         key = createKey(server.port, true);
         const Registered node = registerNew(server.port, key, QStringLiteral("watcher"));
         stream = std::make_unique<MapClient>(server.port);
-        return !key.isEmpty() && node.id > 0 && !stream->connectAs(node.id, node.credential).isEmpty();
+        return !key.isEmpty() && node.id > 0 &&
+               !stream->connectAs(node.id, node.credential).isEmpty();
     }
     // The map stream is still alive: a registration made now reaches it as a delta within 1 s.
     bool streamAlive() {
         stream->drain();
-        const Registered fresh = registerNew(server.port, key, QStringLiteral("late%1").arg(++late));
+        const Registered fresh =
+            registerNew(server.port, key, QStringLiteral("late%1").arg(++late));
         const QJsonObject d = stream->nextMatching(isDelta, 1000);
         return fresh.id > 0 && !d.isEmpty();
     }
@@ -322,7 +350,8 @@ private slots:
                 const int fd = connectFrom(attackerSource(i), f.server.port);
                 if (fd < 0)
                     continue;
-                sendAll(fd, "POST /api/v1/register HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+                sendAll(fd, "POST /api/v1/register HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+                            "chunked\r\n\r\n");
                 const QByteArray chunk = "4000\r\n" + QByteArray(0x4000, 'x') + "\r\n";
                 qint64 sent = 0;
                 while (Clock::now() < until && sendAll(fd, chunk))
@@ -337,10 +366,11 @@ private slots:
         const qint64 rss1 = rssKb(f.pid);
         // What one sender got rid of before the refusal includes what the kernel's socket
         // buffers took on both ends (several MB on loopback); the server's memory is the point.
-        qInfo("refused %d bodies (at most %lld bytes left one sender); RSS %lld -> %lld kB; legit: %s",
+        qInfo("refused %d bodies (at most %lld bytes left one sender); RSS %lld -> %lld kB; legit: "
+              "%s",
               refused.load(), sentMax.load(), rss0, rss1, qPrintable(probe.summary()));
         QVERIFY(refused > 0);
-        QVERIFY(rss1 - rss0 < 50 * 1024);
+        QVERIFY(rssReturned(rss0, rss1));
         QVERIFY2(probe.healthy(), qPrintable(probe.summary()));
         QVERIFY(f.streamAlive());
     }
@@ -360,7 +390,8 @@ private slots:
                 if (fd < 0)
                     continue;
                 ++tries;
-                sendAll(fd, "POST /api/v1/register HTTP/1.1\r\nHost: a\r\nContent-Length: 500000000\r\n\r\n");
+                sendAll(fd, "POST /api/v1/register HTTP/1.1\r\nHost: a\r\nContent-Length: "
+                            "500000000\r\n\r\n");
                 const QByteArray reply = readSome(fd, 1000);
                 if (statusOf(reply) == 413)
                     ++answered;
@@ -372,11 +403,11 @@ private slots:
         });
         probe.stop();
         const qint64 rss1 = rssKb(f.pid);
-        qInfo("%d x 413 before the body; RSS %lld -> %lld kB; legit: %s", answered.load(), rss0, rss1,
-              qPrintable(probe.summary()));
+        qInfo("%d x 413 before the body; RSS %lld -> %lld kB; legit: %s", answered.load(), rss0,
+              rss1, qPrintable(probe.summary()));
         QCOMPARE(answered.load(), tries.load());
         QVERIFY(answered > 0);
-        QVERIFY(rss1 - rss0 < 50 * 1024);
+        QVERIFY(rssReturned(rss0, rss1));
         QVERIFY2(probe.healthy(), qPrintable(probe.summary()));
     }
 
@@ -411,7 +442,7 @@ private slots:
               qPrintable(probe.summary()));
         QCOMPARE(refused.load(), tries.load());
         QVERIFY(refused > 0);
-        QVERIFY(rss1 - rss0 < 50 * 1024);
+        QVERIFY(rssReturned(rss0, rss1));
         QVERIFY2(probe.healthy(), qPrintable(probe.summary()));
     }
 
@@ -456,7 +487,8 @@ private slots:
         for (int fd : fds)
             ::close(fd);
         probe.stop();
-        qInfo("%zu slow connections (%d refused by the per-source cap), all closed after %lld ms; legit: %s",
+        qInfo("%zu slow connections (%d refused by the per-source cap), all closed after %lld ms; "
+              "legit: %s",
               fds.size(), count - int(fds.size()), ms, qPrintable(probe.summary()));
         QCOMPARE(open, 0);
         QVERIFY(ms < 13000);
@@ -498,13 +530,15 @@ private slots:
         QTest::qWait(3000); // the listener hands memory back every 2 s
         const qint64 rss1 = rssKb(f.pid);
         probe.stop();
-        qInfo("%zu idle connections: %d refused at once (8 sources x 256 allowed), the rest closed within %lld ms; "
+        qInfo("%zu idle connections: %d refused at once (8 sources x 256 allowed), the rest closed "
+              "within %lld ms; "
               "RSS %lld -> %lld (peak) -> %lld kB; legit: %s",
-              fds.size(), refusedAtOnce, closedAfterMs, rss0, rssPeak, rss1, qPrintable(probe.summary()));
+              fds.size(), refusedAtOnce, closedAfterMs, rss0, rssPeak, rss1,
+              qPrintable(probe.summary()));
         QCOMPARE(open, 0);
         QVERIFY(refusedAtOnce >= int(fds.size()) - 8 * 256);
         QVERIFY(closedAfterMs < 12000); // the head timeout (10 s) counts from each accept
-        QVERIFY(rss1 - rss0 < 50 * 1024);
+        QVERIFY(rssReturned(rss0, rss1));
         QVERIFY2(probe.healthy(), qPrintable(probe.summary()));
     }
 
@@ -512,7 +546,8 @@ private slots:
     // accept(), and once the idle ones are gone everybody is served again.
     void openFileLimit() {
         Fixture f;
-        QVERIFY(f.start({QStringLiteral("--max-connections-per-source"), QStringLiteral("5000")}, 1024));
+        QVERIFY(f.start({QStringLiteral("--max-connections-per-source"), QStringLiteral("5000")},
+                        1024));
         std::vector<int> fds;
         for (int i = 0; i < 1100; ++i) {
             const int fd = connectFrom(attackerSource(i % 20), f.server.port, 300);
@@ -538,7 +573,8 @@ private slots:
         }
         for (int fd : fds)
             ::close(fd);
-        qInfo("open-file limit 1024, %zu connections: server CPU %.2f s over 3 s; served again after %lld ms",
+        qInfo("open-file limit 1024, %zu connections: server CPU %.2f s over 3 s; served again "
+              "after %lld ms",
               fds.size(), cpu, t.elapsed());
         QVERIFY(cpu < 0.6); // not spinning on accept()
         QVERIFY(served);
@@ -559,9 +595,10 @@ private slots:
         int sent = 0;
         while (t.elapsed() < 3000 && c.socket().state() == QAbstractSocket::ConnectedState) {
             for (int k = 0; k < 50; ++k) {
-                c.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("endpoints")},
-                                   {QStringLiteral("endpoints"),
-                                    QJsonArray{QStringLiteral("192.0.2.%1:41641").arg(sent % 250 + 1)}}});
+                c.send(QJsonObject{
+                    {QStringLiteral("type"), QStringLiteral("endpoints")},
+                    {QStringLiteral("endpoints"),
+                     QJsonArray{QStringLiteral("192.0.2.%1:41641").arg(sent % 250 + 1)}}});
                 ++sent;
             }
             QTest::qWait(1);
@@ -588,8 +625,9 @@ private slots:
         for (int i = 0; i < scaled(100); ++i) {
             const int fd = connectFrom("127.0.0.20", f.server.port);
             QVERIFY(fd >= 0);
-            const QByteArray body = QJsonDocument(registerBody(randomKey(), QStringLiteral("n%1").arg(i), f.key))
-                                        .toJson(QJsonDocument::Compact);
+            const QByteArray body =
+                QJsonDocument(registerBody(randomKey(), QStringLiteral("n%1").arg(i), f.key))
+                    .toJson(QJsonDocument::Compact);
             sendAll(fd, post("/api/v1/register", body));
             const QByteArray reply = readSome(fd);
             ::close(fd);
@@ -602,28 +640,41 @@ private slots:
                 retryAfter = reply.mid(at + 13, reply.indexOf('\r', at) - at - 13);
             }
         }
-        qInfo("%d registered, %d pool full (507), %d limited (429, Retry-After %s)", ok, full, limited,
-              retryAfter.constData());
+        qInfo("%d registered, %d pool full (507), %d limited (429, Retry-After %s)", ok, full,
+              limited, retryAfter.constData());
         QCOMPARE(ok + full, 60); // the burst; the /28 holds 14, one is the watcher's
         QVERIFY(limited >= scaled(100) - 60);
         QVERIFY(retryAfter.toInt() >= 1);
         QCOMPARE(ok, 13);
 
         // A key with a use limit.
-        const Response k = admin(f.server.port, "POST", QStringLiteral("authkeys"),
-                                 QJsonObject{{QStringLiteral("reusable"), true}, {QStringLiteral("maxUses"), 1}});
+        const Response k =
+            admin(f.server.port, "POST", QStringLiteral("authkeys"),
+                  QJsonObject{{QStringLiteral("reusable"), true}, {QStringLiteral("maxUses"), 1}});
         QCOMPARE(k.status, 200);
         const QString limitedKey = k.json().value(QStringLiteral("key")).toString();
         // Free an address: delete a node, the pool is full until the quarantine passed.
-        const QJsonArray nodes = admin(f.server.port, "GET", QStringLiteral("nodes")).json().value(QStringLiteral("nodes")).toArray();
+        const QJsonArray nodes = admin(f.server.port, "GET", QStringLiteral("nodes"))
+                                     .json()
+                                     .value(QStringLiteral("nodes"))
+                                     .toArray();
         const qint64 victim = nodes.last().toObject().value(QStringLiteral("id")).toInteger();
-        QCOMPARE(admin(f.server.port, "DELETE", QStringLiteral("nodes/%1").arg(victim)).status, 200);
-        QCOMPARE(registerNode(f.server.port, registerBody(randomKey(), QStringLiteral("q1"), limitedKey)).status, 507);
+        QCOMPARE(admin(f.server.port, "DELETE", QStringLiteral("nodes/%1").arg(victim)).status,
+                 200);
+        QCOMPARE(
+            registerNode(f.server.port, registerBody(randomKey(), QStringLiteral("q1"), limitedKey))
+                .status,
+            507);
         QTest::qWait(2500);
-        QCOMPARE(registerNode(f.server.port, registerBody(randomKey(), QStringLiteral("q2"), limitedKey)).status, 200);
-        const Response again = registerNode(f.server.port, registerBody(randomKey(), QStringLiteral("q3"), limitedKey));
+        QCOMPARE(
+            registerNode(f.server.port, registerBody(randomKey(), QStringLiteral("q2"), limitedKey))
+                .status,
+            200);
+        const Response again = registerNode(
+            f.server.port, registerBody(randomKey(), QStringLiteral("q3"), limitedKey));
         QCOMPARE(again.status, 403);
-        const QString metrics = QString::fromUtf8(httpCall(f.server.port, "GET", QStringLiteral("/metrics")).body);
+        const QString metrics =
+            QString::fromUtf8(httpCall(f.server.port, "GET", QStringLiteral("/metrics")).body);
         QVERIFY(metrics.contains(QStringLiteral("calnet_address_pool_size 14")));
         QVERIFY(metrics.contains(QStringLiteral("calnet_address_pool_used 14")));
     }
@@ -640,16 +691,18 @@ private slots:
         for (int i = 0; i < scaled(200) || t.elapsed() < scaled(3) * 1000; ++i) {
             ++tries;
             const int fd = connectFrom("127.0.0.30", f.server.port);
-            const QByteArray body = QJsonDocument(registerBody(randomKey(), QStringLiteral("w%1").arg(i),
-                                                               QStringLiteral("calnet-auth-0123456789ab-wrong")))
-                                        .toJson(QJsonDocument::Compact);
+            const QByteArray body =
+                QJsonDocument(registerBody(randomKey(), QStringLiteral("w%1").arg(i),
+                                           QStringLiteral("calnet-auth-0123456789ab-wrong")))
+                    .toJson(QJsonDocument::Compact);
             sendAll(fd, post("/api/v1/register", body));
             const int s = statusOf(readSome(fd));
             ::close(fd);
             unauthorized += s == 401;
             limited += s == 429;
             const int afd = connectFrom("127.0.0.31", f.server.port);
-            sendAll(afd, "GET /api/v1/admin/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer wrong-token-0123456789\r\nConnection: close\r\n\r\n");
+            sendAll(afd, "GET /api/v1/admin/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer "
+                         "wrong-token-0123456789\r\nConnection: close\r\n\r\n");
             adminLimited += statusOf(readSome(afd)) == 429;
             ::close(afd);
         }
@@ -658,8 +711,10 @@ private slots:
         const QString log = QString::fromUtf8(f.server.stderrText());
         const int keyLines = int(log.count(QStringLiteral("wrong pre-auth key from 127.0.0.30")));
         const int tokenLines = int(log.count(QStringLiteral("wrong admin token from 127.0.0.31")));
-        qInfo("%d x 401 then %d x 429 for keys, %d x 429 for admin tokens; %d and %d log lines; legit: %s",
-              unauthorized, limited, adminLimited, keyLines, tokenLines, qPrintable(probe.summary()));
+        qInfo("%d x 401 then %d x 429 for keys, %d x 429 for admin tokens; %d and %d log lines; "
+              "legit: %s",
+              unauthorized, limited, adminLimited, keyLines, tokenLines,
+              qPrintable(probe.summary()));
         QCOMPARE(unauthorized, 10);
         QVERIFY(limited >= tries - 10 - 3); // a token comes back every 6 s
         QVERIFY(adminLimited >= tries - 10 - 3);
@@ -676,7 +731,8 @@ private slots:
         const int fd = connectFrom("127.0.0.40", f.server.port);
         const QByteArray hidden = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
         sendAll(fd, "POST /api/v1/register HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden);
+                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                        hidden);
         const QByteArray reply = readSome(fd, 1500);
         ::close(fd);
         QCOMPARE(statusOf(reply), 400);
@@ -689,25 +745,37 @@ private slots:
         Fixture f;
         QVERIFY(f.start());
         const int fd = connectFrom("127.0.0.41", f.server.port);
-        sendAll(fd, "POST /api/v1/admin/authkeys HTTP/1.1\r\nHost: a\r\nContent-Length: 50000000\r\n\r\n");
+        sendAll(
+            fd,
+            "POST /api/v1/admin/authkeys HTTP/1.1\r\nHost: a\r\nContent-Length: 50000000\r\n\r\n");
         const QByteArray reply = readSome(fd, 1000); // nothing of the body sent yet
         ::close(fd);
         QCOMPARE(statusOf(reply), 401);
     }
 
+    static QByteArray nulHeader() {
+        static constexpr char kRequest[] =
+            "GET /api/v1/info HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n";
+        return QByteArray(kRequest, sizeof(kRequest) - 1);
+    }
+
     void malformed_data() {
         QTest::addColumn<QByteArray>("request");
         QTest::addColumn<int>("status");
-        QTest::newRow("HTTP/9.9") << QByteArray("GET /api/v1/info HTTP/9.9\r\nHost: a\r\n\r\n") << 505;
-        QTest::newRow("NUL in a header") << QByteArray("GET /api/v1/info HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 49) << 400;
+        QTest::newRow("HTTP/9.9") << QByteArray("GET /api/v1/info HTTP/9.9\r\nHost: a\r\n\r\n")
+                                  << 505;
+        QTest::newRow("NUL in a header") << nulHeader() << 400;
         QTest::newRow("negative Content-Length")
-            << QByteArray("POST /api/v1/register HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n") << 400;
-        const QByteArray zeroKey = QJsonDocument(registerBody(QString::fromLatin1(QByteArray(32, '\0').toBase64()),
-                                                              QStringLiteral("z"), QStringLiteral("k")))
-                                       .toJson(QJsonDocument::Compact);
+            << QByteArray("POST /api/v1/register HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n")
+            << 400;
+        const QByteArray zeroKey =
+            QJsonDocument(registerBody(QString::fromLatin1(QByteArray(32, '\0').toBase64()),
+                                       QStringLiteral("z"), QStringLiteral("k")))
+                .toJson(QJsonDocument::Compact);
         QTest::newRow("all-zero node key") << post("/api/v1/register", zeroKey) << 400;
         const QByteArray dashes =
-            QJsonDocument(registerBody(randomKey(), QStringLiteral("--"), QStringLiteral("k"))).toJson(QJsonDocument::Compact);
+            QJsonDocument(registerBody(randomKey(), QStringLiteral("--"), QStringLiteral("k")))
+                .toJson(QJsonDocument::Compact);
         QTest::newRow("hostname --") << post("/api/v1/register", dashes) << 400;
     }
     void malformed() {
@@ -727,8 +795,10 @@ private slots:
         Fixture f;
         QVERIFY(f.start());
         const int fd = connectFrom("127.0.0.43", f.server.port);
-        sendAll(fd, "GET /api/v1/map HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        sendAll(
+            fd,
+            "GET /api/v1/map HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
         const QByteArray hs = readSome(fd, 1000, 4096);
         QCOMPARE(statusOf(hs), 101);
         QVERIFY(hs.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));

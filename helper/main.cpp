@@ -9,10 +9,14 @@
 //                                        /var/run/wireguard/IFNAME.sock, and daemonises unless
 //                                        in the foreground (or WG_PROCESS_FOREGROUND=1).
 //
+// The command line goes through QCommandLineParser (parseCommandLine): an option of the other
+// mode, a second interface name or a malformed value is an error with exit status 2.
+//
 // SIGTERM, SIGINT and SIGHUP stop it cleanly: socket and interface are removed before exit.
 // SIGUSR1 prints the data path's drop counters (by reason) to stderr; they are printed at exit
 // too.
 // It also exits when the interface is deleted underneath it, as wireguard-go does.
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -25,8 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QSocketNotifier>
+
+#include <optional>
+#include <variant>
 
 #include <sys/signalfd.h>
 
@@ -40,18 +48,154 @@
 namespace {
 
 constexpr const char* kVersion = CALNET_VERSION;
+#ifdef CALNET_TEST_HOOKS
+constexpr bool kTestHooks = true;
+#else
+constexpr bool kTestHooks = false;
+#endif
+
+QString ipcDefaultSocket() {
+    return QString(calnet::ipc::kDefaultSocketPath);
+}
 // How long an orderly shutdown may take before ShutdownGuard ends the process. The service
 // restores routes and DNS (D-Bus calls with their own timeouts), so it gets longer.
 constexpr std::chrono::seconds kInterfaceShutdownLimit{10};
 constexpr std::chrono::seconds kServiceShutdownLimit{30};
 
-void usage(FILE* out) {
-    std::fprintf(out, "Usage: calnetd [-f|--foreground] INTERFACE-NAME\n"
-                      "       calnetd --version\n"
-                      "\n"
-                      "Creates a userspace WireGuard interface and serves its configuration on\n"
-                      "/var/run/wireguard/INTERFACE-NAME.sock for wg(8) and wg-quick(8).\n"
-                      "Stays in the foreground with -f or WG_PROCESS_FOREGROUND=1.\n");
+// What the command line asks for.
+struct InterfaceMode {
+    std::string ifname;
+    bool foreground = false;
+};
+struct ServiceMode {
+    calnet::helper::Service::Options options;
+};
+struct Exit {
+    int code = 0; // --help / --version printed (0), or a usage error already reported (2)
+};
+using Mode = std::variant<InterfaceMode, ServiceMode, Exit>;
+
+Mode usageError(const QString& message) {
+    std::fprintf(stderr, "calnetd: %s\nTry 'calnetd --help' for more.\n", qPrintable(message));
+    return Exit{2};
+}
+
+// A Linux interface name: 1-15 bytes, no '/', ':' or whitespace.
+bool isValidIfname(const QString& name) {
+    const QByteArray bytes = name.toLocal8Bit();
+    if (bytes.isEmpty() || bytes.size() > 15 || bytes == "." || bytes == "..")
+        return false;
+    for (const char c : bytes)
+        if (c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+            return false;
+    return true;
+}
+
+Mode parseCommandLine(const QStringList& arguments) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("The Calnet helper.\n\n"
+                       "calnetd --service [options]: the Calnet helper service (profiles, routes, "
+                       "DNS, the local IPC socket); stays in the foreground.\n"
+                       "calnetd [-f] INTERFACE-NAME: a drop-in for wireguard-go: creates a "
+                       "userspace WireGuard interface and serves its configuration on "
+                       "/var/run/wireguard/INTERFACE-NAME.sock for wg(8) and wg-quick(8); "
+                       "stays in the foreground with -f or WG_PROCESS_FOREGROUND=1."));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+                                  QStringLiteral("Show this help."));
+    const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
+                                     QStringLiteral("Show the version."));
+    const QCommandLineOption service(QStringLiteral("service"),
+                                     QStringLiteral("Run the helper service."));
+    const QCommandLineOption foreground({QStringLiteral("f"), QStringLiteral("foreground")},
+                                        QStringLiteral("Interface mode: do not daemonise."));
+    const QCommandLineOption socket(
+        QStringLiteral("socket"),
+        QStringLiteral("Service: the IPC socket (default %1).").arg(ipcDefaultSocket()),
+        QStringLiteral("path"));
+    const QCommandLineOption stateDir(
+        QStringLiteral("state-dir"),
+        QStringLiteral("Service: profiles, journals and state (default %1).")
+            .arg(QString::fromLatin1(calnet::helper::kDefaultStateDir)),
+        QStringLiteral("dir"));
+    const QCommandLineOption interfaceName(
+        QStringLiteral("interface"),
+        QStringLiteral("Service: the tunnel interface's name (default calnet0)."),
+        QStringLiteral("name"));
+    const QCommandLineOption operatorUid(
+        QStringLiteral("operator-uid"),
+        QStringLiteral("Service: a uid that may change the connection besides root and the "
+                       "calnet group."),
+        QStringLiteral("uid"));
+    parser.addOptions(
+        {help, version, service, foreground, socket, stateDir, interfaceName, operatorUid});
+    parser.addPositionalArgument(QStringLiteral("interface-name"),
+                                 QStringLiteral("Interface mode: the interface to create."));
+    if (!parser.parse(arguments))
+        return usageError(parser.errorText());
+    if (parser.isSet(help)) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return Exit{0};
+    }
+    if (parser.isSet(version)) {
+        std::printf("calnetd %s (userspace WireGuard, UAPI compatible with wireguard-go)%s\n",
+                    kVersion, kTestHooks ? " [test hooks compiled in]" : "");
+        return Exit{0};
+    }
+    const QStringList positional = parser.positionalArguments();
+    if (parser.isSet(service)) {
+        if (parser.isSet(foreground) || !positional.isEmpty())
+            return usageError(QStringLiteral("--service takes no interface name and no "
+                                             "-f (it stays in the foreground)"));
+        ServiceMode mode;
+        auto& o = mode.options;
+        if (parser.isSet(socket)) {
+            o.socketPath = parser.value(socket);
+            if (o.socketPath.isEmpty())
+                return usageError(QStringLiteral("--socket: empty path"));
+        }
+        if (parser.isSet(stateDir)) {
+            o.stateDir = parser.value(stateDir);
+            if (o.stateDir.isEmpty())
+                return usageError(QStringLiteral("--state-dir: empty path"));
+        }
+        if (parser.isSet(interfaceName)) {
+            o.interfaceName = parser.value(interfaceName);
+            if (!isValidIfname(o.interfaceName))
+                return usageError(QStringLiteral("--interface: %1 is not an interface "
+                                                 "name (1-15 bytes, no / : or spaces)")
+                                      .arg(o.interfaceName));
+        }
+        if (parser.isSet(operatorUid)) {
+            const QString text = parser.value(operatorUid);
+            bool ok = false;
+            const qulonglong uid = text.toULongLong(&ok, 10);
+            // Digits only (toULongLong takes a sign and spaces), and not (uid_t)-1, which means
+            // "no uid" to the kernel.
+            const bool digits =
+                !text.isEmpty() && std::all_of(text.begin(), text.end(),
+                                               [](QChar c) { return c >= u'0' && c <= u'9'; });
+            if (!ok || !digits || uid >= 0xffffffffULL)
+                return usageError(QStringLiteral("--operator-uid: %1 is not a uid (a number "
+                                                 "from 0 to 4294967294)")
+                                      .arg(text));
+            o.operatorUid = uid_t(uid);
+        }
+        return mode;
+    }
+    for (const auto* o : {&socket, &stateDir, &interfaceName, &operatorUid})
+        if (parser.isSet(*o))
+            return usageError(QStringLiteral("--%1 needs --service").arg(o->names().constFirst()));
+    if (positional.size() != 1)
+        return usageError(
+            positional.isEmpty()
+                ? QStringLiteral("an interface name is needed")
+                : QStringLiteral("one interface name, not %1").arg(positional.size()));
+    if (!isValidIfname(positional.front()))
+        return usageError(QStringLiteral("%1 is not an interface name (1-15 bytes, no / "
+                                         ": or spaces)")
+                              .arg(positional.front()));
+    return InterfaceMode{positional.front().toStdString(), parser.isSet(foreground)};
 }
 
 // Forks; the parent waits for the child's readiness byte and exits with its status, so the
@@ -110,31 +254,7 @@ void reportReady(int& readyFd, char status) {
 
 // The service: a Qt event loop for IPC; SIGTERM/SIGINT/SIGHUP arrive through a signalfd so
 // shutdown (restoring routes, rules and DNS) runs on the same thread as everything else.
-int runService(int argc, char** argv) {
-    calnet::helper::Service::Options options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&](const char* what) -> const char* {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "calnetd: %s needs a value\n", what);
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (arg == "--service") {
-        } else if (arg == "--socket") {
-            options.socketPath = QString::fromLocal8Bit(value("--socket"));
-        } else if (arg == "--state-dir") {
-            options.stateDir = QString::fromLocal8Bit(value("--state-dir"));
-        } else if (arg == "--interface") {
-            options.interfaceName = QString::fromLocal8Bit(value("--interface"));
-        } else if (arg == "--operator-uid") {
-            options.operatorUid = uid_t(std::strtoul(value("--operator-uid"), nullptr, 10));
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
+int runService(calnet::helper::Service::Options options, char* argv0) {
     sigset_t handled;
     sigemptyset(&handled);
     sigaddset(&handled, SIGTERM);
@@ -145,7 +265,8 @@ int runService(int argc, char** argv) {
     const int sigfd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
 
     int qtArgc = 1;
-    QCoreApplication app(qtArgc, argv);
+    char* qtArgv[] = {argv0, nullptr};
+    QCoreApplication app(qtArgc, qtArgv);
     QSocketNotifier notifier(sigfd, QSocketNotifier::Read);
     QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
         signalfd_siginfo info{};
@@ -169,37 +290,23 @@ int runService(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i)
-        if (std::string(argv[i]) == "--service")
-            return runService(argc, argv);
-
-    bool foreground = false;
-    std::string ifname;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "-f" || arg == "--foreground") {
-            foreground = true;
-        } else if (arg == "--version" || arg == "-v") {
-            std::printf("calnetd %s (userspace WireGuard, UAPI compatible with wireguard-go)\n",
-                        kVersion);
-            return 0;
-        } else if (arg == "-h" || arg == "--help") {
-            usage(stdout);
-            return 0;
-        } else if (!arg.empty() && arg[0] == '-') {
-            usage(stderr);
-            return 2;
-        } else if (ifname.empty()) {
-            ifname = arg;
-        } else {
-            usage(stderr);
-            return 2;
-        }
+    Mode mode;
+    {
+        // For parsing only: the interface mode forks and never uses Qt afterwards.
+        int qtArgc = 1;
+        QCoreApplication parsing(qtArgc, argv);
+        QStringList arguments;
+        for (int i = 0; i < argc; ++i)
+            arguments << QString::fromLocal8Bit(argv[i]);
+        mode = parseCommandLine(arguments);
     }
-    if (ifname.empty()) {
-        usage(stderr);
-        return 2;
-    }
+    if (const auto* done = std::get_if<Exit>(&mode))
+        return done->code;
+    if (auto* service = std::get_if<ServiceMode>(&mode))
+        return runService(std::move(service->options), argv[0]);
+    const auto& iface = std::get<InterfaceMode>(mode);
+    const std::string ifname = iface.ifname;
+    bool foreground = iface.foreground;
     if (const char* env = std::getenv("WG_PROCESS_FOREGROUND"); env && std::string(env) == "1")
         foreground = true;
 
@@ -230,8 +337,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     // Test-only: the soak test runs the protocol's timers faster (keys renewed every few hundred
-    // milliseconds). Honoured only by a plain interface daemon, never by the service.
-    if (const char* scale = std::getenv("CALNET_TEST_TIME_SCALE")) {
+    // milliseconds). Honoured only by a plain interface daemon, never by the service, and only
+    // in builds with CALNET_TEST_HOOKS (the development presets; never the package preset).
+    const char* scale = kTestHooks ? std::getenv("CALNET_TEST_TIME_SCALE") : nullptr;
+    if (!kTestHooks && std::getenv("CALNET_TEST_TIME_SCALE"))
+        std::fprintf(stderr, "calnetd: CALNET_TEST_TIME_SCALE ignored: not a test build\n");
+    if (scale) {
         char* end = nullptr;
         const double factor = std::strtod(scale, &end);
         if (end == scale || *end != '\0' || !(factor > 0.0 && factor <= 1.0)) {

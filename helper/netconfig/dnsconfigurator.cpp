@@ -110,10 +110,7 @@ struct DnsConfigurator::Bus {
 };
 
 DnsConfigurator::Options DnsConfigurator::defaultOptions() {
-    Options o;
-    if (const char* program = std::getenv("CALNET_RESOLVCONF"); program && *program)
-        o.resolvconf = program;
-    return o;
+    return Options{};
 }
 
 DnsConfigurator::DnsConfigurator() : DnsConfigurator(defaultOptions()) {}

@@ -51,8 +51,8 @@ public:
         int timeoutMs = 10000;
     };
 
-    // Defaults, with the resolvconf program taken from $CALNET_RESOLVCONF when set (tests point
-    // it at a fake).
+    // Defaults: resolvconf from PATH, systemd-resolved on the system bus. No environment knob
+    // names another program: tests put a fake resolvconf first in PATH (or pass Options).
     [[nodiscard]] static Options defaultOptions();
 
     DnsConfigurator();

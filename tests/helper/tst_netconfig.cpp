@@ -46,6 +46,7 @@
 #include "helper/netconfig/routeplan.h"
 #include "helper/netconfig/rtnetlink.h"
 #include "helper/netconfig/sysctl.h"
+#include "skip.h"
 
 using namespace calnet;
 using namespace calnet::helper;
@@ -58,7 +59,7 @@ bool g_isolated = false; // set by main() when unshare(CLONE_NEWNET) worked
 #define REQUIRE_NETNS()                                                                            \
     do {                                                                                           \
         if (!g_isolated)                                                                           \
-            QSKIP("needs a private network namespace (run as root)");                              \
+            CALNET_ENVIRONMENT_SKIP("needs a private network namespace (run as root)");            \
     } while (0)
 
 constexpr const char* kPrivateKey = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
@@ -586,9 +587,8 @@ void tst_NetConfig::journalDamaged_data() {
         << 0 << QByteArray("{\"op\":\"nft-table\",\"family\":4,\"table\":\"filter\"}\n") << 0
         << false;
     QTest::newRow("nft table name with a space refused")
-        << 0
-        << QByteArray("{\"op\":\"nft-table\",\"family\":4,\"table\":\"calnet-a b\"}\n")
-        << 0 << false;
+        << 0 << QByteArray("{\"op\":\"nft-table\",\"family\":4,\"table\":\"calnet-a b\"}\n") << 0
+        << false;
 }
 
 void tst_NetConfig::journalDamaged() {
@@ -648,10 +648,8 @@ void tst_NetConfig::filterScript() {
     const QString script = QString::fromStdString(tunnelFilterScript(v4));
     // One transaction that replaces whatever table of that name exists.
     QVERIFY(script.startsWith("table ip calnet-cn0 {}\ndelete table ip calnet-cn0\n"));
-    QVERIFY(script.contains(
-        "iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop\n"));
-    QVERIFY(script.contains(
-        "iifname != \"cn0\" ip daddr 10.0.1.2 fib saddr type != local drop\n"));
+    QVERIFY(script.contains("iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop\n"));
+    QVERIFY(script.contains("iifname != \"cn0\" ip daddr 10.0.1.2 fib saddr type != local drop\n"));
     QVERIFY(!script.contains("fd00::2")); // the other family's table has it
     QVERIFY(script.contains("type filter hook prerouting priority -300;"));
     QVERIFY(script.contains("meta l4proto udp meta mark set ct mark\n"));
@@ -755,8 +753,9 @@ void tst_NetConfig::fullTunnelIpv4() {
         // wg-quick's nftables rules: the tunnel address guarded against spoofing, the fwmark
         // kept in conntrack for strict rp_filter. (Traffic through them: integration.service.)
         const QString table = nftTable("ip", "calnet-cn0");
-        QVERIFY2(table.contains("iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop"),
-                 qPrintable(table));
+        QVERIFY2(
+            table.contains("iifname != \"cn0\" ip daddr 10.0.0.2 fib saddr type != local drop"),
+            qPrintable(table));
         QVERIFY2(table.contains("meta mark set ct mark"), qPrintable(table));
         QVERIFY2(table.contains("meta mark 0x0000ca6c ct mark set meta mark"), qPrintable(table));
         QVERIFY(nftTable("ip6", "calnet-cn0").isEmpty());
@@ -827,8 +826,9 @@ void tst_NetConfig::fullTunnelWithoutNft() {
     PacketFilter missing(PacketFilter::Options{(temp_->path() + "/no-nft").toStdString(), 1000});
     NetworkSetup setup(links_.back().ref, journal, rtnl_, dns, missing);
     std::string error;
-    QVERIFY2(setup.apply(profile("Address = 10.0.0.2/32", "0.0.0.0/0"),
-                         [](std::uint32_t, std::string&) { return true; }, error),
+    QVERIFY2(setup.apply(
+                 profile("Address = 10.0.0.2/32", "0.0.0.0/0"),
+                 [](std::uint32_t, std::string&) { return true; }, error),
              error.c_str());
     QCOMPARE(setup.warnings().size(), std::size_t(1));
     QVERIFY2(QString::fromStdString(setup.warnings().front()).contains("rp_filter"),
@@ -1044,11 +1044,13 @@ void tst_NetConfig::resolvconfAddDelete() {
     const QString log = temp_->path() + "/log";
     QVERIFY(QDir().mkpath(log));
     const QString fake = writeFakeResolvconf(log);
-    // The helper's default options honour CALNET_RESOLVCONF.
+    // The helper's default is resolvconf from PATH; no environment variable names another
+    // program for the root helper to run.
     qputenv("CALNET_RESOLVCONF", fake.toUtf8());
     DnsConfigurator::Options options = DnsConfigurator::defaultOptions();
     qunsetenv("CALNET_RESOLVCONF");
-    QCOMPARE(QString::fromStdString(options.resolvconf), fake);
+    QCOMPARE(QString::fromStdString(options.resolvconf), QStringLiteral("resolvconf"));
+    options.resolvconf = fake.toStdString();
     options.useResolved = false;
     options.interfaceOrder = "/nonexistent";
 
@@ -1149,7 +1151,7 @@ void tst_NetConfig::resolvedBackend() {
     daemon.start("dbus-daemon", {"--session", "--nofork", "--print-address=1",
                                  "--address=unix:path=" + temp_->path() + "/bus"});
     if (!daemon.waitForStarted(5000))
-        QSKIP("dbus-daemon is not installed");
+        CALNET_ENVIRONMENT_SKIP("dbus-daemon is not installed");
     QVERIFY(daemon.waitForReadyRead(5000));
     const QString address = QString::fromUtf8(daemon.readLine()).trimmed();
     QVERIFY(!address.isEmpty());

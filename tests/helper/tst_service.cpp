@@ -29,7 +29,7 @@
 #include "core/crypto/x25519.h"
 #include "core/ipc/client.h"
 #include "helper/service/service.h"
-#include "privileged.h"
+#include "skip.h"
 
 using namespace calnet;
 using helper::Service;
@@ -170,7 +170,7 @@ class TestService : public QObject {
 private slots:
     void initTestCase() {
         if (!gIsolated)
-            CALNET_PRIVILEGED_SKIP("needs root to run in a network namespace of its own");
+            CALNET_ENVIRONMENT_SKIP("needs root to run in a network namespace of its own");
         QVERIFY(dir_.isValid());
         QVERIFY(QDir().mkpath(fakeDir()));
         const QString script = fakeDir() + "/resolvconf";

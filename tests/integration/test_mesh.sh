@@ -124,7 +124,7 @@ ctl() { # NODE ARGS...
 start_node() { # NODE: calnetd --service with its own state
   local n=$1
   mkdir -p "$tmp/$n"
-  ip netns exec "$(ns_of "$n")" env CALNET_RESOLVCONF="$tmp/$n/resolvconf" "$CALNETD" --service \
+  ip netns exec "$(ns_of "$n")" "$CALNETD" --service \
     --socket "$(sock_of "$n")" --state-dir "$tmp/$n/state" --interface "cm$n$tag" \
     2>>"$tmp/$n.log" &
   svc[$n]=$!

@@ -44,7 +44,9 @@ ctl() { ip netns exec "$ns_a" "$CALNETCTL" --socket "$sock" "$@"; }
 ctl_nobody() { ip netns exec "$ns_a" setpriv --reuid=65534 --regid=65534 --clear-groups "$CALNETCTL" --socket "$sock" "$@"; }
 
 start_service() {
-  ip netns exec "$ns_a" env CALNET_RESOLVCONF="$tmp/resolvconf" "$CALNETD" --service --socket "$sock" --state-dir "$state" \
+  # The fake resolvconf first in PATH; no system bus, so never the host's systemd-resolved.
+  ip netns exec "$ns_a" env PATH="$tmp/bin:$PATH" DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent \
+    "$CALNETD" --service --socket "$sock" --state-dir "$state" \
     --interface "$if_a" 2>>"$tmp/service.log" &
   svc_pid=$!
   wait_for 10 test -S "$sock"
@@ -99,8 +101,8 @@ ip -n "$ns_b" addr add 10.243.0.2/24 dev "$if_b"
 ip -n "$ns_b" link set "$if_b" up
 
 # resolvconf stand-in: the files it keeps are the test's "resolv.conf" state.
-mkdir -p "$tmp/dns"
-cat >"$tmp/resolvconf" <<EOF
+mkdir -p "$tmp/dns" "$tmp/bin"
+cat >"$tmp/bin/resolvconf" <<EOF
 #!/bin/sh
 # A slow resolver (D-Bus or resolvconf taking seconds) when the test asks for one.
 [ -e "$tmp/dns-slow" ] && sleep 3
@@ -110,7 +112,7 @@ case "\$1" in
   *) exit 2 ;;
 esac
 EOF
-chmod 755 "$tmp/resolvconf"
+chmod 755 "$tmp/bin/resolvconf"
 
 cat >"$tmp/vps.conf" <<EOF
 [Interface]

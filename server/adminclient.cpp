@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 
+#include <QCommandLineParser>
 #include <QDateTime>
 #include <QEventLoop>
 #include <QJsonArray>
@@ -60,6 +61,7 @@ struct Options {
     bool json = false;
     bool reusable = false;
     qint64 expires = 0;
+    qint64 maxUses = 0;
     QString user;
     QStringList tags;
     QStringList positional;
@@ -104,75 +106,113 @@ HttpResult request(const Options& o, const QByteArray& verb, const QString& path
     return r;
 }
 
-int usage() {
-    return fail(QStringLiteral(
-        "usage: calnet-server authkey create [--reusable] [--expires DURATION] [--tag T]... "
-        "[--user U]\n       calnet-server authkey list | authkey revoke ID\n"
-        "       calnet-server nodes list | nodes delete ID | nodes expire ID\n"
-        "       calnet-server users list\n"
-        "  common: --server URL --admin-token-file F (or CALNET_ADMIN_TOKEN) --json"));
+const char* kAdminUsage =
+    "Commands (HTTP clients of a running server's admin API):\n"
+    "  authkey create [--reusable [--uses N]] [--expires DURATION] [--tag T]... [--user U]\n"
+    "  authkey list | authkey revoke ID\n"
+    "  nodes list | nodes delete ID | nodes expire ID\n"
+    "  users list\n"
+    "The admin token comes from --admin-token-file or $CALNET_ADMIN_TOKEN.";
+
+int usageError(const QString& message) {
+    std::fprintf(stderr, "calnet-server: %s\nTry 'calnet-server authkey --help' for more.\n",
+                 qPrintable(message));
+    return 2;
 }
 
 } // namespace
 
 int runAdminCommand(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QString::fromLatin1(kAdminUsage));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+                                  QStringLiteral("Show this help."));
+    const QCommandLineOption server(
+        QStringLiteral("server"),
+        QStringLiteral("The server's base URL (default http://127.0.0.1:8080)."),
+        QStringLiteral("url"));
+    const QCommandLineOption tokenFile(QStringLiteral("admin-token-file"),
+                                       QStringLiteral("A file holding the admin token."),
+                                       QStringLiteral("file"));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print the server's JSON reply."));
+    const QCommandLineOption reusable(QStringLiteral("reusable"),
+                                      QStringLiteral("authkey create: a key for many nodes."));
+    const QCommandLineOption uses(
+        QStringLiteral("uses"),
+        QStringLiteral("authkey create --reusable: at most N registrations (1-1000000)."),
+        QStringLiteral("n"));
+    const QCommandLineOption expires(
+        QStringLiteral("expires"),
+        QStringLiteral("authkey create: lifetime (30s, 10m, 24h, 7d; default 24h)."),
+        QStringLiteral("duration"));
+    const QCommandLineOption tag(QStringLiteral("tag"),
+                                 QStringLiteral("authkey create: a tag for the nodes (repeat)."),
+                                 QStringLiteral("tag"));
+    const QCommandLineOption user(QStringLiteral("user"),
+                                  QStringLiteral("authkey create: the user the nodes belong to."),
+                                  QStringLiteral("name"));
+    parser.addOptions({help, server, tokenFile, json, reusable, uses, expires, tag, user});
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("See Commands."),
+                                 QStringLiteral("NOUN VERB [ID]"));
+    if (!parser.parse(QStringList{QStringLiteral("calnet-server")} + args))
+        return usageError(parser.errorText());
+    if (parser.isSet(help)) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    for (const auto* opt : {&server, &tokenFile, &uses, &expires, &user})
+        if (parser.values(*opt).size() > 1)
+            return usageError(
+                QStringLiteral("--%1 given more than once").arg(opt->names().constFirst()));
     Options o;
     o.token = qEnvironmentVariable("CALNET_ADMIN_TOKEN");
-    for (int i = 0; i < args.size(); ++i) {
-        const QString& a = args[i];
-        auto value = [&](QString* v) {
-            if (i + 1 >= args.size()) {
-                return false;
-            }
-            *v = args[++i];
-            return true;
-        };
-        QString v;
-        if (a == QStringLiteral("--server")) {
-            if (!value(&o.server)) {
-                return usage();
-            }
-            while (o.server.endsWith(QLatin1Char('/'))) {
-                o.server.chop(1);
-            }
-        } else if (a == QStringLiteral("--admin-token-file")) {
-            QString error;
-            if (!value(&v)) {
-                return usage();
-            }
-            const std::optional<QString> t = readTokenFile(v, &error);
-            if (!t) {
-                return fail(error);
-            }
-            o.token = *t;
-        } else if (a == QStringLiteral("--json")) {
-            o.json = true;
-        } else if (a == QStringLiteral("--reusable")) {
-            o.reusable = true;
-        } else if (a == QStringLiteral("--expires")) {
-            if (!value(&v)) {
-                return usage();
-            }
-            const std::optional<qint64> d = parseDuration(v);
-            if (!d) {
-                return fail(QStringLiteral("bad duration %1 (examples: 30s, 10m, 24h, 7d)").arg(v));
-            }
-            o.expires = *d;
-        } else if (a == QStringLiteral("--tag")) {
-            if (!value(&v)) {
-                return usage();
-            }
-            o.tags.append(v);
-        } else if (a == QStringLiteral("--user")) {
-            if (!value(&o.user)) {
-                return usage();
-            }
-        } else if (a.startsWith(QStringLiteral("--"))) {
-            return fail(QStringLiteral("unknown option %1").arg(a));
-        } else {
-            o.positional.append(a);
-        }
+    if (parser.isSet(server)) {
+        o.server = parser.value(server);
+        while (o.server.endsWith(QLatin1Char('/')))
+            o.server.chop(1);
+        const QUrl url(o.server);
+        if (!url.isValid() || url.host().isEmpty() ||
+            (url.scheme() != QStringLiteral("http") && url.scheme() != QStringLiteral("https")))
+            return usageError(QStringLiteral("--server: %1 is not an http(s) URL").arg(o.server));
     }
+    if (parser.isSet(tokenFile)) {
+        QString error;
+        const std::optional<QString> t = readTokenFile(parser.value(tokenFile), &error);
+        if (!t)
+            return fail(error);
+        o.token = *t;
+    }
+    o.json = parser.isSet(json);
+    o.reusable = parser.isSet(reusable);
+    if (parser.isSet(expires)) {
+        const std::optional<qint64> d = parseDuration(parser.value(expires));
+        if (!d)
+            return usageError(QStringLiteral("--expires: bad duration %1 (examples: 30s, "
+                                             "10m, 24h, 7d)")
+                                  .arg(parser.value(expires)));
+        o.expires = *d;
+    }
+    if (parser.isSet(uses)) {
+        bool ok = false;
+        const QString text = parser.value(uses);
+        o.maxUses = text.toLongLong(&ok);
+        if (!ok || o.maxUses < 1 || o.maxUses > 1'000'000 || text.startsWith(QLatin1Char('+')))
+            return usageError(
+                QStringLiteral("--uses: %1 is not a number from 1 to 1000000").arg(text));
+        if (!o.reusable)
+            return usageError(QStringLiteral("--uses goes with --reusable (a one-time "
+                                             "key has one use)"));
+    }
+    o.tags = parser.values(tag);
+    o.user = parser.value(user);
+    o.positional = parser.positionalArguments();
+    const bool creating = o.positional.value(0) == QStringLiteral("authkey") &&
+                          o.positional.value(1) == QStringLiteral("create");
+    if (!creating && (o.reusable || parser.isSet(uses) || parser.isSet(expires) ||
+                      parser.isSet(tag) || parser.isSet(user)))
+        return usageError(QStringLiteral("--reusable, --uses, --expires, --tag and --user "
+                                         "go with authkey create"));
     if (o.token.isEmpty()) {
         return fail(QStringLiteral("no admin token: use --admin-token-file or CALNET_ADMIN_TOKEN"));
     }
@@ -184,7 +224,7 @@ int runAdminCommand(const QStringList& args) {
                            ? 3
                            : 2;
     if (o.positional.size() != wanted) {
-        return usage();
+        return usageError(QStringLiteral("unknown command or wrong number of arguments"));
     }
     auto finish = [&](const HttpResult& r, const std::function<void()>& print) {
         if (!r.error.isEmpty()) {
@@ -205,6 +245,9 @@ int runAdminCommand(const QStringList& args) {
         }
         if (o.expires > 0) {
             body.insert(QStringLiteral("expiresIn"), o.expires);
+        }
+        if (o.maxUses > 0) {
+            body.insert(QStringLiteral("maxUses"), o.maxUses);
         }
         if (!o.tags.isEmpty()) {
             body.insert(QStringLiteral("tags"), QJsonArray::fromStringList(o.tags));
@@ -286,7 +329,7 @@ int runAdminCommand(const QStringList& args) {
             }
         });
     }
-    return usage();
+    return usageError(QStringLiteral("unknown command"));
 }
 
 } // namespace calnet::server

@@ -84,7 +84,8 @@ int serve(const QStringList& args) {
                                      QStringLiteral("IPv4 overlay prefix (default 100.70.0.0/24)."),
                                      QStringLiteral("PREFIX"), QStringLiteral("100.70.0.0/24"));
     const QCommandLineOption prefix6(
-        QStringLiteral("prefix6"), QStringLiteral("IPv6 overlay prefix (default fd70:6361:6c6e::/64)."),
+        QStringLiteral("prefix6"),
+        QStringLiteral("IPv6 overlay prefix (default fd70:6361:6c6e::/64)."),
         QStringLiteral("PREFIX"), QStringLiteral("fd70:6361:6c6e::/64"));
     const QCommandLineOption keyExpiry(QStringLiteral("key-expiry"),
                                        QStringLiteral("Node key lifetime, e.g. 180d (default)."),
@@ -95,7 +96,8 @@ int serve(const QStringList& args) {
         QStringLiteral("FILE"));
     const QCommandLineOption maxConnections(
         QStringLiteral("max-connections"),
-        QStringLiteral("Open connections in all (default 4096; lowered to fit the open-file limit)."),
+        QStringLiteral(
+            "Open connections in all (default 4096; lowered to fit the open-file limit)."),
         QStringLiteral("N"));
     const QCommandLineOption maxPerSource(
         QStringLiteral("max-connections-per-source"),
@@ -119,7 +121,8 @@ int serve(const QStringList& args) {
         return 0;
     }
     if (!parser.positionalArguments().isEmpty()) {
-        return fail(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+        return fail(
+            QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
     }
 
     ServerConfig config;
@@ -148,7 +151,8 @@ int serve(const QStringList& args) {
     }
     if (parser.isSet(maxPerSource) &&
         !positive(parser.value(maxPerSource), 1'000'000, &config.maxConnectionsPerSource)) {
-        return fail(QStringLiteral("--max-connections-per-source wants a number from 1 to 1000000"));
+        return fail(
+            QStringLiteral("--max-connections-per-source wants a number from 1 to 1000000"));
     }
     if (parser.isSet(registrationsPerMinute)) {
         if (!positive(parser.value(registrationsPerMinute), 1e9, &config.registrationsPerMinute)) {
@@ -222,8 +226,35 @@ int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("calnet-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(CALNET_VERSION));
-    QStringList args = QCoreApplication::arguments().mid(1);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "The Calnet coordination server.\n\n"
+        "  serve --listen HOST:PORT --db sqlite:PATH|postgres:CONNINFO [options]\n"
+        "  authkey ... | nodes ... | users ...   admin commands (see calnet-server authkey "
+        "--help)"));
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("command"),
+                                 QStringLiteral("serve, authkey, nodes or users"),
+                                 QStringLiteral("COMMAND [ARGS]"));
+    // Everything after the command is the command's own.
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
+    if (!parser.parse(QCoreApplication::arguments())) {
+        std::fprintf(stderr, "calnet-server: %s\nTry 'calnet-server --help' for more.\n",
+                     qPrintable(parser.errorText()));
+        return 2;
+    }
+    if (parser.isSet(version)) {
+        std::printf("calnet-server %s\n", CALNET_VERSION);
+        return 0;
+    }
+    const QStringList args = parser.positionalArguments();
     const QString command = args.value(0);
+    if (parser.isSet(help) || command.isEmpty()) {
+        std::fputs(qPrintable(parser.helpText()),
+                   command.isEmpty() && !parser.isSet(help) ? stderr : stdout);
+        return parser.isSet(help) ? 0 : 2;
+    }
     if (command == QStringLiteral("serve")) {
         return serve(args.mid(1));
     }
@@ -231,11 +262,8 @@ int main(int argc, char** argv) {
         command == QStringLiteral("users")) {
         return runAdminCommand(args);
     }
-    if (command == QStringLiteral("--version")) {
-        std::printf("calnet-server %s\n", CALNET_VERSION);
-        return 0;
-    }
-    return fail(QStringLiteral("usage: calnet-server serve --listen HOST:PORT --db "
-                               "sqlite:PATH|postgres:CONNINFO [options] | authkey ... | "
-                               "nodes ... | users ..."));
+    std::fprintf(stderr,
+                 "calnet-server: unknown command %s\nTry 'calnet-server --help' for more.\n",
+                 qPrintable(command));
+    return 2;
 }

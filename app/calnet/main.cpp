@@ -3,6 +3,8 @@
 #include <QCommandLineParser>
 #include <QIcon>
 
+#include <cstdio>
+
 #include "app/calnet/application.h"
 #include "app/calnet/appsettings.h"
 #include "app/calnet/singleinstance.h"
@@ -41,7 +43,24 @@ int main(int argc, char** argv) {
         QStringLiteral("autostart"),
         QCoreApplication::translate("main", "Started at login (used by the autostart entry)."));
     parser.addOptions({socket, noTray, show, autostart});
-    parser.process(app);
+    // Usage errors: one line and exit 2, like calnetd and calnetctl.
+    auto usageError = [](const QString& message) {
+        std::fprintf(stderr, "calnet: %s\nTry 'calnet --help' for more.\n", qPrintable(message));
+        return 2;
+    };
+    if (!parser.parse(app.arguments()))
+        return usageError(parser.errorText());
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(QStringLiteral("unexpected argument %1")
+                              .arg(parser.positionalArguments().constFirst()));
+    if (parser.values(socket).size() > 1)
+        return usageError(QStringLiteral("--socket given more than once"));
+    if (parser.value(socket).isEmpty())
+        return usageError(QStringLiteral("--socket: empty path"));
 
     // One instance per session: a second launch asks the first to show its window.
     calnet::app::SingleInstance instance(QStringLiteral("calnet"));

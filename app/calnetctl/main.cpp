@@ -1,5 +1,6 @@
 // calnetctl: the command-line client of calnetd (docs/ipc.md). Every command is one request
 // over the local socket; --json prints the helper's reply as is.
+#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
@@ -18,9 +19,7 @@ namespace {
 
 constexpr int kTimeoutMs = 30000; // connect can take a while: DNS, interface, routes
 
-const char* kUsage =
-    "Usage: calnetctl [--socket PATH] [--json] COMMAND [ARGS]\n"
-    "\n"
+const char* kCommands =
     "Commands:\n"
     "  status                 connection state, profile, interface, addresses\n"
     "  up [PROFILE]           connect (default: the last connected or only profile)\n"
@@ -37,17 +36,11 @@ const char* kUsage =
     "  export PROFILE         print a profile as a wg-quick file, keys included (admin only)\n"
     "  version                protocol and helper version\n"
     "\n"
-    "Options:\n"
-    "  --socket PATH          the helper's socket (default /run/calnet/calnetd.sock)\n"
-    "  --json                 print the helper's JSON reply\n"
-    "\n"
     "Exit codes: 0 ok, 1 failed, 2 usage, 3 helper unavailable, 4 permission denied,\n"
-    "5 not found, 6 invalid input, 7 conflict.\n";
+    "5 not found, 6 invalid input, 7 conflict.";
 
-int usageError(const char* message = nullptr) {
-    if (message)
-        std::fprintf(stderr, "calnetctl: %s\n", message);
-    std::fputs(kUsage, stderr);
+int usageError(const QString& message) {
+    std::fprintf(stderr, "calnetctl: %s\nTry 'calnetctl --help' for more.\n", qPrintable(message));
     return ctl::ExitUsage;
 }
 
@@ -59,62 +52,86 @@ void print(const QString& text) {
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
-    QStringList args = app.arguments().mid(1);
-    QString socketPath = QString(ipc::kDefaultSocketPath);
-    bool json = false;
-    QStringList positional;
-    std::optional<QString> importName;
-    std::optional<QString> server, authKey, authKeyFile, hostname;
-    auto value = [&](qsizetype& i, std::optional<QString>& into) {
-        if (++i >= args.size())
-            return false;
-        into = args[i];
-        return true;
-    };
-    for (qsizetype i = 0; i < args.size(); ++i) {
-        const QString& a = args[i];
-        if (a == QLatin1StringView("--socket")) {
-            if (++i >= args.size())
-                return usageError("--socket needs a path");
-            socketPath = args[i];
-        } else if (a == QLatin1StringView("--json")) {
-            json = true;
-        } else if (a == QLatin1StringView("--name")) {
-            if (++i >= args.size())
-                return usageError("--name needs a value");
-            importName = args[i];
-        } else if (a == QLatin1StringView("--server")) {
-            if (!value(i, server))
-                return usageError("--server needs a URL");
-        } else if (a == QLatin1StringView("--auth-key")) {
-            if (!value(i, authKey))
-                return usageError("--auth-key needs a key");
-        } else if (a == QLatin1StringView("--auth-key-file")) {
-            if (!value(i, authKeyFile))
-                return usageError("--auth-key-file needs a file");
-        } else if (a == QLatin1StringView("--hostname")) {
-            if (!value(i, hostname))
-                return usageError("--hostname needs a name");
-        } else if (a == QLatin1StringView("-h") || a == QLatin1StringView("--help")) {
-            std::fputs(kUsage, stdout);
-            return ctl::ExitOk;
-        } else if (a.startsWith(QLatin1Char('-')) && a != QLatin1StringView("-")) {
-            return usageError("unknown option");
-        } else {
-            positional << a;
-        }
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("The command-line client of calnetd.\n\n") +
+                                     QString::fromLatin1(kCommands));
+    const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
+                                        QStringLiteral("Show this help."));
+    const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
+                                           QStringLiteral("Show calnetctl's version (the "
+                                                          "helper's: the version command)."));
+    const QCommandLineOption socketOption(
+        QStringLiteral("socket"),
+        QStringLiteral("The helper's socket (default %1).").arg(QString(ipc::kDefaultSocketPath)),
+        QStringLiteral("path"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"),
+                                        QStringLiteral("Print the helper's JSON reply."));
+    const QCommandLineOption nameOption(QStringLiteral("name"),
+                                        QStringLiteral("import, up --server: the profile's name."),
+                                        QStringLiteral("name"));
+    const QCommandLineOption serverOption(QStringLiteral("server"),
+                                          QStringLiteral("up: the Calnet server to join."),
+                                          QStringLiteral("url"));
+    const QCommandLineOption authKeyOption(QStringLiteral("auth-key"),
+                                           QStringLiteral("up --server: a pre-auth key."),
+                                           QStringLiteral("key"));
+    const QCommandLineOption authKeyFileOption(
+        QStringLiteral("auth-key-file"),
+        QStringLiteral("up --server: read the pre-auth key from a file."), QStringLiteral("file"));
+    const QCommandLineOption hostnameOption(
+        QStringLiteral("hostname"), QStringLiteral("up --server: this node's name in the network."),
+        QStringLiteral("name"));
+    parser.addOptions({helpOption, versionOption, socketOption, jsonOption, nameOption, serverOption,
+                       authKeyOption, authKeyFileOption, hostnameOption});
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("See Commands."),
+                                 QStringLiteral("COMMAND [ARGS]"));
+    if (!parser.parse(app.arguments()))
+        return usageError(parser.errorText());
+    if (parser.isSet(helpOption)) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return ctl::ExitOk;
     }
+    if (parser.isSet(versionOption)) {
+        std::printf("calnetctl %s\n", CALNET_VERSION);
+        return ctl::ExitOk;
+    }
+    // Each option once: a repeated one would silently mean only its last value.
+    for (const auto* o : {&socketOption, &nameOption, &serverOption, &authKeyOption,
+                          &authKeyFileOption, &hostnameOption})
+        if (parser.values(*o).size() > 1)
+            return usageError(
+                QStringLiteral("--%1 given more than once").arg(o->names().constFirst()));
+    auto optional = [&](const QCommandLineOption& o) -> std::optional<QString> {
+        if (!parser.isSet(o))
+            return std::nullopt;
+        return parser.value(o);
+    };
+    const QString socketPath = optional(socketOption).value_or(QString(ipc::kDefaultSocketPath));
+    if (socketPath.isEmpty())
+        return usageError(QStringLiteral("--socket: empty path"));
+    const bool json = parser.isSet(jsonOption);
+    const std::optional<QString> importName = optional(nameOption);
+    const std::optional<QString> server = optional(serverOption);
+    std::optional<QString> authKey = optional(authKeyOption);
+    const std::optional<QString> authKeyFile = optional(authKeyFileOption);
+    const std::optional<QString> hostname = optional(hostnameOption);
+    QStringList positional = parser.positionalArguments();
     if (positional.isEmpty())
-        return usageError();
+        return usageError(QStringLiteral("no command"));
     const QString command = positional.takeFirst();
 
     QString method;
     QJsonObject params;
     auto needs = [&](int n) { return positional.size() == n; };
     if ((authKey || authKeyFile || hostname) && !server)
-        return usageError("--auth-key, --auth-key-file and --hostname go with up --server");
+        return usageError(QStringLiteral("--auth-key, --auth-key-file and --hostname go "
+                                         "with up --server"));
     if (authKey && authKeyFile)
-        return usageError("give --auth-key or --auth-key-file, not both");
+        return usageError(QStringLiteral("give --auth-key or --auth-key-file, not both"));
+    if (server && command != QLatin1StringView("up"))
+        return usageError(QStringLiteral("--server goes with up"));
+    if (importName && command != QLatin1StringView("import") && !server)
+        return usageError(QStringLiteral("--name goes with import or up --server"));
     if (command == QLatin1StringView("status") && needs(0)) {
         method = QStringLiteral("status");
     } else if (command == QLatin1StringView("version") && needs(0)) {
@@ -172,7 +189,7 @@ int main(int argc, char** argv) {
         else if (path != QLatin1StringView("-") && ipc::isValidProfileName(base))
             params.insert("name", base);
     } else {
-        return usageError("unknown command or wrong number of arguments");
+        return usageError(QStringLiteral("unknown command or wrong number of arguments"));
     }
 
     QString error;

@@ -20,6 +20,7 @@
 
 #include "app/calnet/appsettings.h"
 #include "app/calnet/notifier.h"
+#include "skip.h"
 
 using calnet::app::AppSettings;
 using calnet::app::Notifier;
@@ -120,7 +121,7 @@ void tst_Notifier::initTestCase() {
                    QStringLiteral("--nopidfile"), QStringLiteral("--print-address=1"),
                    QStringLiteral("--address=unix:path=") + dir_.path() + QStringLiteral("/bus")});
     if (!daemon_.waitForStarted(5000))
-        QSKIP("dbus-daemon is not installed");
+        CALNET_ENVIRONMENT_SKIP("dbus-daemon is not installed");
     QVERIFY(daemon_.waitForReadyRead(5000));
     address_ = QString::fromUtf8(daemon_.readLine()).trimmed();
     QVERIFY(!address_.isEmpty());

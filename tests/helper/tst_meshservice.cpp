@@ -36,6 +36,7 @@
 #include "core/ipc/client.h"
 #include "fakecontrolserver.h"
 #include "helper/service/service.h"
+#include "skip.h"
 
 using namespace calnet;
 using helper::Service;
@@ -149,7 +150,7 @@ class TestMeshService : public QObject {
 private slots:
     void initTestCase() {
         if (!gIsolated)
-            QSKIP("needs root to run in a network namespace of its own");
+            CALNET_ENVIRONMENT_SKIP("needs root to run in a network namespace of its own");
         QVERIFY(dir_.isValid());
     }
 

@@ -10,7 +10,7 @@
 // detached guard shell does the same if this process dies without running the destructor.
 //
 // When not root or without initdb, start() returns false and skipReason() says why; the tests
-// QSKIP their PostgreSQL rows with it.
+// skip their PostgreSQL rows with it (CALNET_ENVIRONMENT_SKIP, tests/skip.h).
 #pragma once
 
 #include <unistd.h>
@@ -61,11 +61,13 @@ public:
         }
         QByteArray tmpl = QByteArrayLiteral("/tmp/calnet-pg-XXXXXX");
         if (::mkdtemp(tmpl.data()) == nullptr) {
+            m_broken = true; // the machine has PostgreSQL: failing to start it is a failure
             m_skipReason = QStringLiteral("mkdtemp failed");
             return false;
         }
         m_dir = QString::fromLatin1(tmpl);
         if (::chown(tmpl.constData(), pw->pw_uid, pw->pw_gid) != 0) {
+            m_broken = true; // the machine has PostgreSQL: failing to start it is a failure
             m_skipReason = QStringLiteral("chown of the cluster directory failed");
             removeDir();
             return false;
@@ -80,12 +82,14 @@ public:
                             QStringLiteral("postgres"), QStringLiteral("-E"),
                             QStringLiteral("UTF8"), QStringLiteral("--no-sync")},
                            &output)) {
+            m_broken = true; // the machine has PostgreSQL: failing to start it is a failure
             m_skipReason = QStringLiteral("initdb failed: ") + output;
             removeDir();
             return false;
         }
         QFile conf(data + QStringLiteral("/postgresql.conf"));
         if (!conf.open(QIODevice::Append)) {
+            m_broken = true; // the machine has PostgreSQL: failing to start it is a failure
             m_skipReason = QStringLiteral("cannot write postgresql.conf");
             removeDir();
             return false;
@@ -105,6 +109,7 @@ public:
                            &output)) {
             QFile log(m_dir + QStringLiteral("/log"));
             log.open(QIODevice::ReadOnly);
+            m_broken = true; // the machine has PostgreSQL: failing to start it is a failure
             m_skipReason =
                 QStringLiteral("pg_ctl start failed: ") + output + QString::fromUtf8(log.readAll());
             removeDir();
@@ -115,6 +120,9 @@ public:
     }
 
     QString skipReason() const { return m_skipReason; }
+    // True when PostgreSQL is there and root runs the test but the cluster did not start
+    // (initdb or pg_ctl failed): the tests fail with skipReason(), they do not skip.
+    bool broken() const { return m_broken; }
 
     // A fresh database; returns "postgres:host=... port=... dbname=... user=postgres".
     QString createDatabase() {
@@ -124,7 +132,8 @@ public:
                 m_bin + QStringLiteral("/createdb"),
                 {QStringLiteral("-h"), m_dir, QStringLiteral("-p"), QString::number(m_port), name},
                 &output)) {
-            qWarning("createdb failed: %s", qPrintable(output));
+            m_broken = true;
+            m_skipReason = QStringLiteral("createdb failed: ") + output;
             return {};
         }
         return QStringLiteral("postgres:host=%1 port=%2 dbname=%3 user=postgres")
@@ -202,6 +211,7 @@ private:
     QString m_bin;
     QString m_dir;
     QString m_skipReason;
+    bool m_broken = false;
     int m_port = 0;
     int m_databases = 0;
     bool m_started = false;

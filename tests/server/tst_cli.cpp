@@ -105,6 +105,28 @@ void TestCli::serveAndAdminCommands() {
         registerNode(server.port, registerBody(randomKey(), QStringLiteral("late"), key)).status,
         403);
 
+    // A reusable key with a usage limit registers that many nodes and no more.
+    r = runCli(QStringList{QStringLiteral("authkey"), QStringLiteral("create"),
+                           QStringLiteral("--reusable"), QStringLiteral("--uses"),
+                           QStringLiteral("2")} +
+                   common,
+               env);
+    QCOMPARE(r.exitCode, 0);
+    const QString limited = r.out.trimmed();
+    QVERIFY(limited.startsWith(QStringLiteral("calnet-auth-")));
+    QCOMPARE(registerNode(server.port, registerBody(randomKey(), QStringLiteral("use1"), limited))
+                 .status,
+             200);
+    QCOMPARE(registerNode(server.port, registerBody(randomKey(), QStringLiteral("use2"), limited))
+                 .status,
+             200);
+    QCOMPARE(registerNode(server.port, registerBody(randomKey(), QStringLiteral("use3"), limited))
+                 .status,
+             403);
+    r = runCli(QStringList{QStringLiteral("nodes"), QStringLiteral("list")} + common, env);
+    QVERIFY(r.out.contains(QStringLiteral("use2")));
+    QVERIFY(!r.out.contains(QStringLiteral("use3")));
+
     // No token, or a wrong one: refused.
     r = runCli({QStringLiteral("nodes"), QStringLiteral("list"), QStringLiteral("--server"), url},
                env);
@@ -119,12 +141,14 @@ void TestCli::serveAndAdminCommands() {
                            QStringLiteral("--expires"), QStringLiteral("3 days")} +
                    common,
                env);
-    QCOMPARE(r.exitCode, 1);
+    QCOMPARE(r.exitCode, 2); // refused by the client, before it asks the server
+    QVERIFY(r.err.contains(QStringLiteral("--expires")));
 
     QCOMPARE(server.terminate(), 0);
 
     // Restart on the same database: migrations are not re-applied, the data is there, and the
-    // next node gets the next address (index 1 belonged to the deleted node).
+    // next node gets the next free address (.1 belonged to the deleted node and is still in
+    // quarantine; .2 and .3 went to use1 and use2).
     ServerProcess again;
     QVERIFY(again.start({QStringLiteral("--db"), db, QStringLiteral("--admin-token-file"),
                          m_tokenFile, QStringLiteral("--prefix4"), QStringLiteral("10.99.0.0/24")},
@@ -133,7 +157,7 @@ void TestCli::serveAndAdminCommands() {
     const QString key2 = createKey(again.port, false);
     const Registered second = registerNew(again.port, key2, QStringLiteral("second"));
     QCOMPARE(second.reply.value(QStringLiteral("addresses")).toArray()[0].toString(),
-             QStringLiteral("10.99.0.2/32"));
+             QStringLiteral("10.99.0.4/32"));
     QCOMPARE(again.terminate(), 0);
 }
 
@@ -151,6 +175,23 @@ void TestCli::refusesBadOptions() {
         {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
          QStringLiteral("127.0.0.1:0"), QStringLiteral("--bogus"), QStringLiteral("1")},
         {QStringLiteral("frobnicate")},
+        {},
+        // The admin commands check their command line before they send anything.
+        {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--uses"),
+         QStringLiteral("3")},
+        {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--reusable"),
+         QStringLiteral("--uses"), QStringLiteral("0")},
+        {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--reusable"),
+         QStringLiteral("--uses"), QStringLiteral("1000001")},
+        {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--user"),
+         QStringLiteral("a"), QStringLiteral("--user"), QStringLiteral("b")},
+        {QStringLiteral("authkey"), QStringLiteral("list"), QStringLiteral("--reusable")},
+        {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--server"),
+         QStringLiteral("ftp://x")},
+        {QStringLiteral("nodes"), QStringLiteral("delete")},
+        {QStringLiteral("nodes"), QStringLiteral("delete"), QStringLiteral("1"),
+         QStringLiteral("2")},
+        {QStringLiteral("users"), QStringLiteral("frobnicate")},
     };
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("CALNET_ADMIN_TOKEN"), QStringLiteral("short"));

@@ -10,6 +10,7 @@
 
 #include "dbrows.h"
 #include "servertest.h"
+#include "skip.h"
 
 using namespace servertest;
 
@@ -43,7 +44,7 @@ private:
 void TestReplicas::changesCrossServers() {
     const QString spec = m_rows.fresh(QStringLiteral("postgres"));
     if (spec.isEmpty()) {
-        QSKIP(qPrintable(m_rows.skipReason()));
+        CALNET_PG_UNAVAILABLE(m_rows);
     }
     ServerProcess a;
     ServerProcess b;
@@ -135,7 +136,7 @@ void TestReplicas::oneTimeKeyRaceAcrossServers() {
 void TestReplicas::reconnectsAfterLosingTheDatabase() {
     const QString spec = m_rows.fresh(QStringLiteral("postgres"));
     if (spec.isEmpty()) {
-        QSKIP(qPrintable(m_rows.skipReason()));
+        CALNET_PG_UNAVAILABLE(m_rows);
     }
     const QString database =
         QRegularExpression(QStringLiteral("dbname=(\\S+)")).match(spec).captured(1);

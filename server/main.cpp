@@ -4,11 +4,13 @@
 //                       [--tls-cert F --tls-key F] [--prefix4 P] [--prefix6 P]
 //                       [--key-expiry DURATION] [--admin-token-file F] [--max-connections N]
 //                       [--max-connections-per-source N] [--registrations-per-minute N]
-//                       [--address-quarantine DURATION]       (serve --help lists them)
+//                       [--address-quarantine DURATION] [--stun-listen HOST:PORT|off]
+//                                                             (serve --help lists them)
 //   calnet-server authkey|nodes|users ...   (adminclient.h)
 //
-// `serve` prints "listening on HOST:PORT" once it accepts connections (with the real port when
-// PORT is 0) and exits 0 on SIGTERM/SIGINT after closing the map streams.
+// `serve` prints "stun listening on HOST:PORT" (unless --stun-listen off), then "listening on
+// HOST:PORT" once it accepts connections (with the real ports when a PORT is 0), and exits 0 on
+// SIGTERM/SIGINT after closing the map streams.
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -45,6 +47,8 @@ void raiseOpenFileLimit() {
         ::setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
+
+constexpr quint16 kDefaultStunPort = 3478; // RFC 8489 §9
 
 int fail(const QString& message) {
     std::fputs(qPrintable(QStringLiteral("calnet-server: ") + message + QLatin1Char('\n')), stderr);
@@ -111,8 +115,13 @@ int serve(const QStringList& args) {
         QStringLiteral("address-quarantine"),
         QStringLiteral("How long a deleted node's overlay address stays unused (default 7d)."),
         QStringLiteral("DURATION"));
+    const QCommandLineOption stunListen(
+        QStringLiteral("stun-listen"),
+        QStringLiteral("STUN on UDP (default: the --listen host, port 3478; 'off' for none)."),
+        QStringLiteral("HOST:PORT|off"));
     parser.addOptions({listen, db, tlsCert, tlsKey, prefix4, prefix6, keyExpiry, tokenFile,
-                       maxConnections, maxPerSource, registrationsPerMinute, quarantine});
+                       maxConnections, maxPerSource, registrationsPerMinute, quarantine,
+                       stunListen});
     if (!parser.parse(QStringList{QStringLiteral("calnet-server serve")} + args)) {
         return fail(parser.errorText());
     }
@@ -163,6 +172,17 @@ int serve(const QStringList& args) {
     if (!parseHostPort(parser.value(listen), &config.listenHost, &config.listenPort)) {
         return fail(QStringLiteral("bad --listen %1 (want HOST:PORT)").arg(parser.value(listen)));
     }
+    if (!parser.isSet(stunListen)) {
+        config.stunHost = config.listenHost;
+        config.stunPort = kDefaultStunPort;
+    } else if (parser.value(stunListen) != QStringLiteral("off")) {
+        quint16 port = 0;
+        if (!parseHostPort(parser.value(stunListen), &config.stunHost, &port)) {
+            return fail(QStringLiteral("bad --stun-listen %1 (want HOST:PORT or off)")
+                            .arg(parser.value(stunListen)));
+        }
+        config.stunPort = port;
+    }
     if (config.database.isEmpty()) {
         return fail(QStringLiteral("--db sqlite:PATH or --db postgres:CONNINFO is required"));
     }
@@ -210,6 +230,12 @@ int serve(const QStringList& args) {
     const QString host = config.listenHost.contains(QLatin1Char(':'))
                              ? QLatin1Char('[') + config.listenHost + QLatin1Char(']')
                              : config.listenHost;
+    if (config.stunPort) {
+        const QString stunHost = config.stunHost.contains(QLatin1Char(':'))
+                                     ? QLatin1Char('[') + config.stunHost + QLatin1Char(']')
+                                     : config.stunHost;
+        std::printf("stun listening on %s:%u\n", qPrintable(stunHost), unsigned(server.stunPort()));
+    }
     std::printf("listening on %s:%u\n", qPrintable(host), unsigned(server.port()));
     std::fflush(stdout);
     if (config.adminToken.isEmpty()) {

@@ -28,14 +28,17 @@ QByteArray Metrics::render(const Gauges& g) const {
     out += "calnet_websocket_clients " + QByteArray::number(g.websocketClients) + '\n';
     family("calnet_http_connections", "gauge", "Open HTTP and WebSocket connections.");
     out += "calnet_http_connections " + QByteArray::number(g.httpConnections) + '\n';
-    family("calnet_http_connections_total", "counter",
-           "Connections by outcome at accept: accepted, or refused by the total or per-source cap.");
-    out += "calnet_http_connections_total{result=\"accepted\"} " + QByteArray::number(g.httpAccepted) + '\n';
+    family(
+        "calnet_http_connections_total", "counter",
+        "Connections by outcome at accept: accepted, or refused by the total or per-source cap.");
+    out += "calnet_http_connections_total{result=\"accepted\"} " +
+           QByteArray::number(g.httpAccepted) + '\n';
     out += "calnet_http_connections_total{result=\"refused_total_cap\"} " +
            QByteArray::number(g.httpRefusedTotalCap) + '\n';
     out += "calnet_http_connections_total{result=\"refused_source_cap\"} " +
            QByteArray::number(g.httpRefusedSourceCap) + '\n';
-    family("calnet_http_timeouts_total", "counter", "Connections closed for a slow or idle client.");
+    family("calnet_http_timeouts_total", "counter",
+           "Connections closed for a slow or idle client.");
     out += "calnet_http_timeouts_total " + QByteArray::number(g.httpTimeouts) + '\n';
     family("calnet_http_bad_requests_total", "counter", "Requests the HTTP parser refused.");
     out += "calnet_http_bad_requests_total " + QByteArray::number(g.httpBadRequests) + '\n';
@@ -48,10 +51,18 @@ QByteArray Metrics::render(const Gauges& g) const {
     family("calnet_address_pool_quarantined", "gauge",
            "Addresses of deleted nodes not yet given out again.");
     out += "calnet_address_pool_quarantined " + QByteArray::number(g.poolQuarantined) + '\n';
+    if (!g.stun.empty()) {
+        family("calnet_stun_requests_total", "counter", "STUN datagrams by what became of them.");
+        for (const auto& [result, n] : g.stun) {
+            out += "calnet_stun_requests_total{result=\"" + result.toUtf8() + "\"} " +
+                   QByteArray::number(n) + '\n';
+        }
+    }
     family("calnet_rate_limited_total", "counter", "429 answers by what was limited.");
     for (const auto& [what, n] : g.limited) {
-        out += "calnet_rate_limited_total{what=\"" + QString(what).replace(QLatin1Char(' '), QLatin1Char('_')).toUtf8() +
-               "\"} " + QByteArray::number(n) + '\n';
+        out += "calnet_rate_limited_total{what=\"" +
+               QString(what).replace(QLatin1Char(' '), QLatin1Char('_')).toUtf8() + "\"} " +
+               QByteArray::number(n) + '\n';
     }
     return out;
 }

@@ -30,9 +30,10 @@ public:
         qint64 httpBadRequests = 0;
         qint64 httpAcceptErrors = 0;
         std::vector<std::pair<QString, qint64>> limited; // 429s per SourceLimiter
-        qint64 poolSize = 0;        // overlay addresses the prefix holds
-        qint64 poolUsed = 0;        // held by nodes
+        qint64 poolSize = 0;                             // overlay addresses the prefix holds
+        qint64 poolUsed = 0;                             // held by nodes
         qint64 poolQuarantined = 0; // freed by deleted nodes, not yet usable again
+        std::vector<std::pair<QString, qint64>> stun; // STUN requests by result (empty: no STUN)
     };
 
     QByteArray render(const Gauges& g) const;

@@ -6,13 +6,14 @@
 #include <QSslCertificate>
 #include <QSslKey>
 
+#include "server/http/websocket.h"
 #include "server/maphub.h"
 #include "server/metrics.h"
 #include "server/registry.h"
 #include "server/requests.h"
 #include "server/secrets.h"
-#include "server/http/websocket.h"
 #include "server/storage.h"
+#include "server/stunserver.h"
 
 namespace calnet::server {
 
@@ -106,7 +107,42 @@ bool Server::start(QString* error) {
         return false;
     }
     m_port = m_listener->port();
+    if (m_config.stunPort) {
+        QHostAddress stunAddress = m_config.stunHost == QStringLiteral("localhost")
+                                       ? QHostAddress(QHostAddress::LocalHost)
+                                       : QHostAddress(m_config.stunHost);
+        m_stun = std::make_unique<StunServer>();
+        if (!m_stun->listen(stunAddress, *m_config.stunPort, &why)) {
+            *error = QStringLiteral("cannot listen for STUN on UDP %1:%2: %3")
+                         .arg(m_config.stunHost)
+                         .arg(*m_config.stunPort)
+                         .arg(why);
+            m_listener->close();
+            return false;
+        }
+    }
     return true;
+}
+
+quint16 Server::stunPort() const {
+    return m_stun ? m_stun->port() : 0;
+}
+
+QJsonArray Server::relays() const {
+    QJsonArray out;
+    if (m_stun) {
+        // The server's own region. A wildcard STUN address is reached at the host of the server
+        // URL the node already uses, so only a specific one is named.
+        QJsonObject region{{QStringLiteral("name"), QStringLiteral("default")},
+                           {QStringLiteral("stunPort"), int(m_stun->port())}};
+        const QHostAddress a(m_config.stunHost);
+        if (!m_config.stunHost.isEmpty() && a != QHostAddress::AnyIPv4 &&
+            a != QHostAddress::AnyIPv6 && a != QHostAddress::Any) {
+            region.insert(QStringLiteral("stunHost"), m_config.stunHost);
+        }
+        out.append(region);
+    }
+    return out;
 }
 
 void Server::shutdown() {
@@ -130,7 +166,8 @@ Server::Reply Server::counted(Reply reply) {
 http::Handler::Decision Server::onHead(const http::Request& head, const QHostAddress& peer,
                                        Reply* answer) {
     const QByteArray source = http::HttpListener::sourceKey(peer);
-    if (head.path == kMapPath && head.method == "GET" && head.headerHasToken("upgrade", "websocket")) {
+    if (head.path == kMapPath && head.method == "GET" &&
+        head.headerHasToken("upgrade", "websocket")) {
         return Decision::WebSocket;
     }
     if (isAdmin(head)) {
@@ -141,7 +178,8 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
         }
         if (!adminAuthorized(head)) {
             m_badAdminTokens.spend(source, peer);
-            *answer = counted(error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong"))));
+            *answer = counted(
+                error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong"))));
             return Decision::Answer;
         }
     }
@@ -151,7 +189,8 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
             wait = m_registrations.retryAfter(source);
         }
         if (wait) {
-            *answer = counted(tooMany(*wait, QStringLiteral("too many registrations from this address")));
+            *answer =
+                counted(tooMany(*wait, QStringLiteral("too many registrations from this address")));
             return Decision::Answer;
         }
     }
@@ -209,7 +248,7 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
         return json(QJsonObject{
             {QStringLiteral("version"), kVersion},
             {QStringLiteral("prefixes"), QJsonArray::fromStringList(m_config.prefixes.prefixes())},
-            {QStringLiteral("relays"), QJsonArray()},
+            {QStringLiteral("relays"), relays()},
             {QStringLiteral("auth"), QJsonArray{QStringLiteral("authkey")}},
         });
     }
@@ -235,7 +274,8 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
         if (!adminAuthorized(request)) { // onHead checked it; a request is never routed without
             return error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong")));
         }
-        return admin(request, QString::fromUtf8(path.mid(kAdminPrefix.size())).split(QLatin1Char('/')));
+        return admin(request,
+                     QString::fromUtf8(path.mid(kAdminPrefix.size())).split(QLatin1Char('/')));
     }
     return error(ApiError::notFound(QStringLiteral("no such endpoint")));
 }
@@ -406,6 +446,13 @@ Server::Reply Server::metrics() {
     g.poolSize = pool.capacity;
     g.poolUsed = pool.used;
     g.poolQuarantined = pool.quarantined;
+    if (m_stun) {
+        const StunServer::Stats& st = m_stun->stats();
+        g.stun = {{QStringLiteral("answered"), st.answered},
+                  {QStringLiteral("malformed"), st.malformed},
+                  {QStringLiteral("rate_limited"), st.rateLimited},
+                  {QStringLiteral("too_short"), st.tooShort}};
+    }
     for (const SourceLimiter* l : {&m_badAuthKeys, &m_badAdminTokens, &m_registrations}) {
         g.limited.emplace_back(l->what(), l->refused());
     }

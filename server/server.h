@@ -10,6 +10,7 @@
 //                                                the head: 401 (429 after repeated wrong
 //                                                tokens) without reading the body
 //     /api/v1/map                                WebSocket upgrade -> MapHub
+//   and STUN Binding on UDP beside it (StunServer, when configured)
 //   -> reply JSON; errors as {"error": {"code", "message"}}; count the status for /metrics
 //
 // Handlers run on the event loop thread and answer synchronously; each write is one
@@ -18,6 +19,7 @@
 
 #include <memory>
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
 
@@ -32,6 +34,7 @@ class MapHub;
 class Metrics;
 class Registry;
 class Storage;
+class StunServer;
 
 class Server : public QObject, private http::Handler {
     Q_OBJECT
@@ -42,6 +45,8 @@ public:
     // Opens and migrates the database, then listens; port() is the real port afterwards.
     bool start(QString* error);
     quint16 port() const { return m_port; }
+    // The STUN listener's UDP port, 0 when there is none.
+    quint16 stunPort() const;
     // Stops listening and closes the map streams (their nodes go offline). The destructor does
     // it too.
     void shutdown();
@@ -62,6 +67,7 @@ private:
     Reply admin(const http::Request& request, const QStringList& parts);
     Reply registerNode(const http::Request& request, const QHostAddress& peer);
     Reply metrics();
+    QJsonArray relays() const; // the "relays" of /api/v1/info
     static Reply json(const QJsonObject& object, int status = 200);
     static Reply error(const ApiError& e);
     static Reply tooMany(int retryAfterSeconds, const QString& message);
@@ -74,6 +80,7 @@ private:
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MapHub> m_hub;
     std::unique_ptr<http::HttpListener> m_listener;
+    std::unique_ptr<StunServer> m_stun;
     // Wrong pre-auth keys, wrong admin tokens, and registrations, per source.
     SourceLimiter m_badAuthKeys;
     SourceLimiter m_badAdminTokens;

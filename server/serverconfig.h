@@ -24,6 +24,10 @@ struct ServerConfig {
     // for the old node may still be in flight, and peers may still route to it).
     qint64 addressQuarantineSeconds = 7 * 86400;
     QString adminToken; // empty = admin API refuses everything
+    // STUN (server/stunserver.h) on UDP: off unless stunPort is set (calnet-server serve turns
+    // it on by default, on the --listen host and port 3478; port 0 picks a free one).
+    QString stunHost;
+    std::optional<quint16> stunPort;
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;

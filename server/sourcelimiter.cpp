@@ -68,6 +68,25 @@ void SourceLimiter::spend(const QByteArray& source, const QHostAddress& address)
     }
 }
 
+bool SourceLimiter::admit(const QByteArray& source, const QHostAddress& address) {
+    Bucket& b = bucket(source);
+    if (b.tokens >= 1.0) {
+        b.tokens -= 1.0;
+        ++spent_;
+        return true;
+    }
+    ++refused_;
+    ++b.sinceLog;
+    const qint64 now = b.updatedMs;
+    if (b.loggedMs < 0 || now - b.loggedMs >= kLogIntervalMs) {
+        qCWarning(lcLimit, "%s from %s (%d refused since the last report)", qPrintable(what_),
+                  qPrintable(address.toString()), b.sinceLog);
+        b.loggedMs = now;
+        b.sinceLog = 0;
+    }
+    return false;
+}
+
 void SourceLimiter::collectGarbage(qint64 now) {
     if (now - lastGc_ < kGcIntervalMs)
         return;

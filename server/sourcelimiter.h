@@ -27,6 +27,10 @@ public:
     [[nodiscard]] std::optional<int> retryAfter(const QByteArray& source);
     // One more attempt or failure from this source.
     void spend(const QByteArray& source, const QHostAddress& address);
+    // For what is fine in moderation (STUN): true, and one token spent, while the source has
+    // any; false once it has none, counted as refused and logged at most once per source per
+    // minute (spend() logs every use instead).
+    [[nodiscard]] bool admit(const QByteArray& source, const QHostAddress& address);
     // 429s answered because of this limiter (for /metrics).
     [[nodiscard]] qint64 refused() const noexcept { return refused_; }
     [[nodiscard]] qint64 spent() const noexcept { return spent_; }

@@ -215,15 +215,16 @@ int main(int argc, char** argv) {
 
     QProcess server;
     server.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    server.start(binary, {QStringLiteral("serve"), QStringLiteral("--listen"),
-                          QStringLiteral("127.0.0.1:0"), QStringLiteral("--db"),
-                          QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("server.db")),
-                          QStringLiteral("--admin-token-file"), tokenFile.fileName(),
-                          // The default /24 holds 254 nodes; the load needs more.
-                          QStringLiteral("--prefix4"), QStringLiteral("100.70.0.0/16"),
-                          // N registrations from one address, as fast as it can make them.
-                          QStringLiteral("--registrations-per-minute"), QStringLiteral("1000000"),
-                          QStringLiteral("--max-connections-per-source"), QStringLiteral("100000")});
+    server.start(
+        binary, {QStringLiteral("serve"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                 QStringLiteral("--stun-listen"), QStringLiteral("off"), QStringLiteral("--db"),
+                 QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("server.db")),
+                 QStringLiteral("--admin-token-file"), tokenFile.fileName(),
+                 // The default /24 holds 254 nodes; the load needs more.
+                 QStringLiteral("--prefix4"), QStringLiteral("100.70.0.0/16"),
+                 // N registrations from one address, as fast as it can make them.
+                 QStringLiteral("--registrations-per-minute"), QStringLiteral("1000000"),
+                 QStringLiteral("--max-connections-per-source"), QStringLiteral("100000")});
     QByteArray banner;
     const bool listening = spinUntil(
         [&] {

@@ -85,11 +85,13 @@ chmod 600 "$tmp/admin-token"
 # start_server NAME PORT DB: runs calnet-server in the hub, waits for "listening on".
 start_server() {
   local name=$1 port=$2 db=$3
+  # STUN on the UDP port of the same number: replicas share the hub's address.
   ip netns exec "$hub" "$CALNET_SERVER" serve --listen "192.168.245.1:$port" --db "$db" \
+    --stun-listen "192.168.245.1:$port" \
     --admin-token-file "$tmp/admin-token" >"$tmp/$name.out" 2>>"$tmp/$name.log" &
   srv[$name]=$!
   pids+=("${srv[$name]}")
-  wait_for 20 grep -q "listening on" "$tmp/$name.out"
+  wait_for 20 grep -q "^listening on" "$tmp/$name.out"
 }
 stop_server() { # NAME SIGNAL
   local pid=${srv[$1]}

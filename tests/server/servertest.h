@@ -98,7 +98,7 @@ struct Response {
 
 // One request; waits at most 10 s. token empty = no Authorization header.
 inline Response httpCall(quint16 port, const QByteArray& verb, const QString& path,
-                     const QByteArray& body = {}, const QString& token = {}) {
+                         const QByteArray& body = {}, const QString& token = {}) {
     QNetworkAccessManager nam;
     QNetworkRequest req(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path)));
     if (!token.isEmpty()) {
@@ -120,7 +120,7 @@ inline Response httpCall(quint16 port, const QByteArray& verb, const QString& pa
 inline Response admin(quint16 port, const QByteArray& verb, const QString& path,
                       const QJsonObject& body = {}) {
     return httpCall(port, verb, QStringLiteral("/api/v1/admin/") + path,
-                body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson(), kAdminToken);
+                    body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson(), kAdminToken);
 }
 
 inline QString createKey(quint16 port, bool reusable) {
@@ -318,10 +318,13 @@ public:
                 const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
         m_process.setProcessEnvironment(env);
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
-        m_process.start(QStringLiteral(CALNET_SERVER_EXECUTABLE),
-                        QStringList{QStringLiteral("serve"), QStringLiteral("--listen"),
-                                    QStringLiteral("127.0.0.1:0")} +
-                            serveArgs);
+        // STUN on a free port unless the test says otherwise: the default 3478 would make
+        // servers of tests running side by side collide.
+        QStringList args{QStringLiteral("serve"), QStringLiteral("--listen"),
+                         QStringLiteral("127.0.0.1:0")};
+        if (!serveArgs.contains(QStringLiteral("--stun-listen")))
+            args << QStringLiteral("--stun-listen") << QStringLiteral("127.0.0.1:0");
+        m_process.start(QStringLiteral(CALNET_SERVER_EXECUTABLE), args + serveArgs);
         return m_process.waitForStarted(5000);
     }
 
@@ -331,6 +334,10 @@ public:
         while (t.elapsed() < 20000) {
             if (m_process.canReadLine()) {
                 const QString line = QString::fromUtf8(m_process.readLine()).trimmed();
+                if (line.startsWith(QStringLiteral("stun listening on "))) {
+                    stunPort = quint16(line.section(QLatin1Char(':'), -1).toUInt());
+                    continue;
+                }
                 if (line.startsWith(QStringLiteral("listening on 127.0.0.1:"))) {
                     port = quint16(line.section(QLatin1Char(':'), -1).toUInt());
                     return port != 0;
@@ -366,6 +373,7 @@ public:
     QByteArray stderrText() { return m_process.readAllStandardError(); }
 
     quint16 port = 0;
+    quint16 stunPort = 0; // 0: the server runs no STUN listener
 
 private:
     QProcess m_process;

@@ -66,6 +66,8 @@ QString formatStatus(const QJsonObject& s) {
     }
     if (!s.value("error").isNull())
         out += QStringLiteral("error: %1\n").arg(s.value("error").toString());
+    for (const QJsonValue& w : s.value("warnings").toArray())
+        out += QStringLiteral("warning: %1\n").arg(w.toString());
     return out;
 }
 

@@ -42,6 +42,7 @@ bool NetworkSetup::apply(const config::WgQuickConfig& config, const SetFwmark& s
     mtu_ = 0;
     dnsBackend_.reset();
     warnings_.clear();
+    ipv6Off_ = false;
     addresses_.clear();
     for (const auto& a : config.interface.addresses)
         addresses_.push_back(a.address);
@@ -140,10 +141,42 @@ bool NetworkSetup::addAddresses(const config::WgQuickConfig& config, std::string
     for (const auto& a : config.interface.addresses)
         if (std::find(addresses.begin(), addresses.end(), a) == addresses.end())
             addresses.push_back(a);
-    for (const auto& a : addresses)
-        if (!change(
-                AddressAdded{link_, a}, [&] { return rtnl_.addAddress(link_.ifindex, a); }, error))
+    const bool anyV4 = std::any_of(addresses.begin(), addresses.end(), [](const net::IpPrefix& a) {
+        return a.address.family == net::Family::V4;
+    });
+    for (const auto& a : addresses) {
+        if (a.address.family == net::Family::V6 && ipv6Off_)
+            continue;
+        const AddressAdded entry{link_, a};
+        if (!journal_.record(entry, error))
             return false;
+        const int err = rtnl_.addAddress(link_.ifindex, a);
+        if (err == 0)
+            continue;
+        if (err == EEXIST) { // there before us: not ours to undo
+            if (!journal_.forget(entry, error))
+                return false;
+            continue;
+        }
+        // IPv6 switched off on the host (net.ipv6.conf.*.disable_ipv6=1: EACCES) or not in the
+        // kernel at all (ipv6.disable=1: EAFNOSUPPORT). With an IPv4 address the tunnel still
+        // works: connect with IPv4 alone and say so, as a mesh node must on such hosts.
+        if (a.address.family == net::Family::V6 && anyV4 &&
+            (err == EACCES || err == EAFNOSUPPORT)) {
+            if (!journal_.forget(entry, error))
+                return false;
+            ipv6Off_ = true;
+            warnings_.push_back(
+                "IPv6 is disabled on " + link_.name + " (" + rtnl_.describe(err) +
+                "): connected with IPv4 only, without its IPv6 addresses and routes");
+            continue;
+        }
+        error = describe(entry) + ": " + rtnl_.describe(err);
+        return false;
+    }
+    if (ipv6Off_)
+        std::erase_if(addresses_,
+                      [](const net::IpAddress& a) { return a.family == net::Family::V6; });
     return true;
 }
 
@@ -242,7 +275,7 @@ bool NetworkSetup::addRoutes(const RoutePlan& plan, const SetFwmark& setFwmark,
         return true;
     case TableMode::Explicit:
         for (const auto& p : plan.prefixes)
-            if (!addRoute(RouteSpec{p, link_.ifindex, plan.table.table, 0}, error))
+            if (!skipped(p) && !addRoute(RouteSpec{p, link_.ifindex, plan.table.table, 0}, error))
                 return false;
         return true;
     case TableMode::Auto:
@@ -277,6 +310,8 @@ bool NetworkSetup::addRoutes(const RoutePlan& plan, const SetFwmark& setFwmark,
         }
     }
     for (const auto& p : plan.prefixes) {
+        if (skipped(p))
+            continue;
         if (p.length == 0) {
             if (!addPolicyRouting(p.address.family, *table_, error))
                 return false;

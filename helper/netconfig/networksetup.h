@@ -99,6 +99,8 @@ public:
     [[nodiscard]] std::optional<DnsBackend> dnsBackend() const noexcept { return dnsBackend_; }
     // After apply(): what worked but not fully (e.g. no nft for a full tunnel's rules).
     [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+    // After apply(): IPv6 is disabled on the link, so its IPv6 addresses and routes were left out.
+    [[nodiscard]] bool ipv6Disabled() const noexcept { return ipv6Off_; }
 
 private:
     bool applySteps(const config::WgQuickConfig& config, const SetFwmark& setFwmark,
@@ -119,6 +121,10 @@ private:
     DnsConfigurator& dns_;
     PacketFilter& filter_;
     std::vector<net::IpAddress> addresses_; // the interface's, for the filter
+    bool ipv6Off_ = false; // IPv6 is disabled on the link: IPv6 addresses and routes left out
+    [[nodiscard]] bool skipped(const net::IpPrefix& route) const {
+        return ipv6Off_ && route.address.family == net::Family::V6;
+    }
     std::vector<std::string> warnings_;
 
     std::uint32_t fwmark_ = 0;

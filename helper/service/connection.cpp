@@ -200,8 +200,12 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
         c->close(error);
         return nullptr;
     }
-    for (const std::string& warning : c->setup_->warnings())
+    if (c->setup_->ipv6Disabled())
+        c->addresses_.removeIf([](const QString& a) { return a.contains(QLatin1Char(':')); });
+    for (const std::string& warning : c->setup_->warnings()) {
         qWarning("calnetd: %s: %s", qPrintable(ifname), warning.c_str());
+        c->warnings_.append(QString::fromStdString(warning));
+    }
     return c;
 }
 

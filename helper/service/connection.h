@@ -60,6 +60,8 @@ public:
     [[nodiscard]] const QString& profile() const { return profile_; }
     [[nodiscard]] const QString& interfaceName() const { return ifname_; }
     [[nodiscard]] const QStringList& addresses() const { return addresses_; }
+    // What the network setup could only do in part (IPv6 disabled on the host, no nftables).
+    [[nodiscard]] const QStringList& warnings() const { return warnings_; }
     [[nodiscard]] Tunnel& tunnel() { return *tunnel_; }
 
 private:
@@ -73,6 +75,7 @@ private:
     QString profile_;
     QString ifname_;
     QStringList addresses_;
+    QStringList warnings_;
     std::unique_ptr<Tunnel> tunnel_;
     netconfig::Rtnetlink rtnl_;
     netconfig::Journal journal_;

@@ -338,6 +338,8 @@ QJsonObject ConnectionController::statusJson() const {
         {"kind", !connection_ ? QJsonValue() : QJsonValue(mesh_ ? "mesh" : "wireguard")},
         {"control", QJsonValue()},
         {"restored", restored_ && (state_ == State::Connecting || state_ == State::Connected)},
+        {"warnings",
+         connection_ ? QJsonArray::fromStringList(connection_->warnings()) : QJsonArray()},
     };
     if (mesh_)
         mesh_->addStatus(status);

@@ -79,6 +79,15 @@ private slots:
                               {"addresses", QJsonArray{}},
                               {"error", "boom"}})
                     .contains("error: boom"));
+        QCOMPARE(
+            formatStatus({{"state", "connected"},
+                          {"profile", "mesh"},
+                          {"interface", "calnet0"},
+                          {"addresses", QJsonArray{"100.70.0.2/32"}},
+                          {"error", QJsonValue()},
+                          {"warnings", QJsonArray{"IPv6 is disabled on calnet0"}}}),
+            QStringLiteral("state: connected\nprofile: mesh\ninterface: calnet0\n"
+                           "addresses: 100.70.0.2/32\nwarning: IPv6 is disabled on calnet0\n"));
     }
     void exitCodes() {
         QCOMPARE(exitCodeFor("permission_denied"), int(ExitDenied));

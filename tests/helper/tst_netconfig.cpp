@@ -327,6 +327,7 @@ private slots:
     void fullTunnelSkipsBusyTable();
     void fullTunnelProfileFwmark();
     void fullTunnelWithoutNft();
+    void ipv6DisabledOnHost();
     void tableOff();
     void tableNumeric();
     void automaticMtu();
@@ -837,6 +838,54 @@ void tst_NetConfig::fullTunnelWithoutNft() {
     for (const auto& e : journal.entries())
         QVERIFY(!std::holds_alternative<FilterTableAdded>(e));
     QVERIFY(setup.rollback().ok());
+    COMPARE_SNAPSHOT(snapshot(), before);
+}
+
+// Hosts with IPv6 switched off (net.ipv6.conf.all.disable_ipv6=1, common on managed machines):
+// a dual-stack profile (every mesh profile is one) connects with IPv4 alone and a warning; an
+// IPv6-only one fails as before.
+void tst_NetConfig::ipv6DisabledOnHost() {
+    REQUIRE_NETNS();
+    addUplink();
+    const auto setDisabled = [](const char* value) {
+        for (const char* which : {"all", "default"}) {
+            QFile f(QStringLiteral("/proc/sys/net/ipv6/conf/%1/disable_ipv6")
+                        .arg(QLatin1String(which)));
+            if (!f.open(QIODevice::WriteOnly) || f.write(value) != 1)
+                return false;
+        }
+        return true;
+    };
+    QVERIFY(setDisabled("1"));
+    auto restore = qScopeGuard([&] { setDisabled("0"); });
+    connectAndCheck(
+        profile("Address = 10.0.0.2/32, fd00::2/128", "10.20.0.0/16, fd01::/64, 0.0.0.0/0, ::/0"),
+        [&](NetworkSetup& setup) {
+            QCOMPARE(addressesOf("cn0"), QStringList{"10.0.0.2/32"});
+            QVERIFY(hasRoute("-4", "main", "10.20.0.0/16", "cn0"));
+            QVERIFY(hasRoute("-4", "51820", "default", "cn0"));
+            QVERIFY(!hasRoute("-6", "main", "fd01::/64", "cn0"));
+            QCOMPARE(rules("-6").size(), 2); // no IPv6 policy routing
+            QVERIFY(nftTable("ip6", "calnet-cn0").isEmpty());
+            QVERIFY(!nftTable("ip", "calnet-cn0").isEmpty());
+            QCOMPARE(setup.warnings().size(), std::size_t(1));
+            QVERIFY2(QString::fromStdString(setup.warnings()[0]).contains("IPv4 only"),
+                     setup.warnings()[0].c_str());
+        });
+    if (QTest::currentTestFailed())
+        return;
+    links_.clear();
+
+    // Nothing to fall back to: the IPv6-only profile fails and leaves nothing behind.
+    links_.push_back(makeTun("cn1"));
+    const LinkRef link = links_.back().ref;
+    const QStringList before = snapshot();
+    Journal journal(Journal::pathFor(stateDir_.toStdString(), link.name));
+    DnsConfigurator dns(dnsOptions());
+    NetworkSetup setup(link, journal, rtnl_, dns);
+    std::string error;
+    QVERIFY(!setup.apply(profile("Address = fd00::2/128", "fd01::/64"), {}, error));
+    QVERIFY2(QString::fromStdString(error).contains("fd00::2"), error.c_str());
     COMPARE_SNAPSHOT(snapshot(), before);
 }
 

@@ -198,10 +198,21 @@ check "every pair of three pings within 5 s of the last up" all_pairs_within 5 n
 echo "# three nodes: all pairs reachable $(($(millis) - t0)) ms after the last up"
 
 add_node n4 4
+# n4 is a host with IPv6 switched off, as many managed machines are: it joins with IPv4 alone.
+ip netns exec "$(ns_of n4)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 start_node n4
-check "n4: calnetctl up" up_node n4 8080
+check "n4 (IPv6 disabled): calnetctl up" up_node n4 8080
 t0=$(millis)
 addr[n4]=$(overlay_of n4)
+ipv4_only_with_warning() {
+  ctl n4 --json status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["state"] == "connected", s
+assert s["addresses"] and all(":" not in a for a in s["addresses"]), s["addresses"]
+assert any("IPv4 only" in w for w in s["warnings"]), s["warnings"]'
+}
+check "n4: connected with IPv4 addresses only, and a warning that says why" ipv4_only_with_warning
 reach_n4() { all_pairs_within 5 n1 n2 n3 n4; }
 check "a fourth node is reachable from the others within 5 s" reach_n4
 echo "# fourth node: reachable by all $(($(millis) - t0)) ms after its up"

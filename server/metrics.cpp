@@ -51,6 +51,21 @@ QByteArray Metrics::render(const Gauges& g) const {
     family("calnet_address_pool_quarantined", "gauge",
            "Addresses of deleted nodes not yet given out again.");
     out += "calnet_address_pool_quarantined " + QByteArray::number(g.poolQuarantined) + '\n';
+    family("calnet_relay_clients", "gauge",
+           "Open relay connections (before and after their hello).");
+    out += "calnet_relay_clients " + QByteArray::number(g.relayClients) + '\n';
+    family("calnet_relay_packets_total", "counter", "Packets relayed.");
+    out += "calnet_relay_packets_total " + QByteArray::number(g.relayPackets) + '\n';
+    family("calnet_relay_bytes_total", "counter", "Payload bytes relayed.");
+    out += "calnet_relay_bytes_total " + QByteArray::number(g.relayBytes) + '\n';
+    family("calnet_relay_auth_failures_total", "counter",
+           "Relay hellos refused (wrong proof, unknown node).");
+    out += "calnet_relay_auth_failures_total " + QByteArray::number(g.relayAuthFailed) + '\n';
+    family("calnet_relay_drops_total", "counter", "Packets the relay dropped, by reason.");
+    for (const auto& [reason, n] : g.relayDrops) {
+        out += "calnet_relay_drops_total{reason=\"" + reason.toUtf8() + "\"} " +
+               QByteArray::number(n) + '\n';
+    }
     if (!g.stun.empty()) {
         family("calnet_stun_requests_total", "counter", "STUN datagrams by what became of them.");
         for (const auto& [result, n] : g.stun) {

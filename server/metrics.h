@@ -34,6 +34,11 @@ public:
         qint64 poolUsed = 0;                             // held by nodes
         qint64 poolQuarantined = 0; // freed by deleted nodes, not yet usable again
         std::vector<std::pair<QString, qint64>> stun; // STUN requests by result (empty: no STUN)
+        qint64 relayClients = 0;
+        qint64 relayPackets = 0;
+        qint64 relayBytes = 0;
+        qint64 relayAuthFailed = 0;
+        std::vector<std::pair<QString, qint64>> relayDrops; // by reason
     };
 
     QByteArray render(const Gauges& g) const;

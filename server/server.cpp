@@ -10,6 +10,7 @@
 #include "server/maphub.h"
 #include "server/metrics.h"
 #include "server/registry.h"
+#include "server/relayhub.h"
 #include "server/requests.h"
 #include "server/secrets.h"
 #include "server/storage.h"
@@ -23,6 +24,7 @@ const QString kVersion = QStringLiteral(CALNET_VERSION);
 constexpr int kStreamSendBuffer = 128 * 1024;
 
 const QByteArray kMapPath = QByteArrayLiteral("/api/v1/map");
+const QByteArray kRelayPath = QByteArrayLiteral("/api/v1/relay");
 const QByteArray kAdminPrefix = QByteArrayLiteral("/api/v1/admin/");
 
 bool isAdmin(const http::Request& r) {
@@ -61,6 +63,18 @@ bool Server::start(QString* error) {
         return false;
     }
     connect(m_storage.get(), &Storage::changed, m_hub.get(), &MapHub::schedulePush);
+    RelayHub::Options relayOptions;
+    relayOptions.helloTimeoutMs = m_config.helloTimeoutMs;
+    relayOptions.pingIntervalMs = m_config.pingIntervalMs;
+    m_relay = std::make_unique<RelayHub>(
+        [this](const QByteArray& key) {
+            std::optional<NodeRecord> node;
+            if (m_storage->nodes().byKey(QString::fromLatin1(key.toBase64()), &node))
+                return false; // a database error: refuse now, the node retries
+            return node.has_value() && node->keyExpiry > m_config.clock();
+        },
+        relayOptions);
+    connect(m_storage.get(), &Storage::changed, m_relay.get(), &RelayHub::scheduleRecheck);
 
     http::ListenerLimits limits;
     limits.maxConnections = m_config.maxConnections;
@@ -129,20 +143,19 @@ quint16 Server::stunPort() const {
 }
 
 QJsonArray Server::relays() const {
-    QJsonArray out;
+    // The server's own region: its relay on this listener (no "url": the node uses the server
+    // URL it has, path /api/v1/relay) and its STUN listener. A wildcard STUN address is reached
+    // at the host of that URL too, so only a specific one is named.
+    QJsonObject region{{QStringLiteral("name"), QStringLiteral("default")}};
     if (m_stun) {
-        // The server's own region. A wildcard STUN address is reached at the host of the server
-        // URL the node already uses, so only a specific one is named.
-        QJsonObject region{{QStringLiteral("name"), QStringLiteral("default")},
-                           {QStringLiteral("stunPort"), int(m_stun->port())}};
+        region.insert(QStringLiteral("stunPort"), int(m_stun->port()));
         const QHostAddress a(m_config.stunHost);
         if (!m_config.stunHost.isEmpty() && a != QHostAddress::AnyIPv4 &&
             a != QHostAddress::AnyIPv6 && a != QHostAddress::Any) {
             region.insert(QStringLiteral("stunHost"), m_config.stunHost);
         }
-        out.append(region);
     }
-    return out;
+    return QJsonArray{region};
 }
 
 void Server::shutdown() {
@@ -156,6 +169,9 @@ void Server::shutdown() {
     if (m_hub) {
         m_hub->shutdown();
     }
+    if (m_relay) {
+        m_relay->shutdown();
+    }
 }
 
 Server::Reply Server::counted(Reply reply) {
@@ -166,7 +182,7 @@ Server::Reply Server::counted(Reply reply) {
 http::Handler::Decision Server::onHead(const http::Request& head, const QHostAddress& peer,
                                        Reply* answer) {
     const QByteArray source = http::HttpListener::sourceKey(peer);
-    if (head.path == kMapPath && head.method == "GET" &&
+    if ((head.path == kMapPath || head.path == kRelayPath) && head.method == "GET" &&
         head.headerHasToken("upgrade", "websocket")) {
         return Decision::WebSocket;
     }
@@ -207,6 +223,10 @@ http::Response Server::onRequest(const http::Request& request, const QHostAddres
 
 void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
     m_metrics->countHttp(101);
+    if (socket->path() == kRelayPath) {
+        m_relay->accept(std::move(socket));
+        return;
+    }
     // A map stream carries little: a small kernel send buffer bounds what a node that stops
     // reading costs (the kernel would otherwise grow it to 4 MiB); what queues beyond it counts
     // against sendQueueLimitBytes.
@@ -258,7 +278,7 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
         }
         return registerNode(request, peer);
     }
-    if (path == kMapPath) {
+    if (path == kMapPath || path == kRelayPath) {
         if (auto r = only("GET")) {
             return *r;
         }
@@ -446,6 +466,16 @@ Server::Reply Server::metrics() {
     g.poolSize = pool.capacity;
     g.poolUsed = pool.used;
     g.poolQuarantined = pool.quarantined;
+    if (m_relay) {
+        const RelayHub::Stats& st = m_relay->stats();
+        g.relayClients = m_relay->clientCount();
+        g.relayPackets = st.packets;
+        g.relayBytes = st.bytes;
+        g.relayDrops = {{QStringLiteral("no_peer"), st.dropNoPeer},
+                        {QStringLiteral("queue_full"), st.dropQueueFull},
+                        {QStringLiteral("bad_frame"), st.dropBadFrame}};
+        g.relayAuthFailed = st.authFailed;
+    }
     if (m_stun) {
         const StunServer::Stats& st = m_stun->stats();
         g.stun = {{QStringLiteral("answered"), st.answered},

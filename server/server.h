@@ -10,6 +10,7 @@
 //                                                the head: 401 (429 after repeated wrong
 //                                                tokens) without reading the body
 //     /api/v1/map                                WebSocket upgrade -> MapHub
+//     /api/v1/relay                              WebSocket upgrade -> RelayHub
 //   and STUN Binding on UDP beside it (StunServer, when configured)
 //   -> reply JSON; errors as {"error": {"code", "message"}}; count the status for /metrics
 //
@@ -34,6 +35,7 @@ class MapHub;
 class Metrics;
 class Registry;
 class Storage;
+class RelayHub;
 class StunServer;
 
 class Server : public QObject, private http::Handler {
@@ -81,6 +83,7 @@ private:
     std::unique_ptr<MapHub> m_hub;
     std::unique_ptr<http::HttpListener> m_listener;
     std::unique_ptr<StunServer> m_stun;
+    std::unique_ptr<RelayHub> m_relay;
     // Wrong pre-auth keys, wrong admin tokens, and registrations, per source.
     SourceLimiter m_badAuthKeys;
     SourceLimiter m_badAdminTokens;

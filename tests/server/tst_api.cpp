@@ -72,7 +72,10 @@ void TestApi::info() {
     QCOMPARE(o.value(QStringLiteral("version")).toString(), QStringLiteral("0.1.0"));
     QCOMPARE(o.value(QStringLiteral("prefixes")).toArray(),
              (QJsonArray{QStringLiteral("100.70.0.0/24"), QStringLiteral("fd70:6361:6c6e::/64")}));
-    QCOMPARE(o.value(QStringLiteral("relays")).toArray(), QJsonArray());
+    // In process without STUN: the server's own relay only.
+    const QJsonArray expectedRelays{QJsonObject{{QStringLiteral("name"), QStringLiteral("default")}}};
+    QCOMPARE(o.value(QStringLiteral("relays")).toArray(), expectedRelays);
+    QCOMPARE(httpCall(server->port(), "GET", QStringLiteral("/api/v1/relay")).status, 400);
     QCOMPARE(o.value(QStringLiteral("auth")).toArray(), QJsonArray{QStringLiteral("authkey")});
     QCOMPARE(httpCall(server->port(), "POST", QStringLiteral("/api/v1/info")).status, 405);
     QCOMPARE(httpCall(server->port(), "GET", QStringLiteral("/api/v1/map")).status, 400);
@@ -254,7 +257,7 @@ void TestApi::adminRequiresToken() {
     for (const auto& [verb, path] : endpoints) {
         for (const QString& token : wrongTokens) {
             const Response r = httpCall(port, verb, QStringLiteral("/api/v1/admin/") + path,
-                                    QByteArrayLiteral("{}"), token);
+                                        QByteArrayLiteral("{}"), token);
             QVERIFY2(r.status == 401, qPrintable(path));
             QCOMPARE(r.errorCode(), QStringLiteral("unauthorized"));
         }
@@ -284,9 +287,9 @@ void TestApi::adminRequiresToken() {
     Server second(closed);
     QString error;
     QVERIFY2(second.start(&error), qPrintable(error));
-    QCOMPARE(
-        httpCall(second.port(), "GET", QStringLiteral("/api/v1/admin/nodes"), {}, kAdminToken).status,
-        401);
+    QCOMPARE(httpCall(second.port(), "GET", QStringLiteral("/api/v1/admin/nodes"), {}, kAdminToken)
+                 .status,
+             401);
 }
 
 void TestApi::adminAuthKeys() {
@@ -361,7 +364,7 @@ void TestApi::adminAuthKeys() {
         QCOMPARE(r.errorCode(), QStringLiteral("bad_request"));
     }
     QCOMPARE(httpCall(port, "POST", QStringLiteral("/api/v1/admin/authkeys"),
-                  QByteArray(70 * 1024, ' '), kAdminToken)
+                      QByteArray(70 * 1024, ' '), kAdminToken)
                  .status,
              413);
     QCOMPARE(fingerprint(*server), before);

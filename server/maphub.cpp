@@ -297,14 +297,16 @@ void MapHub::onText(http::WebSocket* socket, const QByteArray& text) {
     }
     client.pendingEndpoints = endpoints; // merged: only the latest is written
     if (!client.endpointTimer.isActive()) {
-        client.endpointTimer.start(int(client.lastEndpointWriteMs + kEndpointWriteIntervalMs - now));
+        client.endpointTimer.start(
+            int(client.lastEndpointWriteMs + kEndpointWriteIntervalMs - now));
     }
 }
 
 bool MapHub::withinBudget(Client& client) {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    client.messageTokens = std::min(kMessageBurst, client.messageTokens + double(now - client.tokensAtMs) *
-                                                                           kMessagesPerSecond / 1000.0);
+    client.messageTokens =
+        std::min(kMessageBurst, client.messageTokens +
+                                    double(now - client.tokensAtMs) * kMessagesPerSecond / 1000.0);
     client.tokensAtMs = now;
     if (client.messageTokens < 1.0) {
         return false;
@@ -313,7 +315,7 @@ bool MapHub::withinBudget(Client& client) {
     return true;
 }
 
-void MapHub::writeEndpoints(Client& client, const QStringList& endpoints) {
+void MapHub::writeEndpoints(Client& client, QStringList endpoints) {
     client.lastEndpointWriteMs = QDateTime::currentMSecsSinceEpoch();
     client.pendingEndpoints.reset();
     if (ApiError e = m_registry->streamEndpoints(

@@ -32,7 +32,6 @@
 #include <QObject>
 #include <QTimer>
 
-
 namespace calnet::server {
 
 namespace http {
@@ -73,7 +72,9 @@ private:
     void onHello(Client& client, const QJsonObject& message);
     // Spends one of the client's message tokens; false when it has none left.
     bool withinBudget(Client& client);
-    void writeEndpoints(Client& client, const QStringList& endpoints);
+    // By value: the merged list it is often given lives in client.pendingEndpoints, which it
+    // clears.
+    void writeEndpoints(Client& client, QStringList endpoints);
     void onDisconnected(http::WebSocket* socket);
     // Removes a client; its node goes offline unless a newer stream took over.
     void forget(std::map<http::WebSocket*, std::unique_ptr<Client>>::iterator it);

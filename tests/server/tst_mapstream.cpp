@@ -150,6 +150,29 @@ void TestMapStream::deltaOnJoinAndEndpoints() {
          QJsonArray{QStringLiteral("198.51.100.8:6000"), QStringLiteral("[2001:db8::8]:6000")}}});
     QTest::qWait(300);
     QCOMPARE(ca.drain().size(), 0);
+
+    // Updates faster than the server writes them (one write per 500 ms and node) are merged:
+    // the last one is written when the interval is over. (This merged write once read a list
+    // it had just freed and crashed the server: calnet-mapload found it.)
+    for (int i = 1; i <= 5; ++i) {
+        cb.send(QJsonObject{{QStringLiteral("type"), QStringLiteral("endpoints")},
+                            {QStringLiteral("endpoints"),
+                             QJsonArray{QStringLiteral("198.51.100.9:%1").arg(7000 + i)}}});
+    }
+    const QJsonArray last{QStringLiteral("198.51.100.9:7005"), QStringLiteral("127.0.0.1:7005")};
+    QElapsedTimer merged;
+    merged.start();
+    QJsonObject seen;
+    while (merged.elapsed() < 3000) {
+        delta = ca.nextMatching(isDelta, 1000);
+        if (delta.isEmpty())
+            continue;
+        seen = findNode(delta.value(QStringLiteral("upsert")).toArray(), b.id);
+        if (seen.value(QStringLiteral("endpoints")).toArray() == last)
+            break;
+    }
+    QCOMPARE(seen.value(QStringLiteral("endpoints")).toArray(), last);
+    QVERIFY2(merged.elapsed() < 1500, qPrintable(QString::number(merged.elapsed())));
 }
 
 void TestMapStream::deltaOnDeleteExpireRotate() {

@@ -58,14 +58,7 @@ void SourceLimiter::spend(const QByteArray& source, const QHostAddress& address)
     Bucket& b = bucket(source);
     b.tokens = std::max(0.0, b.tokens - 1.0);
     ++spent_;
-    ++b.sinceLog;
-    const qint64 now = b.updatedMs;
-    if (b.loggedMs < 0 || now - b.loggedMs >= kLogIntervalMs) {
-        qCWarning(lcLimit, "%s from %s (%d since the last report)", qPrintable(what_),
-                  qPrintable(address.toString()), b.sinceLog);
-        b.loggedMs = now;
-        b.sinceLog = 0;
-    }
+    report(b, address, "since the last report");
 }
 
 bool SourceLimiter::admit(const QByteArray& source, const QHostAddress& address) {
@@ -76,15 +69,19 @@ bool SourceLimiter::admit(const QByteArray& source, const QHostAddress& address)
         return true;
     }
     ++refused_;
+    report(b, address, "refused since the last report");
+    return false;
+}
+
+void SourceLimiter::report(Bucket& b, const QHostAddress& address, const char* counted) {
     ++b.sinceLog;
     const qint64 now = b.updatedMs;
     if (b.loggedMs < 0 || now - b.loggedMs >= kLogIntervalMs) {
-        qCWarning(lcLimit, "%s from %s (%d refused since the last report)", qPrintable(what_),
-                  qPrintable(address.toString()), b.sinceLog);
+        qCWarning(lcLimit, "%s from %s (%d %s)", qPrintable(what_), qPrintable(address.toString()),
+                  b.sinceLog, counted);
         b.loggedMs = now;
         b.sinceLog = 0;
     }
-    return false;
 }
 
 void SourceLimiter::collectGarbage(qint64 now) {

@@ -47,6 +47,8 @@ private:
     };
     Bucket& bucket(const QByteArray& source);
     void refill(Bucket& b, qint64 now) const;
+    // One more event of this source; logged at most once a minute per source.
+    void report(Bucket& b, const QHostAddress& address, const char* counted);
     void collectGarbage(qint64 now);
 
     QString what_;

@@ -24,6 +24,7 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#include "commandline.h"
 #include "server/server.h"
 #include "server/storage.h"
 
@@ -380,27 +381,11 @@ private:
 };
 
 // Runs `calnet-server ARGS` (an admin subcommand) to completion.
-struct CliResult {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
+using CliResult = testcli::Run;
 
 inline CliResult runCli(const QStringList& args,
                         const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
-    QProcess p;
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(CALNET_SERVER_EXECUTABLE), args);
-    CliResult r;
-    if (!p.waitForFinished(20000)) {
-        p.kill();
-        p.waitForFinished(5000);
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return testcli::run(QStringLiteral(CALNET_SERVER_EXECUTABLE), args, env);
 }
 
 } // namespace servertest

@@ -32,8 +32,8 @@ constexpr int kMaxNoticeEntries = 1024;
 QByteArray fromBase64Exact(const QJsonValue& v, int size) {
     if (!v.isString())
         return {};
-    const auto decoded =
-        QByteArray::fromBase64Encoding(v.toString().toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+    const auto decoded = QByteArray::fromBase64Encoding(v.toString().toLatin1(),
+                                                        QByteArray::AbortOnBase64DecodingErrors);
     return decoded && decoded.decoded.size() == size ? decoded.decoded : QByteArray();
 }
 
@@ -162,10 +162,16 @@ void RelayHub::onText(Client* c, const QByteArray& message) {
         close(c, kBadProof, QStringLiteral("the box does not prove the node key"));
         return;
     }
-    if (!check_(key)) {
+    switch (check_(key)) {
+    case KeyStatus::Allowed:
+        break;
+    case KeyStatus::Denied:
         ++stats_.authFailed;
         close(c, kUnknownNode,
               QStringLiteral("no registered node with this key, or its key expired"));
+        return;
+    case KeyStatus::Unavailable:
+        close(c, 1011, QStringLiteral("cannot check the node key now; try again"));
         return;
     }
     c->helloTimer.stop();
@@ -194,7 +200,9 @@ void RelayHub::onBinary(Client* c, const QByteArray& message) {
         // Tell the sender, at most once a second per destination, so it can stop using us.
         const qint64 now = nowMs();
         auto it = c->noticeSentMs.find(destination);
-        if (it == c->noticeSentMs.end() || now - it.value() >= kNoticeIntervalMs) {
+        // Not to a sender that does not read its own socket either: notices must not queue up.
+        if ((it == c->noticeSentMs.end() || now - it.value() >= kNoticeIntervalMs) &&
+            c->socket->bytesToWrite() <= options_.maxQueuedBytes) {
             if (c->noticeSentMs.size() >= kMaxNoticeEntries)
                 c->noticeSentMs.clear();
             c->noticeSentMs.insert(destination, now);
@@ -247,7 +255,7 @@ void RelayHub::scheduleRecheck() {
 void RelayHub::recheck() {
     std::vector<Client*> gone;
     for (auto it = byKey_.cbegin(); it != byKey_.cend(); ++it)
-        if (!check_(it.key()))
+        if (check_(it.key()) == KeyStatus::Denied)
             gone.push_back(it.value());
     for (Client* c : gone)
         close(c, kUnknownNode, QStringLiteral("node deleted or its key expired"));

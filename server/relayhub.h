@@ -22,7 +22,8 @@
 // the change (4403). Pings every pingInterval; three without a pong end the connection.
 //
 // Close codes: 4400 bad message, 4401 proof of the node key wrong, 4403 node unknown, deleted
-// or expired, 4408 no hello in time, 4409 replaced by a newer connection of the same node.
+// or expired, 4408 no hello in time, 4409 replaced by a newer connection of the same node, 1011
+// the node table cannot be read right now (try again).
 //
 // Not thread-safe: everything runs on the server's event loop thread.
 #pragma once
@@ -45,8 +46,11 @@ class WebSocket;
 class RelayHub : public QObject {
     Q_OBJECT
 public:
-    // Whether a node key (32 raw bytes) belongs to a node that may use the relay now.
-    using KeyCheck = std::function<bool(const QByteArray& nodeKey)>;
+    // Whether a node key (32 raw bytes) belongs to a node that may use the relay now; Unavailable
+    // when that cannot be told (the database is away): new hellos are closed with 1011 (try
+    // again), connected nodes keep their connection.
+    enum class KeyStatus { Allowed, Denied, Unavailable };
+    using KeyCheck = std::function<KeyStatus(const QByteArray& nodeKey)>;
 
     struct Options {
         int helloTimeoutMs = 10'000;

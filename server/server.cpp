@@ -25,6 +25,8 @@ constexpr int kStreamSendBuffer = 128 * 1024;
 
 const QByteArray kMapPath = QByteArrayLiteral("/api/v1/map");
 const QByteArray kRelayPath = QByteArrayLiteral("/api/v1/relay");
+// The relay's kernel send buffer per connection: room for a few ms at relay speeds.
+constexpr int kRelaySendBuffer = 512 * 1024;
 const QByteArray kAdminPrefix = QByteArrayLiteral("/api/v1/admin/");
 
 bool isAdmin(const http::Request& r) {
@@ -70,8 +72,10 @@ bool Server::start(QString* error) {
         [this](const QByteArray& key) {
             std::optional<NodeRecord> node;
             if (m_storage->nodes().byKey(QString::fromLatin1(key.toBase64()), &node))
-                return false; // a database error: refuse now, the node retries
-            return node.has_value() && node->keyExpiry > m_config.clock();
+                return RelayHub::KeyStatus::Unavailable; // a database error
+            return node.has_value() && node->keyExpiry > m_config.clock()
+                       ? RelayHub::KeyStatus::Allowed
+                       : RelayHub::KeyStatus::Denied;
         },
         relayOptions);
     connect(m_storage.get(), &Storage::changed, m_relay.get(), &RelayHub::scheduleRecheck);
@@ -224,6 +228,9 @@ http::Response Server::onRequest(const http::Request& request, const QHostAddres
 void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
     m_metrics->countHttp(101);
     if (socket->path() == kRelayPath) {
+        // Bounded in the kernel too, so that what a receiver does not read shows in the
+        // relay's own per-receiver queue (and is dropped there) instead of piling up unseen.
+        socket->setSendBufferSize(kRelaySendBuffer);
         m_relay->accept(std::move(socket));
         return;
     }

@@ -26,9 +26,9 @@ std::function<qint64()> SourceLimiter::defaultClock() {
 }
 
 SourceLimiter::SourceLimiter(QString what, double perMinute, int burst,
-                             std::function<qint64()> clockMs)
+                             std::function<qint64()> clockMs, qsizetype maxSources)
     : what_(std::move(what)), perMs_(perMinute / 60'000.0), burst_(burst),
-      clock_(std::move(clockMs)) {}
+      clock_(std::move(clockMs)), maxSources_(maxSources) {}
 
 void SourceLimiter::refill(Bucket& b, qint64 now) const {
     b.tokens = std::min(double(burst_), b.tokens + double(now - b.updatedMs) * perMs_);
@@ -40,6 +40,17 @@ SourceLimiter::Bucket& SourceLimiter::bucket(const QByteArray& source) {
     collectGarbage(now);
     auto it = buckets_.find(source);
     if (it == buckets_.end()) {
+        if (buckets_.size() >= maxSources_) {
+            // More sources than we keep (forged UDP sources, a sweep of IPv6 /64s): the rest
+            // share one bucket, so together they get what one source gets, and memory stays
+            // bounded.
+            if (!overflowStarted_) {
+                overflow_ = Bucket{double(burst_), now, -1, 0};
+                overflowStarted_ = true;
+            }
+            refill(overflow_, now);
+            return overflow_;
+        }
         it = buckets_.insert(source, Bucket{double(burst_), now, -1, 0});
     }
     refill(it.value(), now);

@@ -20,8 +20,14 @@ namespace calnet::server {
 
 class SourceLimiter {
 public:
+    // At most maxSources sources are tracked each on their own; beyond that, new sources share
+    // one bucket until garbage collection (every minute) frees room.
     SourceLimiter(QString what, double perMinute, int burst,
-                  std::function<qint64()> clockMs = defaultClock());
+                  std::function<qint64()> clockMs = defaultClock(),
+                  qsizetype maxSources = kDefaultMaxSources);
+
+    static constexpr qsizetype kDefaultMaxSources = 65'536;
+    [[nodiscard]] qsizetype trackedSources() const noexcept { return buckets_.size(); }
 
     // nullopt when the source may go on; else the whole seconds until it may (Retry-After).
     [[nodiscard]] std::optional<int> retryAfter(const QByteArray& source);
@@ -29,7 +35,7 @@ public:
     void spend(const QByteArray& source, const QHostAddress& address);
     // For what is fine in moderation (STUN): true, and one token spent, while the source has
     // any; false once it has none, counted as refused and logged at most once per source per
-    // minute (spend() logs every use instead).
+    // minute (spend() logs uses, at most once per source per minute too).
     [[nodiscard]] bool admit(const QByteArray& source, const QHostAddress& address);
     // 429s answered because of this limiter (for /metrics).
     [[nodiscard]] qint64 refused() const noexcept { return refused_; }
@@ -56,6 +62,9 @@ private:
     int burst_;
     std::function<qint64()> clock_;
     QHash<QByteArray, Bucket> buckets_;
+    qsizetype maxSources_;
+    Bucket overflow_; // shared by sources beyond maxSources_
+    bool overflowStarted_ = false;
     qint64 lastGc_ = 0;
     qint64 refused_ = 0;
     qint64 spent_ = 0;

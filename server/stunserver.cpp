@@ -61,12 +61,16 @@ void StunServer::readPending() {
         const qint64 size = socket_.readDatagram(reinterpret_cast<char*>(buffer.data()),
                                                  qint64(buffer.size()), &from, &fromPort);
         if (size < 0)
-            break;
+            return; // readyRead comes again when there is something to read
         const std::span<const std::uint8_t> datagram(buffer.data(), std::size_t(size));
         const auto request = std::size_t(size) <= stun::kMaxMessageSize
                                  ? stun::parseBindingRequest(datagram)
                                  : std::nullopt;
         if (!request) {
+            ++stats_.malformed;
+            continue;
+        }
+        if (fromPort == 0) { // nothing can be sent back to port 0
             ++stats_.malformed;
             continue;
         }
@@ -80,9 +84,9 @@ void StunServer::readPending() {
             ++stats_.tooShort;
             continue;
         }
-        socket_.writeDatagram(reinterpret_cast<const char*>(answer.data()), qint64(answer.size()),
-                              from, fromPort);
-        ++stats_.answered;
+        if (socket_.writeDatagram(reinterpret_cast<const char*>(answer.data()),
+                                  qint64(answer.size()), from, fromPort) == qint64(answer.size()))
+            ++stats_.answered;
     }
     // More waiting: come back after the other events of this turn.
     if (socket_.hasPendingDatagrams() && !scheduled_) {

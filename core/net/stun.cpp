@@ -116,7 +116,7 @@ TransactionId idOf(std::span<const std::uint8_t> m) {
 // MAPPED-ADDRESS / XOR-MAPPED-ADDRESS value: 0, family (1 = IPv4, 2 = IPv6), port, address.
 std::optional<net::SocketAddress> decodeAddress(std::span<const std::uint8_t> v, bool xored,
                                                 std::span<const std::uint8_t> header) {
-    if (v.size() < 4 || v[0] != 0)
+    if (v.size() < 4) // v[0] is reserved: RFC 8489 §14.1 says receivers ignore it
         return std::nullopt;
     const std::uint8_t family = v[1];
     const std::size_t length = family == 1 ? 4 : family == 2 ? 16 : 0;

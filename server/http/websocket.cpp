@@ -8,6 +8,7 @@ namespace calnet::server::http {
 
 namespace {
 constexpr int kCloseWaitMs = 5000;
+constexpr qint64 kMaxPongBacklog = 1024 * 1024; // unsent bytes beyond which pings go unanswered
 constexpr qint64 kFrameOverhead = 14; // the largest client frame header
 } // namespace
 
@@ -121,7 +122,8 @@ void WebSocket::process() {
                 emit binaryMessageReceived(ev->payload);
             break;
         case WsEvent::Kind::Ping:
-            if (state_ == State::Open)
+            // A peer that pings without reading its pongs must not make them pile up here.
+            if (state_ == State::Open && bytesToWrite() < kMaxPongBacklog)
                 sendFrame(WsOpcode::Pong, ev->payload);
             break;
         case WsEvent::Kind::Pong:
@@ -129,7 +131,8 @@ void WebSocket::process() {
             break;
         case WsEvent::Kind::Close:
             if (state_ == State::Open) {
-                // Echo the code (§5.5.1); 1005 must not be sent, so answer an empty close with 1000.
+                // Echo the code (§5.5.1); 1005 must not be sent, so answer an empty close with
+                // 1000.
                 sendFrame(WsOpcode::Close,
                           encodeWsClose(ev->closeCode == 1005 ? 1000 : ev->closeCode, {}));
             }

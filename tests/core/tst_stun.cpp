@@ -161,7 +161,8 @@ private slots:
         cookie[4] = 0x22;
         QTest::newRow("wrong magic cookie") << cookie << E(stun::ParseError::NotStun);
         QTest::newRow("length says more than sent")
-            << request(QByteArray::fromHex("8022000461626364")).left(24) << E(stun::ParseError::NotStun);
+            << request(QByteArray::fromHex("8022000461626364")).left(24)
+            << E(stun::ParseError::NotStun);
         QTest::newRow("binding indication")
             << request({}, 0x0011) << E(stun::ParseError::NotBinding);
         QTest::newRow("allocate request") << request({}, 0x0003) << E(stun::ParseError::NotBinding);
@@ -216,6 +217,11 @@ private slots:
                           0x0101)),
             &e));
         QCOMPARE(e, stun::ParseError::UnknownRequired);
+        // The reserved first byte of an address attribute is ignored (RFC 8489 §14.1).
+        const auto reserved = stun::parseBindingResponse(
+            bytes(request(QByteArray::fromHex("00200008ff01a147e112a643"), 0x0101)));
+        QVERIFY(reserved.has_value());
+        QCOMPARE(reserved->mapped.toString(), std::string("192.0.2.1:32853"));
         // MAPPED-ADDRESS (RFC 3489 servers) is read when XOR-MAPPED-ADDRESS is missing.
         const auto old = stun::parseBindingResponse(
             bytes(request(QByteArray::fromHex("000100080001a147c0000201"), 0x0101)));

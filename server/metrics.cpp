@@ -8,77 +8,75 @@ QByteArray Metrics::render(const Gauges& g) const {
         out += QByteArray("# HELP ") + name + ' ' + help + '\n';
         out += QByteArray("# TYPE ") + name + ' ' + type + '\n';
     };
-    family("calnet_nodes_online", "gauge", "Nodes with an open map stream.");
-    out += "calnet_nodes_online " + QByteArray::number(g.nodesOnline) + '\n';
-    family("calnet_nodes_total", "gauge", "Registered nodes.");
-    out += "calnet_nodes_total " + QByteArray::number(g.nodesTotal) + '\n';
+    // One sample without labels.
+    auto single = [&](const char* name, const char* type, const char* help, qint64 value) {
+        family(name, type, help);
+        out += QByteArray(name) + ' ' + QByteArray::number(value) + '\n';
+    };
+    // One sample per label value, in the order given.
+    auto labelled = [&](const char* name, const char* label, const auto& samples) {
+        for (const auto& [value, n] : samples)
+            out += QByteArray(name) + '{' + label + "=\"" + value + "\"} " +
+                   QByteArray::number(qint64(n)) + '\n';
+    };
+    auto utf8 = [](const auto& pairs) {
+        std::vector<std::pair<QByteArray, qint64>> list;
+        for (const auto& [text, n] : pairs)
+            list.emplace_back(text.toUtf8(), qint64(n));
+        return list;
+    };
+
+    single("calnet_nodes_online", "gauge", "Nodes with an open map stream.", g.nodesOnline);
+    single("calnet_nodes_total", "gauge", "Registered nodes.", g.nodesTotal);
     family("calnet_registrations_total", "counter", "Registration requests by result.");
-    for (const auto& [result, n] : m_registrations) {
-        out += "calnet_registrations_total{result=\"" + result.toUtf8() + "\"} " +
-               QByteArray::number(n) + '\n';
-    }
-    family("calnet_map_pushes_total", "counter", "Map and delta messages sent to nodes.");
-    out += "calnet_map_pushes_total " + QByteArray::number(m_pushes) + '\n';
+    labelled("calnet_registrations_total", "result", utf8(m_registrations));
+    single("calnet_map_pushes_total", "counter", "Map and delta messages sent to nodes.",
+           qint64(m_pushes));
     family("calnet_http_requests_total", "counter", "HTTP requests by status code.");
-    for (const auto& [status, n] : m_http) {
-        out += "calnet_http_requests_total{status=\"" + QByteArray::number(status) + "\"} " +
-               QByteArray::number(n) + '\n';
-    }
-    family("calnet_websocket_clients", "gauge", "Open map streams on this server.");
-    out += "calnet_websocket_clients " + QByteArray::number(g.websocketClients) + '\n';
-    family("calnet_http_connections", "gauge", "Open HTTP and WebSocket connections.");
-    out += "calnet_http_connections " + QByteArray::number(g.httpConnections) + '\n';
+    std::vector<std::pair<QByteArray, qint64>> statuses;
+    for (const auto& [status, n] : m_http)
+        statuses.emplace_back(QByteArray::number(status), qint64(n));
+    labelled("calnet_http_requests_total", "status", statuses);
+    single("calnet_websocket_clients", "gauge", "Open map streams on this server.",
+           g.websocketClients);
+    single("calnet_http_connections", "gauge", "Open HTTP and WebSocket connections.",
+           g.httpConnections);
     family(
         "calnet_http_connections_total", "counter",
         "Connections by outcome at accept: accepted, or refused by the total or per-source cap.");
-    out += "calnet_http_connections_total{result=\"accepted\"} " +
-           QByteArray::number(g.httpAccepted) + '\n';
-    out += "calnet_http_connections_total{result=\"refused_total_cap\"} " +
-           QByteArray::number(g.httpRefusedTotalCap) + '\n';
-    out += "calnet_http_connections_total{result=\"refused_source_cap\"} " +
-           QByteArray::number(g.httpRefusedSourceCap) + '\n';
-    family("calnet_http_timeouts_total", "counter",
-           "Connections closed for a slow or idle client.");
-    out += "calnet_http_timeouts_total " + QByteArray::number(g.httpTimeouts) + '\n';
-    family("calnet_http_bad_requests_total", "counter", "Requests the HTTP parser refused.");
-    out += "calnet_http_bad_requests_total " + QByteArray::number(g.httpBadRequests) + '\n';
-    family("calnet_http_accept_errors_total", "counter", "accept() failures (open-file limit).");
-    out += "calnet_http_accept_errors_total " + QByteArray::number(g.httpAcceptErrors) + '\n';
-    family("calnet_address_pool_size", "gauge", "Overlay addresses the IPv4 prefix holds.");
-    out += "calnet_address_pool_size " + QByteArray::number(g.poolSize) + '\n';
-    family("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.");
-    out += "calnet_address_pool_used " + QByteArray::number(g.poolUsed) + '\n';
-    family("calnet_address_pool_quarantined", "gauge",
-           "Addresses of deleted nodes not yet given out again.");
-    out += "calnet_address_pool_quarantined " + QByteArray::number(g.poolQuarantined) + '\n';
-    family("calnet_relay_clients", "gauge",
-           "Open relay connections (before and after their hello).");
-    out += "calnet_relay_clients " + QByteArray::number(g.relayClients) + '\n';
-    family("calnet_relay_packets_total", "counter", "Packets relayed.");
-    out += "calnet_relay_packets_total " + QByteArray::number(g.relayPackets) + '\n';
-    family("calnet_relay_bytes_total", "counter", "Payload bytes relayed.");
-    out += "calnet_relay_bytes_total " + QByteArray::number(g.relayBytes) + '\n';
-    family("calnet_relay_auth_failures_total", "counter",
-           "Relay hellos refused (wrong proof, unknown node).");
-    out += "calnet_relay_auth_failures_total " + QByteArray::number(g.relayAuthFailed) + '\n';
+    labelled(
+        "calnet_http_connections_total", "result",
+        std::vector<std::pair<QByteArray, qint64>>{{"accepted", g.httpAccepted},
+                                                   {"refused_total_cap", g.httpRefusedTotalCap},
+                                                   {"refused_source_cap", g.httpRefusedSourceCap}});
+    single("calnet_http_timeouts_total", "counter", "Connections closed for a slow or idle client.",
+           g.httpTimeouts);
+    single("calnet_http_bad_requests_total", "counter", "Requests the HTTP parser refused.",
+           g.httpBadRequests);
+    single("calnet_http_accept_errors_total", "counter", "accept() failures (open-file limit).",
+           g.httpAcceptErrors);
+    single("calnet_address_pool_size", "gauge", "Overlay addresses the IPv4 prefix holds.",
+           g.poolSize);
+    single("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.", g.poolUsed);
+    single("calnet_address_pool_quarantined", "gauge",
+           "Addresses of deleted nodes not yet given out again.", g.poolQuarantined);
+    single("calnet_relay_clients", "gauge",
+           "Open relay connections (before and after their hello).", g.relayClients);
+    single("calnet_relay_packets_total", "counter", "Packets relayed.", g.relayPackets);
+    single("calnet_relay_bytes_total", "counter", "Payload bytes relayed.", g.relayBytes);
+    single("calnet_relay_auth_failures_total", "counter",
+           "Relay hellos refused (wrong proof, unknown node).", g.relayAuthFailed);
     family("calnet_relay_drops_total", "counter", "Packets the relay dropped, by reason.");
-    for (const auto& [reason, n] : g.relayDrops) {
-        out += "calnet_relay_drops_total{reason=\"" + reason.toUtf8() + "\"} " +
-               QByteArray::number(n) + '\n';
-    }
+    labelled("calnet_relay_drops_total", "reason", utf8(g.relayDrops));
     if (!g.stun.empty()) {
         family("calnet_stun_requests_total", "counter", "STUN datagrams by what became of them.");
-        for (const auto& [result, n] : g.stun) {
-            out += "calnet_stun_requests_total{result=\"" + result.toUtf8() + "\"} " +
-                   QByteArray::number(n) + '\n';
-        }
+        labelled("calnet_stun_requests_total", "result", utf8(g.stun));
     }
     family("calnet_rate_limited_total", "counter", "429 answers by what was limited.");
-    for (const auto& [what, n] : g.limited) {
-        out += "calnet_rate_limited_total{what=\"" +
-               QString(what).replace(QLatin1Char(' '), QLatin1Char('_')).toUtf8() + "\"} " +
-               QByteArray::number(n) + '\n';
-    }
+    std::vector<std::pair<QByteArray, qint64>> limited;
+    for (const auto& [what, n] : g.limited)
+        limited.emplace_back(QString(what).replace(QLatin1Char(' '), QLatin1Char('_')).toUtf8(), n);
+    labelled("calnet_rate_limited_total", "what", limited);
     return out;
 }
 

@@ -28,7 +28,8 @@ std::function<qint64()> SourceLimiter::defaultClock() {
 SourceLimiter::SourceLimiter(QString what, double perMinute, int burst,
                              std::function<qint64()> clockMs, qsizetype maxSources)
     : what_(std::move(what)), perMs_(perMinute / 60'000.0), burst_(burst),
-      clock_(std::move(clockMs)), maxSources_(maxSources) {}
+      clock_(std::move(clockMs)),
+      maxSources_(maxSources), overflow_{double(burst), clock_(), -1, 0} {}
 
 void SourceLimiter::refill(Bucket& b, qint64 now) const {
     b.tokens = std::min(double(burst_), b.tokens + double(now - b.updatedMs) * perMs_);
@@ -44,10 +45,6 @@ SourceLimiter::Bucket& SourceLimiter::bucket(const QByteArray& source) {
             // More sources than we keep (forged UDP sources, a sweep of IPv6 /64s): the rest
             // share one bucket, so together they get what one source gets, and memory stays
             // bounded.
-            if (!overflowStarted_) {
-                overflow_ = Bucket{double(burst_), now, -1, 0};
-                overflowStarted_ = true;
-            }
             refill(overflow_, now);
             return overflow_;
         }

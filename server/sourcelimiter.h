@@ -64,7 +64,6 @@ private:
     QHash<QByteArray, Bucket> buckets_;
     qsizetype maxSources_;
     Bucket overflow_; // shared by sources beyond maxSources_
-    bool overflowStarted_ = false;
     qint64 lastGc_ = 0;
     qint64 refused_ = 0;
     qint64 spent_ = 0;

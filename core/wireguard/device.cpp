@@ -473,7 +473,8 @@ InboundResult Device::completeInbound(const RecvTicket& ticket, std::span<std::u
         return InboundResult::Dropped;
     }
     // Roaming: the last authenticated packet tells where the peer is (whitepaper §2.1).
-    peer->endpoint = from;
+    if (!peer->pinnedEndpoint)
+        peer->endpoint = from;
 
     std::vector<KeypairPtr> dropped;
     if (peer->keypairs.receivedWith(kp, dropped)) {
@@ -576,7 +577,8 @@ DropReason Device::consumeInitiation(std::span<const std::uint8_t> datagram,
     hs.lastInitiationConsumed = now.mono;
     hs.state = HandshakeState::InitiationConsumed;
 
-    peer->endpoint = from;
+    if (!peer->pinnedEndpoint)
+        peer->endpoint = from;
     peer->rxBytes += datagram.size();
     peer->timers.onAnyAuthenticatedPacketTraversal(now.mono);
     peer->timers.onAnyAuthenticatedPacketReceived();
@@ -630,7 +632,8 @@ DropReason Device::consumeResponse(std::span<const std::uint8_t> datagram,
     hs.remoteIndex = loadLe32(msg.sender);
     hs.state = HandshakeState::ResponseConsumed;
 
-    peer->endpoint = from;
+    if (!peer->pinnedEndpoint)
+        peer->endpoint = from;
     peer->rxBytes += datagram.size();
     peer->timers.onAnyAuthenticatedPacketTraversal(now.mono);
     peer->timers.onAnyAuthenticatedPacketReceived();

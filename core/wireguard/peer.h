@@ -54,6 +54,9 @@ public:
 
     crypto::Secret<32> presharedKey;            // all zero = none (whitepaper: Q = 0^32)
     std::optional<net::SocketAddress> endpoint; // learned or configured
+    // The endpoint is a handle the host resolves per packet (a Calnet mesh peer, whose path the
+    // helper picks: direct or relayed): authenticated packets from elsewhere do not move it.
+    bool pinnedEndpoint = false;
     std::uint64_t rxBytes = 0;
     std::uint64_t txBytes = 0;
     std::optional<crypto::WallTime> lastHandshake; // wall time of the last completed handshake

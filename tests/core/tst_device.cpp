@@ -226,6 +226,7 @@ private slots:
     void sourceOutsideAllowedIpsIsDropped();
     void noRouteAndNoEndpoint();
     void roamingFollowsLastAuthenticatedSource();
+    void pinnedEndpointDoesNotRoam();
     void rekeyAfterTimeByInitiator();
     void rejectAfterTime();
     void retryWithJitterThenGiveUp();
@@ -402,6 +403,27 @@ void tst_Device::roamingFollowsLastAuthenticatedSource() {
     forged[20] ^= 0xff;
     h.receive(h.b, forged, addr("203.0.113.9:1"));
     QCOMPARE(h.peerOnB().endpoint, std::optional(h.a.address));
+}
+
+void tst_Device::pinnedEndpointDoesNotRoam() {
+    // A mesh peer's endpoint is a handle the helper resolves to a path; neither a handshake
+    // nor data from the peer's real address may replace it.
+    Harness h;
+    h.peerOnB().pinnedEndpoint = true;
+    const auto handle = addr("[100::7]:1");
+    h.b.device.setEndpoint(h.peerOnB(), handle);
+    h.handshakeFromA(); // the response answers the initiation's source, as always
+    QCOMPARE(h.count(false, MessageType::HandshakeResponse), 1u);
+    QCOMPARE(h.b.tun.size(), 1u); // a's staged packet arrived
+    QCOMPARE(h.peerOnB().endpoint, std::optional(handle));
+    QCOMPARE(h.send(h.a, ipv4Packet("10.0.0.1", "10.0.0.2")), OutboundResult::Send);
+    QCOMPARE(h.b.tun.size(), 2u);
+    QCOMPARE(h.peerOnB().endpoint, std::optional(handle));
+    // b's own packets go to the handle, not to where a's came from.
+    QCOMPARE(h.send(h.b, ipv4Packet("10.0.0.2", "10.0.0.1")), OutboundResult::Send);
+    QCOMPARE(h.wire.back().to, handle);
+    // The unpinned side still roams.
+    QCOMPARE(h.peerOnA().endpoint, std::optional(h.b.address));
 }
 
 void tst_Device::rekeyAfterTimeByInitiator() {

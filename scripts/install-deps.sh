@@ -17,7 +17,7 @@ packages=(
 test_packages=(
   wireguard-go iperf3 python3 clang libclang-rt-14-dev systemd openssl
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
-  postgresql
+  postgresql iptables
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

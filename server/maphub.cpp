@@ -400,7 +400,8 @@ void MapHub::sendMap(Client& client, qint64 seq) {
     send(client, QJsonObject{{QStringLiteral("type"), QStringLiteral("map")},
                              {QStringLiteral("seq"), seq},
                              {QStringLiteral("self"), self},
-                             {QStringLiteral("peers"), peers}});
+                             {QStringLiteral("peers"), peers},
+                             {QStringLiteral("relays"), m_relays}});
 }
 
 bool MapHub::closeIfRevoked(Client& client, const NodeRecord* own, qint64 now) {

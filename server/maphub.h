@@ -29,6 +29,7 @@
 #include <memory>
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QObject>
 #include <QTimer>
 
@@ -61,12 +62,15 @@ public:
     void shutdown();
     // This process in the servers table and in nodes.server: host/pid/random.
     const QString& serverId() const { return m_serverId; }
+    // The relay regions every full map carries (what /api/v1/info lists as "relays").
+    void setRelays(const QJsonArray& relays) { m_relays = relays; }
 
 public slots:
     void schedulePush();
 
 private:
     struct Client;
+    QJsonArray m_relays;
 
     void onText(http::WebSocket* socket, const QByteArray& text);
     void onHello(Client& client, const QJsonObject& message);

@@ -139,6 +139,7 @@ bool Server::start(QString* error) {
             return false;
         }
     }
+    m_hub->setRelays(relays());
     return true;
 }
 

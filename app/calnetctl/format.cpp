@@ -71,6 +71,32 @@ QString formatStatus(const QJsonObject& s) {
     return out;
 }
 
+// "direct (203.0.113.12:41641, 1.3 ms)", "relayed via default (4.1 ms): trying direct…",
+// "no path: the relay is not reachable".
+QString formatPath(const QJsonObject& peer) {
+    const QString path = peer.value("path").toString();
+    const QString where = peer.value("pathEndpoint").toString();
+    const QString reason = peer.value("pathReason").toString();
+    QStringList detail;
+    if (!where.isEmpty() && path == QLatin1StringView("direct"))
+        detail << where;
+    if (peer.value("latencyMs").isDouble())
+        detail << QStringLiteral("%1 ms").arg(peer.value("latencyMs").toDouble(), 0, 'f', 1);
+    QString out;
+    if (path == QLatin1StringView("relayed"))
+        out = where.isEmpty() ? QStringLiteral("relayed")
+                              : QStringLiteral("relayed via %1").arg(where);
+    else if (path == QLatin1StringView("none"))
+        out = QStringLiteral("no path");
+    else
+        out = path;
+    if (!detail.isEmpty())
+        out += QStringLiteral(" (%1)").arg(detail.join(QStringLiteral(", ")));
+    if (!reason.isEmpty())
+        out += QStringLiteral(": %1").arg(reason);
+    return out;
+}
+
 QString formatPeers(const QJsonObject& p) {
     QString out;
     for (const QJsonValue& v : p.value("peers").toArray()) {
@@ -108,7 +134,7 @@ QString formatPeers(const QJsonObject& p) {
         if (keepalive > 0)
             out += QStringLiteral("  persistent keepalive: every %1\n")
                        .arg(plural(keepalive, "second"));
-        out += QStringLiteral("  path: %1\n").arg(peer.value("path").toString());
+        out += QStringLiteral("  path: %1\n").arg(formatPath(peer));
     }
     return out.isEmpty() ? QStringLiteral("no peers (not connected)\n") : out;
 }

@@ -13,6 +13,9 @@ namespace calnet::ctl {
 [[nodiscard]] QString formatAge(qint64 seconds);
 [[nodiscard]] QString formatStatus(const QJsonObject& status);
 [[nodiscard]] QString formatPeers(const QJsonObject& peers);
+// One peer's path in words: "direct (203.0.113.12:41641, 1.3 ms)", "relayed via default
+// (4.1 ms): trying direct…", "no path: the relay is not reachable".
+[[nodiscard]] QString formatPath(const QJsonObject& peer);
 [[nodiscard]] QString formatProfiles(const QJsonObject& profiles);
 
 // Exit codes (documented in `calnetctl --help`).

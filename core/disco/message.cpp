@@ -153,8 +153,8 @@ std::optional<Message> SharedKey::open(std::span<const std::uint8_t> datagram) c
     const std::uint8_t* nonce = datagram.data() + kMagic.size() + kKeySize;
     const std::size_t sealedSize = datagram.size() - kHeaderSize;
     std::array<std::uint8_t, kMaxDatagram> plain;
-    if (crypto_box_open_easy_afternm(plain.data(), datagram.data() + kHeaderSize, sealedSize,
-                                     nonce, key_.data()) != 0)
+    if (crypto_box_open_easy_afternm(plain.data(), datagram.data() + kHeaderSize, sealedSize, nonce,
+                                     key_.data()) != 0)
         return std::nullopt;
     return decodePayload(std::span(plain.data(), sealedSize - kTagSize));
 }

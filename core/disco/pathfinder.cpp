@@ -8,8 +8,8 @@ namespace calnet::disco {
 
 namespace {
 
-constexpr std::size_t kMaxLearned = 8;   // candidates learned from pings and call-me-maybe
-constexpr std::size_t kMaxPending = 64;  // pings awaiting a pong, per peer
+constexpr std::size_t kMaxLearned = 8;  // candidates learned from pings and call-me-maybe
+constexpr std::size_t kMaxPending = 64; // pings awaiting a pong, per peer
 
 Duration scale(Duration d, double s) {
     return Duration(std::int64_t(double(d.count()) * s));
@@ -35,9 +35,9 @@ const char* toString(PathKind kind) noexcept {
 
 Timings Timings::scaled(double s) const {
     Timings t = *this;
-    for (Duration* d : {&t.firstProbeInterval, &t.maxProbeInterval, &t.heartbeat,
-                        &t.idleHeartbeat, &t.trust, &t.idleTrust, &t.activeWindow,
-                        &t.pingTimeout, &t.learnedLifetime, &t.notHereHold, &t.punchSpacing})
+    for (Duration* d : {&t.firstProbeInterval, &t.maxProbeInterval, &t.heartbeat, &t.idleHeartbeat,
+                        &t.trust, &t.idleTrust, &t.activeWindow, &t.pingTimeout, &t.learnedLifetime,
+                        &t.notHereHold, &t.punchSpacing})
         *d = scale(*d, s);
     return t;
 }
@@ -225,14 +225,17 @@ bool PathFinder::active(const Peer& p, Instant now) const {
     return p.lastActivity != kNever && now - p.lastActivity < t_.activeWindow;
 }
 
-void PathFinder::receiveUdp(std::span<const std::uint8_t> datagram,
-                            const net::SocketAddress& from, Instant now, Outbox& out) {
+void PathFinder::receiveUdp(std::span<const std::uint8_t> datagram, const net::SocketAddress& from,
+                            Instant now, Outbox& out) {
     Peer* p = looksLikeDisco(datagram) ? findByDisco(senderKey(datagram)) : nullptr;
     const std::optional<Message> m = p ? p->key.open(datagram) : std::nullopt;
     if (!m) {
         ++stats_.rejected;
         return;
     }
+    if (!p->heard)
+        out.appeared.push_back(p->spec.nodeKey);
+    p->heard = true;
     if (const auto* ping = std::get_if<Ping>(&*m)) {
         if (ping->nodeKey != p->spec.nodeKey) {
             ++stats_.rejected;
@@ -294,6 +297,9 @@ void PathFinder::receiveRelay(const crypto::PublicKey& from, std::span<const std
         ++stats_.rejected;
         return;
     }
+    if (p->notHereAt != kNever || !p->heard)
+        out.appeared.push_back(p->spec.nodeKey);
+    p->heard = true;
     p->notHereAt = kNever;
     if (const auto* ping = std::get_if<Ping>(&*m)) {
         if (ping->nodeKey != p->spec.nodeKey) {
@@ -302,9 +308,8 @@ void PathFinder::receiveRelay(const crypto::PublicKey& from, std::span<const std
         }
         send(*p, std::nullopt, Pong{ping->txid, {}}, out);
     } else if (const auto* pong = std::get_if<Pong>(&*m)) {
-        auto it = std::find_if(p->pending.begin(), p->pending.end(), [&](const Pending& x) {
-            return x.txid == pong->txid && !x.to;
-        });
+        auto it = std::find_if(p->pending.begin(), p->pending.end(),
+                               [&](const Pending& x) { return x.txid == pong->txid && !x.to; });
         if (it == p->pending.end()) {
             ++stats_.rejected;
             return;
@@ -361,8 +366,8 @@ Instant PathFinder::tick(Instant now, Outbox& out) {
         update(p, now, out);
 
         if (p.best) {
-            next = std::min({next, p.nextHeartbeat,
-                             p.bestPong + (isActive ? t_.trust : t_.idleTrust)});
+            next = std::min(
+                {next, p.nextHeartbeat, p.bestPong + (isActive ? t_.trust : t_.idleTrust)});
             if (p.lastActivity != kNever && isActive)
                 next = std::min(next, p.lastActivity + t_.activeWindow);
         } else {
@@ -406,9 +411,10 @@ void PathFinder::update(Peer& p, Instant now, Outbox& out) {
         next.latency = p.bestRtt;
     } else {
         next.kind = relayUp_ && p.notHereAt == kNever ? PathKind::Relayed : PathKind::None;
+        next.viaRelay = relayUp_;
         if (next.kind == PathKind::Relayed) {
             next.latency = p.relayRtt;
-        } else if (!p.spec.endpoints.empty()) {
+        } else if (!relayUp_ && !p.spec.endpoints.empty()) {
             next.direct = p.spec.endpoints.front();
         }
         next.reason = reasonFor(p);

@@ -13,8 +13,9 @@
 //     when no pong came for 6.5 s (25 s idle), the path falls back to the relay and probing
 //     starts again.
 // Path: Direct when a candidate answered recently; else Relayed when this node's relay
-// connection is up and the peer was not reported absent from it; else None (packets then go to
-// the first candidate, unconfirmed, in case it works).
+// connection is up and the peer was not reported absent from it; else None. With None, packets
+// still go through the relay when it is up (the peer may connect any moment), else to the first
+// candidate, unconfirmed, in case it works.
 //
 // Sans-I/O like wireguard::Device: callers pass the time, and collect datagrams to send and the
 // peers whose path changed in an Outbox. Not thread-safe.
@@ -44,11 +45,14 @@ enum class PathKind : std::uint8_t { None, Direct, Relayed };
 
 struct PeerPath {
     PathKind kind = PathKind::None;
-    // Direct: where packets go. None: the unconfirmed first candidate, if any.
+    // Direct: where packets go. None without a relay: the unconfirmed first candidate, if any.
     std::optional<net::SocketAddress> direct;
-    Instant since{};                  // when `kind` last changed
-    std::optional<Duration> latency;  // the last round trip on this path (relay's when relayed)
-    std::string reason;               // why not direct, in words; empty when direct
+    Instant since{}; // when `kind` last changed
+    // Packets go through the relay: when relayed, and also when no path is known but the relay
+    // is up (a peer the relay says is absent may connect any moment; the relay drops the rest).
+    bool viaRelay = false;
+    std::optional<Duration> latency; // the last round trip on this path (relay's when relayed)
+    std::string reason;              // why not direct, in words; empty when direct
     friend bool operator==(const PeerPath&, const PeerPath&) = default;
 };
 
@@ -70,7 +74,7 @@ struct Timings {
     Duration learnedLifetime = std::chrono::seconds(120);
     Duration notHereHold = std::chrono::seconds(10);
     Duration punchSpacing = std::chrono::milliseconds(500); // pings to one address at most so often
-    int earlyProbes = 3; // rounds reported as "trying direct…"
+    int earlyProbes = 3;                                    // rounds reported as "trying direct…"
     // Every duration multiplied by `scale` (tests).
     [[nodiscard]] Timings scaled(double scale) const;
 };
@@ -96,12 +100,16 @@ struct Outbox {
     std::vector<Pong> pongs;
     // The address a peer saw our ping come from (to compare with what STUN says).
     std::vector<net::SocketAddress> observed;
+    // Peers heard from for the first time, or for the first time since the relay said they were
+    // absent: a handshake lost on the way to them may be worth sending again.
+    std::vector<crypto::PublicKey> appeared;
     void clear() {
         udp.clear();
         relay.clear();
         changed.clear();
         pongs.clear();
         observed.clear();
+        appeared.clear();
     }
 };
 
@@ -176,6 +184,7 @@ private:
         Instant nextHeartbeat = kNever;
         Instant lastActivity = kNever;
         Instant notHereAt = kNever;
+        bool heard = false; // an authentic message came from the peer
         std::uint8_t peerFlags = 0;
         std::optional<Duration> relayRtt;
         PeerPath path;
@@ -185,8 +194,7 @@ private:
     void probe(Peer& p, Instant now, Outbox& out);
     void ping(Peer& p, const std::optional<net::SocketAddress>& to, Instant now, bool manual,
               Outbox& out);
-    void send(Peer& p, const std::optional<net::SocketAddress>& to, const Message& m,
-              Outbox& out);
+    void send(Peer& p, const std::optional<net::SocketAddress>& to, const Message& m, Outbox& out);
     void learn(Peer& p, const net::SocketAddress& a, Instant now);
     void dropBest(Peer& p, Instant now);
     [[nodiscard]] bool active(const Peer& p, Instant now) const;

@@ -79,6 +79,8 @@ const char* toString(DropReason reason) noexcept {
         return "replayed_initiation";
     case DropReason::InitiationFlood:
         return "initiation_flood";
+    case DropReason::CrossingInitiation:
+        return "crossing_initiation";
     case DropReason::UnexpectedMessage:
         return "unexpected_message";
     case DropReason::UnknownIndex:
@@ -569,6 +571,16 @@ DropReason Device::consumeInitiation(std::span<const std::uint8_t> datagram,
     if (hs.lastInitiationConsumed != kNever &&
         now.mono - hs.lastInitiationConsumed <= timing_.initiationInterval)
         return DropReason::InitiationFlood;
+    // Two Calnet mesh nodes add each other at the same moment and both greet: their initiations
+    // cross. WireGuard lets each side's copy of the other's initiation replace its own handshake,
+    // after which both responses are refused and nothing works until the 5 s retry. For mesh
+    // peers (pinned endpoints: both sides are Calnet) the side with the smaller public key keeps
+    // its own initiation in flight and ignores the other's; the other side answers ours. Plain
+    // WireGuard peers keep the protocol's behaviour.
+    if (peer->pinnedEndpoint && hs.state == HandshakeState::InitiationCreated &&
+        hs.lastSentInitiation != kNever &&
+        now.mono - hs.lastSentInitiation < timing_.rekeyTimeout && publicKey_ < peer->publicKey())
+        return DropReason::CrossingInitiation;
 
     zeroHandshake(*peer);
     hs.noise = std::move(noise);

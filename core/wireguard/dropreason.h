@@ -28,6 +28,7 @@ enum class DropReason : std::uint8_t {
     DecryptFailed,      // transport data failed authentication
     Replayed,           // counter already seen or too old for the window
     SourceNotAllowed,   // inner source address outside the sending peer's allowed IPs
+    CrossingInitiation, // mesh peer's initiation crossed ours, and ours wins (Device, below)
     Count
 };
 

@@ -74,14 +74,16 @@ wg::Now currentTime() {
     return now;
 }
 
-Tunnel::Tunnel() = default;
+Tunnel::Tunnel() {
+    paths_.setUdpSender(
+        [this](const net::SocketAddress& to, std::span<const std::uint8_t> b) { sendRaw(to, b); });
+}
 
 Tunnel::~Tunnel() {
     stop();
 }
 
-bool Tunnel::start(const std::string& interfaceName, const Options& options,
-                   std::string& error) {
+bool Tunnel::start(const std::string& interfaceName, const Options& options, std::string& error) {
     ensureTransportAeadSelected(); // once per process, before the first packet
     stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     inboundStopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -177,7 +179,8 @@ void Tunnel::sendActions(wg::Actions& actions) {
         return;
     std::shared_lock lock(socketLock_);
     for (auto& t : actions.transmits)
-        udp_.sendOne(t.to, t.bytes.data(), t.bytes.size());
+        if (paths_.resolveOne(t.to, t.bytes))
+            udp_.sendOne(t.to, t.bytes.data(), t.bytes.size());
     actions.transmits.clear();
 }
 
@@ -337,9 +340,19 @@ void Tunnel::outboundLoop() {
             datagrams[k] =
                 Datagram{slot, kSlotSize, t.paddedLength + wg::kTransportOverhead, t.to, 0};
         });
+        std::size_t out = m;
+        if (paths_.active()) {
+            // Mesh peers: the handle becomes the chosen path's address, or the datagram goes
+            // through the relay.
+            std::uint64_t noPath = 0;
+            out = paths_.resolve(std::span(datagrams.data(), m), noPath);
+            if (noPath)
+                stats_.drops[std::size_t(wg::DropReason::NoEndpoint)].fetch_add(
+                    noPath, std::memory_order_relaxed);
+        }
         {
             std::shared_lock lock(socketLock_);
-            udp_.send(std::span(datagrams.data(), m));
+            udp_.send(std::span(datagrams.data(), out));
         }
         for (std::size_t k = 0; k < m; ++k)
             tickets[sendable[k]].keypair.reset();
@@ -350,19 +363,8 @@ void Tunnel::outboundLoop() {
 
 // ---- inbound: UDP -> TUN -----------------------------------------------------------------------
 
-void Tunnel::inboundLoop() {
-    Slots slots(kBatch);
-    Slots scratch(kScratchBuffers);
-    std::array<std::uint8_t*, kScratchBuffers> scratchBuffers;
-    for (std::size_t i = 0; i < kScratchBuffers; ++i)
-        scratchBuffers[i] = scratch.at(i);
-    offload::TcpCoalescer coalescer(kBatch * 64);
-    std::vector<offload::TcpCoalescer::Input> toTun;
-    std::vector<offload::TcpCoalescer::Output> writes;
-    toTun.reserve(kBatch * 64);
-    writes.reserve(kBatch * 64);
-    std::array<Datagram, kBatch> datagrams;
-    // One received buffer may hold many datagrams (UDP GRO); these are the views into them.
+// The buffers of one thread that feeds transport packets to processInbound().
+struct Tunnel::InboundContext {
     struct Packet {
         std::uint8_t* data;
         std::size_t length;
@@ -371,9 +373,65 @@ void Tunnel::inboundLoop() {
         bool opened;
         std::size_t innerLength;
     };
+    Slots scratch{kScratchBuffers};
+    std::array<std::uint8_t*, kScratchBuffers> scratchBuffers{};
+    offload::TcpCoalescer coalescer{kBatch * 64};
+    std::vector<offload::TcpCoalescer::Input> toTun;
+    std::vector<offload::TcpCoalescer::Output> writes;
     std::vector<Packet> packets;
-    packets.reserve(kBatch * 64);
     wg::Actions actions;
+    WorkerPool* pool = nullptr; // the UDP thread's crypto workers; null = decrypt inline
+
+    InboundContext() {
+        for (std::size_t i = 0; i < kScratchBuffers; ++i)
+            scratchBuffers[i] = scratch.at(i);
+        toTun.reserve(kBatch * 64);
+        writes.reserve(kBatch * 64);
+        packets.reserve(kBatch * 64);
+    }
+};
+
+std::unique_ptr<Tunnel::InboundContext, void (*)(Tunnel::InboundContext*)>
+Tunnel::makeInboundContext() {
+    return {new InboundContext, [](InboundContext* c) { delete c; }};
+}
+
+bool Tunnel::sendRaw(const net::SocketAddress& to, std::span<const std::uint8_t> bytes) {
+    if (PathTable::isHandle(to))
+        return false;
+    std::shared_lock lock(socketLock_);
+    return udp_.sendOne(to, bytes.data(), bytes.size());
+}
+
+void Tunnel::deliverRelayed(InboundContext& ctx, std::span<Relayed> relayed) {
+    if (!running_)
+        return;
+    ctx.packets.clear();
+    for (Relayed& r : relayed) {
+        const auto handle = paths_.handleOf(r.node);
+        if (!handle) {
+            countDrop(wg::DropReason::BadMessage);
+            continue;
+        }
+        r.from = *handle;
+        const auto bytes = std::span<std::uint8_t>(r.data, r.length);
+        const auto type = wg::messageType(bytes);
+        if (!type)
+            countDrop(wg::DropReason::BadMessage);
+        else if (*type == wg::MessageType::TransportData)
+            ctx.packets.push_back({r.data, r.length, &r.from, {}, false, 0});
+        else
+            queueHandshake(bytes, r.from);
+    }
+    if (!ctx.packets.empty())
+        processInbound(ctx, currentTime());
+}
+
+void Tunnel::inboundLoop() {
+    Slots slots(kBatch);
+    InboundContext ctx;
+    ctx.pool = inboundPool_.get();
+    std::array<Datagram, kBatch> datagrams;
     for (std::size_t i = 0; i < kBatch; ++i)
         datagrams[i] = Datagram{slots.at(i), kSlotSize, 0, {}, 0};
 
@@ -393,8 +451,7 @@ void Tunnel::inboundLoop() {
         if (got <= 0)
             continue;
 
-        const wg::Now now = currentTime();
-        packets.clear();
+        ctx.packets.clear();
         for (int i = 0; i < got; ++i) {
             const Datagram& d = datagrams[i];
             const std::size_t step = d.segmentSize ? d.segmentSize : d.length;
@@ -403,71 +460,83 @@ void Tunnel::inboundLoop() {
                     std::span<std::uint8_t>(d.data + off, std::min(step, d.length - off));
                 const auto type = wg::messageType(bytes);
                 if (!type) {
-                    countDrop(wg::DropReason::BadMessage);
+                    // Disco and STUN share the socket; anything else is noise.
+                    if (!paths_.deliverOther(bytes, d.peer))
+                        countDrop(wg::DropReason::BadMessage);
                 } else if (*type == wg::MessageType::TransportData) {
-                    packets.push_back({bytes.data(), bytes.size(), &d.peer, {}, false, 0});
+                    ctx.packets.push_back({bytes.data(), bytes.size(), &d.peer, {}, false, 0});
                 } else {
                     queueHandshake(bytes, d.peer);
                 }
             }
         }
-        if (packets.empty())
-            continue;
-
-        {
-            std::lock_guard lock(mutex_);
-            for (Packet& p : packets) {
-                const auto r = device_.prepareInbound({p.data, p.length}, now, p.ticket);
-                p.opened = r == wg::DropReason::None;
-                countDrop(r);
-            }
-        }
-        inboundPool_->parallelFor(packets.size(), [&](std::size_t k) {
-            Packet& p = packets[k];
-            if (p.opened) {
-                p.opened = p.ticket.keypair->open(p.data, p.length);
-                if (!p.opened)
-                    countDrop(wg::DropReason::DecryptFailed);
-            }
-        });
-        wg::Instant hint;
-        {
-            std::lock_guard lock(mutex_);
-            for (Packet& p : packets) {
-                p.innerLength = 0;
-                if (!p.opened)
-                    continue;
-                wg::DropReason reason = wg::DropReason::None;
-                std::size_t inner = 0;
-                if (device_.completeInbound(p.ticket, {p.data, p.length}, *p.from, now, inner,
-                                            reason, actions) == wg::InboundResult::WriteToTun)
-                    p.innerLength = inner;
-                countDrop(reason);
-            }
-            hint = device_.deadlineHint();
-        }
-        if (tun_.offload()) {
-            // Merge runs of one TCP flow into super-packets: one write and one pass through
-            // the kernel's TCP receive path instead of dozens.
-            toTun.clear();
-            for (Packet& p : packets)
-                if (p.innerLength > 0)
-                    toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
-            for (std::size_t done = 0; done < toTun.size();) {
-                done += coalescer.build(std::span(toTun).subspan(done), scratchBuffers, writes);
-                for (const auto& w : writes)
-                    tun_.write(w.data, w.length);
-            }
-        } else {
-            for (Packet& p : packets)
-                if (p.innerLength > 0)
-                    tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
-        }
-        for (Packet& p : packets)
-            p.ticket.keypair.reset();
-        sendActions(actions);
-        rearmTimer(hint);
+        if (!ctx.packets.empty())
+            processInbound(ctx, currentTime());
     }
+}
+
+void Tunnel::processInbound(InboundContext& ctx, const wg::Now& now) {
+    auto& packets = ctx.packets;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& p : packets) {
+            const auto r = device_.prepareInbound({p.data, p.length}, now, p.ticket);
+            p.opened = r == wg::DropReason::None;
+            countDrop(r);
+        }
+    }
+    auto open = [&](std::size_t k) {
+        auto& p = packets[k];
+        if (p.opened) {
+            p.opened = p.ticket.keypair->open(p.data, p.length);
+            if (!p.opened)
+                countDrop(wg::DropReason::DecryptFailed);
+        }
+    };
+    if (ctx.pool) {
+        ctx.pool->parallelFor(packets.size(), open);
+    } else {
+        for (std::size_t k = 0; k < packets.size(); ++k)
+            open(k);
+    }
+    wg::Instant hint;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& p : packets) {
+            p.innerLength = 0;
+            if (!p.opened)
+                continue;
+            wg::DropReason reason = wg::DropReason::None;
+            std::size_t inner = 0;
+            if (device_.completeInbound(p.ticket, {p.data, p.length}, *p.from, now, inner, reason,
+                                        ctx.actions) == wg::InboundResult::WriteToTun)
+                p.innerLength = inner;
+            countDrop(reason);
+        }
+        hint = device_.deadlineHint();
+    }
+    if (tun_.offload()) {
+        // Merge runs of one TCP flow into super-packets: one write and one pass through
+        // the kernel's TCP receive path instead of dozens.
+        ctx.toTun.clear();
+        for (auto& p : packets)
+            if (p.innerLength > 0)
+                ctx.toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
+        for (std::size_t done = 0; done < ctx.toTun.size();) {
+            done += ctx.coalescer.build(std::span(ctx.toTun).subspan(done), ctx.scratchBuffers,
+                                        ctx.writes);
+            for (const auto& w : ctx.writes)
+                tun_.write(w.data, w.length);
+        }
+    } else {
+        for (auto& p : packets)
+            if (p.innerLength > 0)
+                tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
+    }
+    for (auto& p : packets)
+        p.ticket.keypair.reset();
+    sendActions(ctx.actions);
+    rearmTimer(hint);
 }
 
 void Tunnel::queueHandshake(std::span<const std::uint8_t> bytes, const net::SocketAddress& from) {

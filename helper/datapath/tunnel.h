@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "core/wireguard/device.h"
+#include "helper/datapath/pathtable.h"
 #include "helper/datapath/tundevice.h"
 #include "helper/datapath/udpsocket.h"
 #include "helper/datapath/workerpool.h"
@@ -77,6 +78,25 @@ public:
     [[nodiscard]] std::uint32_t fwmark() const noexcept override { return fwmark_.load(); }
     bool setFwmark(std::uint32_t mark, std::string& error) override;
 
+    // Where mesh peers' packets go (see PathTable); unused by plain WireGuard profiles.
+    PathTable& paths() noexcept { return paths_; }
+    // Sends one datagram from the WireGuard socket as it is (disco, STUN): the mapping a NAT
+    // gives these is the one WireGuard traffic gets. false if it could not be sent.
+    bool sendRaw(const net::SocketAddress& to, std::span<const std::uint8_t> bytes);
+
+    // WireGuard datagrams that arrived through the relay, from the node named in each. They
+    // are processed (in place) as if they came from that node's handle. One context per
+    // calling thread (its buffers), from makeInboundContext().
+    struct Relayed {
+        std::uint8_t* data = nullptr;
+        std::size_t length = 0;
+        crypto::PublicKey node{};
+        net::SocketAddress from; // filled in: the node's handle
+    };
+    struct InboundContext;
+    [[nodiscard]] std::unique_ptr<InboundContext, void (*)(InboundContext*)> makeInboundContext();
+    void deliverRelayed(InboundContext& context, std::span<Relayed> packets);
+
     [[nodiscard]] const std::string& interfaceName() const noexcept { return tun_.name(); }
     [[nodiscard]] int ifindex() const { return tun_.ifindex(); }
     Stats& stats() noexcept { return stats_; }
@@ -92,6 +112,8 @@ private:
                         std::span<std::size_t> lengths);
     void outboundLoop();
     void inboundLoop();
+    // Decrypts, checks and writes to the TUN device the transport packets in context.packets.
+    void processInbound(InboundContext& context, const wireguard::Now& now);
     void handshakeLoop();
     void timerLoop();
     void sendActions(wireguard::Actions& actions);
@@ -104,6 +126,7 @@ private:
 
     TunDevice tun_;
     UdpSocket udp_;
+    PathTable paths_;
     std::unique_ptr<WorkerPool> outboundPool_;
     std::unique_ptr<WorkerPool> inboundPool_;
 

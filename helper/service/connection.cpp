@@ -100,6 +100,7 @@ void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, con
                 if (!peer)
                     continue; // our own key
                 setAllowed(peer, c);
+                peer->pinnedEndpoint = c.pinned;
                 if (c.endpoint)
                     device.setEndpoint(*peer, *c.endpoint);
                 device.setPersistentKeepalive(*peer, c.persistentKeepalive, now, actions);
@@ -113,6 +114,7 @@ void Connection::applyMeshPeers(const std::vector<MeshPeerConfig>& previous, con
                     continue;
                 if (old->allowedIps != c.allowedIps)
                     setAllowed(peer, c);
+                peer->pinnedEndpoint = c.pinned;
                 if (c.endpoint && old->endpoint != c.endpoint) {
                     device.setEndpoint(*peer, *c.endpoint);
                     // A peer added without an endpoint (a node appears in the map when it

@@ -139,6 +139,8 @@ void ConnectionController::startMesh(const QString& name, const MeshProfile& mes
     connect(mesh_.get(), &MeshSession::controlStateChanged, this,
             &ConnectionController::stateChanged);
     connect(mesh_.get(), &MeshSession::peersChanged, this, &ConnectionController::peersChanged);
+    // A path change (direct, relayed, none) is a change of the peer list's contents.
+    connect(mesh_.get(), &MeshSession::pathsChanged, this, &ConnectionController::peersChanged);
     // Queued: handling it destroys the session that emits it.
     connect(mesh_.get(), &MeshSession::nodeDeleted, this, &ConnectionController::onNodeDeleted,
             Qt::QueuedConnection);

@@ -1,6 +1,13 @@
 #include "helper/service/meshsession.h"
 
 #include <QDateTime>
+#include <QHostAddress>
+#include <QHostInfo>
+#include <QUrl>
+
+#include "core/config/keyencoding.h"
+#include "helper/datapath/pathmanager.h"
+#include "helper/datapath/relayclient.h"
 
 #include "helper/datapath/tunnel.h"
 #include "helper/service/addresswatcher.h"
@@ -39,14 +46,160 @@ MeshSession::MeshSession(QString name, MeshProfile mesh, Connection& connection,
       store_(store) {
     const QString ifname = connection_.interfaceName();
     Tunnel* tunnel = &connection_.tunnel();
-    control.endpoints = [tunnel, ifname] { return localEndpoints(tunnel->listenPort(), ifname); };
+    // The interface addresses, and first what STUN says the world sees (behind a NAT the only
+    // one a peer elsewhere can use).
+    control.endpoints = [this, tunnel, ifname] {
+        QStringList out = localEndpoints(tunnel->listenPort(), ifname);
+        if (paths_)
+            if (const auto r = paths_->reflexive()) {
+                const QString text = QString::fromStdString(r->toString());
+                out.removeAll(text);
+                out.prepend(text);
+            }
+        return out;
+    };
     control_ = std::make_unique<ControlClient>(mesh_.server, control);
     mapCache_ = std::make_unique<MapCache>(store_, name_, mesh_.server, mesh_.nodeId);
 }
 
-MeshSession::~MeshSession() = default; // the map cache writes a pending map
+MeshSession::~MeshSession() {
+    // The data path stops using the relay and the path manager before they stop.
+    connection_.tunnel().paths().clear();
+    if (relay_)
+        relay_->stop();
+    if (paths_)
+        paths_->stop();
+    // (the map cache writes a pending map)
+}
+
+void MeshSession::startPaths() {
+    Tunnel& tunnel = connection_.tunnel();
+    const QString ifname = connection_.interfaceName();
+    PathManager::Options o;
+    o.nodeKey = crypto::publicKeyOf(mesh_.nodeKey);
+    o.discoKey = mesh_.discoKey;
+    o.relayName = "default";
+    o.localEndpoints = [&tunnel, ifname] {
+        std::vector<net::SocketAddress> out;
+        for (const QString& text : localEndpoints(tunnel.listenPort(), ifname))
+            if (auto a = net::SocketAddress::parse(text.toStdString()))
+                out.push_back(*a);
+        return out;
+    };
+    o.pathsChanged = [this] {
+        QMetaObject::invokeMethod(
+            this, [this] { emit pathsChanged(); }, Qt::QueuedConnection);
+    };
+    o.endpointsChanged = [this] {
+        QMetaObject::invokeMethod(
+            this, [this] { control_->refreshEndpoints(); }, Qt::QueuedConnection);
+    };
+    paths_ = std::make_shared<PathManager>(tunnel, std::move(o));
+    connect(this, &MeshSession::pathsChanged, this, &MeshSession::logPaths);
+    tunnel.paths().setOtherSink(paths_);
+
+    // The relay of the coordination server itself, on its API listener.
+    const QUrl url(mesh_.server);
+    if (url.scheme() == QLatin1String("http") && !url.host().isEmpty()) {
+        RelayClient::Target target;
+        target.host = url.host().toStdString();
+        target.port = std::uint16_t(url.port(80));
+        target.name = "default";
+        PathManager* pm = paths_.get();
+        RelayClient::Callbacks cb;
+        cb.state = [pm](bool up) { pm->setRelayConnected(up); };
+        cb.disco = [pm](const crypto::PublicKey& from, std::span<const std::uint8_t> m) {
+            pm->relayDisco(from, m);
+        };
+        cb.notHere = [pm](const crypto::PublicKey& node) { pm->relayNotHere(node); };
+        relay_ =
+            std::make_shared<RelayClient>(tunnel, std::move(target), mesh_.nodeKey, std::move(cb));
+        tunnel.paths().setRelay(relay_);
+    } else {
+        qWarning("calnetd: %s: no relay (only http:// servers have one in this version)",
+                 qPrintable(name_));
+    }
+    paths_->start(relay_);
+    if (relay_)
+        relay_->start();
+}
+
+// One line per change of a peer's path, for the journal.
+void MeshSession::logPaths() {
+    for (const auto& [id, node] : control_->map().peers()) {
+        const auto key = node.publicKey();
+        const auto view = key && paths_ ? paths_->peer(*key) : std::nullopt;
+        if (!view)
+            continue;
+        const disco::PeerPath& p = view->path;
+        QString text = QString::fromLatin1(disco::toString(p.kind));
+        if (p.kind == disco::PathKind::Direct && p.direct)
+            text += QLatin1Char(' ') + QString::fromStdString(p.direct->toString());
+        else if (p.kind == disco::PathKind::Relayed)
+            text += QStringLiteral(" via ") + QString::fromStdString(view->relayName);
+        if (!p.reason.empty())
+            text += QStringLiteral(" (") + QString::fromStdString(p.reason) + QLatin1Char(')');
+        QString& last = loggedPaths_[node.nodeKey];
+        if (last != text) {
+            last = text;
+            qInfo("calnetd: %s: path to %s: %s", qPrintable(name_), qPrintable(node.hostname),
+                  qPrintable(text));
+        }
+    }
+}
+
+void MeshSession::updateStunServers() {
+    const auto& regions = control_->map().relays();
+    if (!paths_ || regions == stunFor_)
+        return;
+    stunFor_ = regions;
+    const QUrl url(mesh_.server);
+    std::vector<std::pair<QString, int>> wanted;
+    for (const RelayRegion& r : regions)
+        if (r.stunPort > 0)
+            wanted.emplace_back(r.stunHost.isEmpty() ? url.host() : r.stunHost, r.stunPort);
+    const int generation = ++stunLookup_;
+    auto resolved = std::make_shared<std::vector<net::SocketAddress>>();
+    auto left = std::make_shared<int>(int(wanted.size()));
+    auto finish = [this, generation, resolved] {
+        if (generation == stunLookup_ && paths_)
+            paths_->setStunServers(*resolved);
+    };
+    if (wanted.empty()) {
+        finish();
+        return;
+    }
+    for (const auto& [host, port] : wanted) {
+        auto add = [resolved, port = port](const QHostAddress& a) {
+            if (auto s = net::SocketAddress::parse(
+                    QStringLiteral("%1:%2")
+                        .arg(a.protocol() == QAbstractSocket::IPv6Protocol
+                                 ? QStringLiteral("[%1]").arg(a.toString())
+                                 : a.toString())
+                        .arg(port)
+                        .toStdString()))
+                resolved->push_back(*s);
+        };
+        if (QHostAddress literal(host); !literal.isNull()) {
+            add(literal);
+            if (--*left == 0)
+                finish();
+            continue;
+        }
+        QHostInfo::lookupHost(host, this, [add, left, finish](const QHostInfo& info) {
+            for (const QHostAddress& a : info.addresses())
+                if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+                    add(a); // one address per server: v4 where there is one
+                    break;
+                }
+            if (--*left == 0)
+                finish();
+        });
+    }
+}
 
 void MeshSession::start() {
+    startPaths();
     QString why;
     int expired = 0;
     std::optional<NetworkMap> cached =
@@ -70,10 +223,14 @@ void MeshSession::start() {
         [this] { emit nodeDeleted(control_->errorString()); }, Qt::QueuedConnection);
     addressWatcher_ = std::make_unique<AddressWatcher>();
     QString watchError;
-    if (addressWatcher_->start(&watchError))
+    if (addressWatcher_->start(&watchError)) {
         connect(addressWatcher_.get(), &AddressWatcher::changed, control_.get(),
                 &ControlClient::refreshEndpoints);
-    else
+        connect(addressWatcher_.get(), &AddressWatcher::changed, this, [this] {
+            if (paths_)
+                paths_->networkChanged();
+        });
+    } else
         qWarning("calnetd: no rtnetlink address announcements (%s); endpoints are polled",
                  qPrintable(watchError));
     control_->start(mesh_.nodeId, mesh_.credential, since);
@@ -94,14 +251,44 @@ void MeshSession::addStatus(QJsonObject& status) const {
     status.insert("server", mesh_.server);
     status.insert("nodeId", mesh_.nodeId);
     status.insert("hostname", mesh_.hostname);
+    QJsonObject relay{{"name", "default"}};
+    relay.insert("connected", relay_ && relay_->connected());
+    if (relay_ && !relay_->connected() && !relay_->lastError().empty())
+        relay.insert("error", QString::fromStdString(relay_->lastError()));
+    status.insert("relay", relay_ ? QJsonValue(relay) : QJsonValue());
 }
 
 void MeshSession::onMapChanged() {
     const auto selfKey = crypto::publicKeyOf(mesh_.nodeKey);
     std::vector<MeshPeerConfig> desired = peerConfigsFor(control_->map(), selfKey);
+    PathTable& table = connection_.tunnel().paths();
+    if (paths_) {
+        // Every mesh peer's endpoint is its handle; the path manager routes it (and has a
+        // route for it before WireGuard sends the first packet).
+        std::vector<disco::PeerSpec> specs;
+        for (MeshPeerConfig& c : desired) {
+            c.endpoint = table.handleFor(c.publicKey);
+            c.pinned = true;
+        }
+        for (const auto& [id, node] : control_->map().peers()) {
+            const auto key = node.publicKey();
+            const auto disco = config::decodeKeyBase64(node.discoKey.toStdString());
+            if (!key || *key == selfKey || !disco)
+                continue;
+            disco::PeerSpec spec{*key, *disco, {}};
+            for (const QString& e : node.endpoints)
+                if (auto a = net::SocketAddress::parse(e.toStdString()))
+                    spec.endpoints.push_back(*a);
+            specs.push_back(std::move(spec));
+        }
+        paths_->setPeers(specs);
+        updateStunServers();
+    }
     const PeerDiff diff = diffPeers(peers_, desired);
     if (!diff.empty())
         connection_.applyMeshPeers(peers_, diff);
+    for (const auto& key : diff.remove)
+        table.forget(key);
     peers_ = std::move(desired);
     mapCache_->update(control_->map());
     emit peersChanged();

@@ -15,6 +15,7 @@
 #include <QObject>
 #include <QString>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -27,7 +28,9 @@ namespace calnet::helper {
 class AddressWatcher;
 class Connection;
 class MapCache;
+class PathManager;
 class ProfileStore;
+class RelayClient;
 
 // What a node tells the server about itself; authorised by `authKey` when given, else by the
 // stored credential.
@@ -53,17 +56,26 @@ public:
     [[nodiscard]] const MeshProfile& profile() const { return mesh_; }
     [[nodiscard]] const NetworkMap& map() const { return control_->map(); }
     [[nodiscard]] const ControlClient& control() const { return *control_; }
-    // The mesh fields of Status (control, controlError, server, nodeId, hostname).
+    // The mesh fields of Status (control, controlError, server, nodeId, hostname, relay).
     void addStatus(QJsonObject& status) const;
+    // How each peer is reached (null before start()).
+    [[nodiscard]] const PathManager* paths() const { return paths_.get(); }
+    [[nodiscard]] PathManager* paths() { return paths_.get(); }
+    [[nodiscard]] const RelayClient* relay() const { return relay_.get(); }
 
 signals:
     void controlStateChanged();
     void peersChanged();
+    // A peer's path (direct, relayed, none), its endpoint or reason changed.
+    void pathsChanged();
     void nodeDeleted(const QString& why);
 
 private:
     void onMapChanged();
     void onKeyExpired();
+    void startPaths();
+    void updateStunServers();
+    void logPaths();
 
     QString name_;
     MeshProfile mesh_;
@@ -73,6 +85,11 @@ private:
     std::unique_ptr<MapCache> mapCache_;
     std::unique_ptr<AddressWatcher> addressWatcher_;
     std::vector<MeshPeerConfig> peers_; // applied to the device from the last map
+    std::shared_ptr<PathManager> paths_;
+    std::shared_ptr<RelayClient> relay_;
+    std::vector<RelayRegion> stunFor_;       // the regions the STUN servers were resolved for
+    int stunLookup_ = 0;                     // the generation of the latest lookup
+    std::map<QString, QString> loggedPaths_; // node key -> the path last written to the log
 };
 
 } // namespace calnet::helper

@@ -100,8 +100,21 @@ bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
     for (const QJsonValue& v : peers.toArray())
         if (auto node = MapNode::fromJson(v.toObject()); node && node->id != selfId_)
             next[node->id] = std::move(*node);
+    std::vector<RelayRegion> relays;
+    for (const QJsonValue& v : message.value("relays"_L1).toArray()) {
+        const QJsonObject o = v.toObject();
+        RelayRegion r;
+        r.name = o.value("name"_L1).toString();
+        r.url = o.value("url"_L1).toString();
+        r.stunHost = o.value("stunHost"_L1).toString();
+        const int port = o.value("stunPort"_L1).toInt(0);
+        r.stunPort = port > 0 && port < 65536 ? port : 0;
+        if (!r.name.isEmpty())
+            relays.push_back(std::move(r));
+    }
     self_ = std::move(self);
     peers_ = std::move(next);
+    relays_ = std::move(relays);
     seq_ = *seq;
     hasMap_ = true;
     return true;

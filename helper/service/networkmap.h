@@ -49,6 +49,17 @@ struct MapNode {
     friend bool operator==(const MapNode&, const MapNode&) = default;
 };
 
+// A relay region of the map's `relays`: its relay (on the server's own listener when `url` is
+// empty) and its STUN listener (at the server URL's host when `stunHost` is empty; none when
+// stunPort is 0).
+struct RelayRegion {
+    QString name;
+    QString url;
+    QString stunHost;
+    int stunPort = 0;
+    friend bool operator==(const RelayRegion&, const RelayRegion&) = default;
+};
+
 class NetworkMap {
 public:
     // A full `map` message. false (and nothing changed) when it is malformed.
@@ -61,6 +72,8 @@ public:
     [[nodiscard]] bool hasMap() const { return hasMap_; }
     [[nodiscard]] const std::optional<MapNode>& self() const { return self_; }
     [[nodiscard]] const std::map<qint64, MapNode>& peers() const { return peers_; }
+    // From the last full map (empty with a server that has none, or before the first map).
+    [[nodiscard]] const std::vector<RelayRegion>& relays() const { return relays_; }
     // The node whose nodeKey is `key` (base64), or nullptr.
     [[nodiscard]] const MapNode* findByKey(const QString& key) const;
 
@@ -76,6 +89,7 @@ private:
     bool hasMap_ = false;
     std::optional<MapNode> self_;
     std::map<qint64, MapNode> peers_;
+    std::vector<RelayRegion> relays_;
 };
 
 inline constexpr std::uint16_t kMeshPersistentKeepalive = 25;
@@ -84,6 +98,9 @@ struct MeshPeerConfig {
     crypto::PublicKey publicKey{};
     std::vector<net::IpPrefix> allowedIps;      // masked, sorted
     std::optional<net::SocketAddress> endpoint; // the first endpoint that parses
+    // The endpoint is a PathTable handle the data path resolves (direct or relayed), not an
+    // address: WireGuard must not roam it.
+    bool pinned = false;
     std::uint16_t persistentKeepalive = kMeshPersistentKeepalive;
 
     friend bool operator==(const MeshPeerConfig&, const MeshPeerConfig&) = default;

@@ -8,13 +8,22 @@
 
 #include "core/config/keyencoding.h"
 #include "core/ipc/protocol.h"
+#include "helper/datapath/pathmanager.h"
 #include "helper/datapath/tunnel.h"
 #include "helper/service/connection.h"
 #include "helper/service/networkmap.h"
 
 namespace calnet::helper {
 
-QJsonObject peersSnapshot(Connection* connection, const NetworkMap* map, qint64 nowSeconds) {
+namespace {
+
+// A WireGuard peer without path finding: direct when it has an endpoint and a recent handshake.
+constexpr qint64 kRecentHandshake = 180; // REJECT_AFTER_TIME
+
+} // namespace
+
+QJsonObject peersSnapshot(Connection* connection, const NetworkMap* map, const PathManager* paths,
+                          qint64 nowSeconds) {
     QJsonArray peers;
     if (!connection)
         return {{"peers", peers}};
@@ -74,8 +83,41 @@ QJsonObject peersSnapshot(Connection* connection, const NetworkMap* map, qint64 
             {"rxBytes", qint64(peer.rxBytes)},
             {"txBytes", qint64(peer.txBytes)},
             {"persistentKeepalive", peer.persistentKeepalive},
-            {"path", "direct"},
         };
+        const auto view = paths ? paths->peer(peer.publicKey) : std::nullopt;
+        if (view) {
+            const disco::PeerPath& p = view->path;
+            json.insert("path", disco::toString(p.kind));
+            // The WireGuard endpoint of a mesh peer is a handle: show where packets really go.
+            QJsonValue where;
+            if (p.kind == disco::PathKind::Direct && p.direct)
+                where = QString::fromStdString(p.direct->toString());
+            else if (p.kind == disco::PathKind::Relayed)
+                where = QString::fromStdString(view->relayName);
+            // endpoint: where WireGuard packets go over UDP (the direct path, or the unconfirmed
+            // first candidate when there is no path); null when they go through the relay.
+            json.insert("endpoint", p.direct && p.kind != disco::PathKind::Relayed
+                                        ? QJsonValue(QString::fromStdString(p.direct->toString()))
+                                        : QJsonValue());
+            json.insert("pathEndpoint", where);
+            json.insert("latencyMs",
+                        p.latency ? QJsonValue(double(p.latency->count()) / 1e6) : QJsonValue());
+            json.insert("pathSince", qint64(view->sinceMs / 1000));
+            json.insert("pathReason", p.reason.empty()
+                                          ? QJsonValue()
+                                          : QJsonValue(QString::fromStdString(p.reason)));
+        } else {
+            const bool live = peer.endpoint && age && *age < kRecentHandshake;
+            json.insert("path", live ? "direct" : "none");
+            json.insert("pathEndpoint", live ? json.value("endpoint") : QJsonValue());
+            json.insert("latencyMs", QJsonValue());
+            json.insert("pathSince", QJsonValue());
+            json.insert("pathReason", live             ? QJsonValue()
+                                      : !peer.endpoint ? QJsonValue("no endpoint configured")
+                                      : !peer.lastHandshake
+                                          ? QJsonValue("no handshake yet")
+                                          : QJsonValue("no handshake for 3 minutes"));
+        }
         if (node) {
             json.insert("hostname", node->hostname);
             json.insert("online", node->online);

@@ -338,7 +338,7 @@ QJsonObject Service::statusJson() const {
 QJsonObject Service::peersJson() const {
     const MeshSession* mesh = controller_.mesh();
     return peersSnapshot(controller_.connection(), mesh ? &mesh->map() : nullptr,
-                         QDateTime::currentSecsSinceEpoch());
+                         mesh ? mesh->paths() : nullptr, QDateTime::currentSecsSinceEpoch());
 }
 
 void Service::publishState() {

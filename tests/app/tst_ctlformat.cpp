@@ -65,6 +65,28 @@ private slots:
         QCOMPARE(formatPeers({{"peers", QJsonArray{}}}),
                  QStringLiteral("no peers (not connected)\n"));
     }
+    void paths() {
+        QCOMPARE(formatPath({{"path", "direct"},
+                             {"pathEndpoint", "203.0.113.12:41641"},
+                             {"latencyMs", 1.26},
+                             {"pathReason", QJsonValue()}}),
+                 QStringLiteral("direct (203.0.113.12:41641, 1.3 ms)"));
+        QCOMPARE(formatPath({{"path", "relayed"},
+                             {"pathEndpoint", "default"},
+                             {"latencyMs", 4.07},
+                             {"pathReason", "peer is behind a symmetric NAT"}}),
+                 QStringLiteral("relayed via default (4.1 ms): peer is behind a symmetric NAT"));
+        QCOMPARE(formatPath({{"path", "relayed"},
+                             {"pathEndpoint", "default"},
+                             {"latencyMs", QJsonValue()},
+                             {"pathReason", "trying direct…"}}),
+                 QStringLiteral("relayed via default: trying direct…"));
+        QCOMPARE(formatPath({{"path", "none"},
+                             {"pathEndpoint", QJsonValue()},
+                             {"latencyMs", QJsonValue()},
+                             {"pathReason", "the relay is not reachable"}}),
+                 QStringLiteral("no path: the relay is not reachable"));
+    }
     void status() {
         QCOMPARE(formatStatus({{"state", "connected"},
                                {"profile", "vps"},

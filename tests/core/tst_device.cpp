@@ -227,6 +227,8 @@ private slots:
     void noRouteAndNoEndpoint();
     void roamingFollowsLastAuthenticatedSource();
     void pinnedEndpointDoesNotRoam();
+    void crossingInitiations_data();
+    void crossingInitiations();
     void rekeyAfterTimeByInitiator();
     void rejectAfterTime();
     void retryWithJitterThenGiveUp();
@@ -424,6 +426,63 @@ void tst_Device::pinnedEndpointDoesNotRoam() {
     QCOMPARE(h.wire.back().to, handle);
     // The unpinned side still roams.
     QCOMPARE(h.peerOnA().endpoint, std::optional(h.b.address));
+}
+
+void tst_Device::crossingInitiations_data() {
+    QTest::addColumn<bool>("mesh");
+    QTest::newRow("plain WireGuard peers") << false;
+    QTest::newRow("Calnet mesh peers") << true;
+}
+
+void tst_Device::crossingInitiations() {
+    // Both sides initiate at once and each receives the other's initiation before any response.
+    // Plain WireGuard: each side's handshake is replaced by the responder's, both responses are
+    // refused, no session until the retry. Mesh peers: the smaller key's initiation wins and a
+    // session exists in this one round trip.
+    QFETCH(bool, mesh);
+    Harness h;
+    h.peerOnA().pinnedEndpoint = mesh;
+    h.peerOnB().pinnedEndpoint = mesh;
+    h.b.device.setEndpoint(h.peerOnB(), h.a.address);
+    std::vector<Harness::Sent> held;
+    h.dropFilter = [&](const Harness::Sent& sent) {
+        held.push_back(sent);
+        return true;
+    };
+    for (Node* n : {&h.a, &h.b}) {
+        Actions actions;
+        Peer& p = n == &h.a ? h.peerOnA() : h.peerOnB();
+        n->device.initiateHandshake(p, h.now, actions);
+        h.transmit(*n, actions);
+    }
+    QCOMPARE(held.size(), 2u);
+    for (int round = 0; round < 2; ++round) {
+        auto inFlight = std::move(held);
+        held.clear();
+        for (const auto& sent : inFlight)
+            h.receive(sent.fromA ? h.b : h.a, sent.bytes, sent.from);
+    }
+    h.dropFilter = nullptr;
+    for (const auto& sent : held) // the last messages (a keepalive that confirms, if any)
+        h.receive(sent.fromA ? h.b : h.a, sent.bytes, sent.from);
+    const auto p = ipv4Packet("10.0.0.1", "10.0.0.2");
+    const auto q = ipv4Packet("10.0.0.2", "10.0.0.1");
+    if (!mesh) {
+        // Neither side has a session: packets wait for the next handshake.
+        QCOMPARE(h.send(h.a, p), OutboundResult::Staged);
+        QCOMPARE(h.send(h.b, q), OutboundResult::Staged);
+        return;
+    }
+    QVERIFY(contains(h.a.drops, DropReason::CrossingInitiation) !=
+            contains(h.b.drops, DropReason::CrossingInitiation));
+    // One side is the initiator with a session at once; the other's session is confirmed by
+    // the first packet it receives.
+    Node& initiator = contains(h.a.drops, DropReason::CrossingInitiation) ? h.a : h.b;
+    Node& responder = h.other(initiator);
+    QCOMPARE(h.send(initiator, &initiator == &h.a ? p : q), OutboundResult::Send);
+    QCOMPARE(responder.tun.size(), 1u);
+    QCOMPARE(h.send(responder, &responder == &h.a ? p : q), OutboundResult::Send);
+    QCOMPARE(initiator.tun.size(), 1u);
 }
 
 void tst_Device::rekeyAfterTimeByInitiator() {

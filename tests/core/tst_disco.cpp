@@ -61,10 +61,9 @@ private slots:
             disco::CallMeMaybe c;
             c.flags = disco::CallMeMaybe::UdpBlocked;
             for (std::size_t i = 0; i < disco::kMaxEndpoints; ++i)
-                c.endpoints.push_back(
-                    i % 2 ? address("[fd00::1]:1")
-                          : net::SocketAddress{*net::IpAddress::parse("10.0.0.1"),
-                                               std::uint16_t(1000 + i)});
+                c.endpoints.push_back(i % 2 ? address("[fd00::1]:1")
+                                            : net::SocketAddress{*net::IpAddress::parse("10.0.0.1"),
+                                                                 std::uint16_t(1000 + i)});
             m = c;
         }
         }

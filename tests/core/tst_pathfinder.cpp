@@ -34,7 +34,7 @@ struct Host {
     net::IpAddress publicIp;
     Nat nat = Nat::None;
     bool relay = true;
-    std::map<net::SocketAddress, std::uint16_t> mappings; // destination -> public port
+    std::map<net::SocketAddress, std::uint16_t> mappings;          // destination -> public port
     std::set<std::pair<net::SocketAddress, std::uint16_t>> opened; // (remote, public port)
     std::unique_ptr<disco::PathFinder> pf;
     disco::Instant next{};
@@ -116,8 +116,8 @@ public:
                 continue;
             const net::SocketAddress src = from.outside(u.to);
             const bool toLocal = u.to == to.local && to.nat == Nat::None;
-            const bool toPublic = to.nat != Nat::None && u.to.address == to.publicIp &&
-                                  to.admits(src, u.to.port);
+            const bool toPublic =
+                to.nat != Nat::None && u.to.address == to.publicIp && to.admits(src, u.to.port);
             // Local (private) addresses of the other site are not routable across the sites.
             if (!toLocal && !toPublic)
                 continue;
@@ -257,7 +257,8 @@ private slots:
         while (w.now - cut < 30s) {
             w.traffic();
             w.advance(50ms);
-            if (w.pathOn(w.a).kind == PathKind::Relayed && w.pathOn(w.b).kind == PathKind::Relayed) {
+            if (w.pathOn(w.a).kind == PathKind::Relayed &&
+                w.pathOn(w.b).kind == PathKind::Relayed) {
                 fellBack = w.now - cut;
                 break;
             }
@@ -315,8 +316,22 @@ private slots:
         QCOMPARE(w.pathOn(w.a).kind, PathKind::None);
         QCOMPARE(QString::fromStdString(w.pathOn(w.a).reason),
                  QStringLiteral("peer is not connected to the relay"));
+        // Packets still go to the relay: the peer may connect any moment.
+        QVERIFY(w.pathOn(w.a).viaRelay);
+        QVERIFY(!w.pathOn(w.a).direct);
         w.advance(11s);
         QCOMPARE(w.pathOn(w.a).kind, PathKind::Relayed);
+        // Absent again, then heard from through the relay: reported as appeared, relayed.
+        out.clear();
+        w.a.pf->relayNotHere(w.b.nodeKey, w.now, out);
+        QCOMPARE(w.pathOn(w.a).kind, PathKind::None);
+        const disco::SharedKey ba(w.b.discoPriv, w.a.discoKey);
+        out.clear();
+        w.a.pf->receiveRelay(w.b.nodeKey, ba.seal(w.b.discoKey, disco::Ping{{}, w.b.nodeKey}),
+                             w.now, out);
+        QCOMPARE(out.appeared.size(), 1u);
+        QCOMPARE(w.pathOn(w.a).kind, PathKind::Relayed);
+        QCOMPARE(out.relay.size(), 1u); // the pong
     }
 
     void refusesWhatIsNotFromThePeer() {

@@ -154,6 +154,9 @@ QJsonArray Server::relays() const {
     QJsonObject region{{QStringLiteral("name"), QStringLiteral("default")}};
     if (m_stun) {
         region.insert(QStringLiteral("stunPort"), int(m_stun->port()));
+        if (m_stun->altPort() != 0) {
+            region.insert(QStringLiteral("stunAltPort"), int(m_stun->altPort()));
+        }
         const QHostAddress a(m_config.stunHost);
         if (!m_config.stunHost.isEmpty() && a != QHostAddress::AnyIPv4 &&
             a != QHostAddress::AnyIPv6 && a != QHostAddress::Any) {

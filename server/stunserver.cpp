@@ -41,7 +41,8 @@ net::SocketAddress toSocketAddress(const QHostAddress& address, quint16 port) {
 StunServer::StunServer(QObject* parent)
     : QObject(parent),
       limiter_(QStringLiteral("STUN requests over the limit"), kPerMinute, kBurst) {
-    connect(&socket_, &QUdpSocket::readyRead, this, &StunServer::readPending);
+    connect(&socket_, &QUdpSocket::readyRead, this, [this] { readPending(socket_, scheduled_); });
+    connect(&alt_, &QUdpSocket::readyRead, this, [this] { readPending(alt_, altScheduled_); });
 }
 
 bool StunServer::listen(const QHostAddress& address, quint16 port, QString* error) {
@@ -49,17 +50,20 @@ bool StunServer::listen(const QHostAddress& address, quint16 port, QString* erro
         *error = socket_.errorString();
         return false;
     }
+    if (!alt_.bind(address, 0))
+        qWarning("calnet-server: no alternate STUN port (%s): nodes cannot tell a symmetric NAT",
+                 qPrintable(alt_.errorString()));
     return true;
 }
 
-void StunServer::readPending() {
-    scheduled_ = false;
+void StunServer::readPending(QUdpSocket& socket, bool& scheduled) {
+    scheduled = false;
     std::array<std::uint8_t, stun::kMaxMessageSize + 1> buffer{};
-    for (int n = 0; n < kSlice && socket_.hasPendingDatagrams(); ++n) {
+    for (int n = 0; n < kSlice && socket.hasPendingDatagrams(); ++n) {
         QHostAddress from;
         quint16 fromPort = 0;
-        const qint64 size = socket_.readDatagram(reinterpret_cast<char*>(buffer.data()),
-                                                 qint64(buffer.size()), &from, &fromPort);
+        const qint64 size = socket.readDatagram(reinterpret_cast<char*>(buffer.data()),
+                                                qint64(buffer.size()), &from, &fromPort);
         if (size < 0)
             return; // readyRead comes again when there is something to read
         const std::span<const std::uint8_t> datagram(buffer.data(), std::size_t(size));
@@ -84,14 +88,15 @@ void StunServer::readPending() {
             ++stats_.tooShort;
             continue;
         }
-        if (socket_.writeDatagram(reinterpret_cast<const char*>(answer.data()),
-                                  qint64(answer.size()), from, fromPort) == qint64(answer.size()))
+        if (socket.writeDatagram(reinterpret_cast<const char*>(answer.data()),
+                                 qint64(answer.size()), from, fromPort) == qint64(answer.size()))
             ++stats_.answered;
     }
     // More waiting: come back after the other events of this turn.
-    if (socket_.hasPendingDatagrams() && !scheduled_) {
-        scheduled_ = true;
-        QTimer::singleShot(0, this, &StunServer::readPending);
+    if (socket.hasPendingDatagrams() && !scheduled) {
+        scheduled = true;
+        QTimer::singleShot(0, this,
+                           [this, &socket, &scheduled] { readPending(socket, scheduled); });
     }
 }
 

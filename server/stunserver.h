@@ -31,14 +31,21 @@ public:
 
     explicit StunServer(QObject* parent = nullptr);
 
+    // Binds `port` and, on the same address, an alternate port chosen by the system (RFC 5780's
+    // idea): a node that asks both and is told two different ports sits behind a NAT whose
+    // mapping depends on the destination (symmetric). Only the first bind can fail listen().
     bool listen(const QHostAddress& address, quint16 port, QString* error);
     [[nodiscard]] quint16 port() const { return socket_.localPort(); }
+    // 0 when the alternate port could not be bound.
+    [[nodiscard]] quint16 altPort() const { return alt_.localPort(); }
     [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
 
 private:
-    void readPending();
+    void readPending(QUdpSocket& socket, bool& scheduled);
 
     QUdpSocket socket_;
+    QUdpSocket alt_;
+    bool altScheduled_ = false;
     SourceLimiter limiter_;
     Stats stats_;
     bool scheduled_ = false;

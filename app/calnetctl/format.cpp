@@ -97,6 +97,58 @@ QString formatPath(const QJsonObject& peer) {
     return out;
 }
 
+QString formatNetcheck(const QJsonObject& n) {
+    auto yesNo = [&](const char* key) {
+        const QJsonValue v = n.value(QLatin1StringView(key));
+        return v.isBool() ? (v.toBool() ? QStringLiteral("yes") : QStringLiteral("no"))
+                          : QStringLiteral("unknown");
+    };
+    QString out;
+    out += QStringLiteral("UDP: %1\n")
+               .arg(n.value("stun").toBool() ? yesNo("udp")
+                                             : QStringLiteral("unknown (no STUN server)"));
+    out += QStringLiteral("public address: %1\n")
+               .arg(n.value("publicAddress").isString() ? n.value("publicAddress").toString()
+                                                        : QStringLiteral("unknown"));
+    out += QStringLiteral("mapping varies by destination (symmetric NAT): %1\n")
+               .arg(yesNo("mappingVariesByDestination"));
+    out += QStringLiteral("local endpoints: %1\n").arg(joined(n.value("localEndpoints")));
+    for (const QJsonValue& v : n.value("relays").toArray()) {
+        const QJsonObject r = v.toObject();
+        QString state = r.value("connected").toBool() ? QStringLiteral("connected")
+                                                      : QStringLiteral("not connected");
+        if (r.value("latencyMs").isDouble())
+            state += QStringLiteral(", %1 ms").arg(r.value("latencyMs").toDouble(), 0, 'f', 1);
+        if (r.value("error").isString())
+            state += QStringLiteral(": %1").arg(r.value("error").toString());
+        out += QStringLiteral("relay %1: %2\n").arg(r.value("name").toString(), state);
+    }
+    if (n.value("homeRelay").isString())
+        out += QStringLiteral("home relay: %1\n").arg(n.value("homeRelay").toString());
+    return out;
+}
+
+QString formatPing(const QJsonObject& p) {
+    QString out;
+    const QString peer = p.value("peer").toString();
+    for (const QJsonValue& v : p.value("pongs").toArray()) {
+        const QJsonObject pong = v.toObject();
+        const QString via = pong.value("direct").toBool() ? pong.value("via").toString()
+                                                          : QStringLiteral("the relay");
+        out += QStringLiteral("pong from %1 via %2 in %3 ms\n")
+                   .arg(peer, via)
+                   .arg(pong.value("latencyMs").toDouble(), 0, 'f', 1);
+    }
+    const int rounds = p.value("rounds").toInt();
+    if (p.value("direct").toBool())
+        out += QStringLiteral("direct after %1\n").arg(plural(rounds, "round"));
+    else if (p.value("pongs").toArray().isEmpty())
+        out += QStringLiteral("no pong from %1 in %2\n").arg(peer, plural(rounds, "round"));
+    else
+        out += QStringLiteral("still relayed after %1\n").arg(plural(rounds, "round"));
+    return out;
+}
+
 QString formatPeers(const QJsonObject& p) {
     QString out;
     for (const QJsonValue& v : p.value("peers").toArray()) {

@@ -16,6 +16,9 @@ namespace calnet::ctl {
 // One peer's path in words: "direct (203.0.113.12:41641, 1.3 ms)", "relayed via default
 // (4.1 ms): trying direct…", "no path: the relay is not reachable".
 [[nodiscard]] QString formatPath(const QJsonObject& peer);
+[[nodiscard]] QString formatNetcheck(const QJsonObject& netcheck);
+// One line per pong ("pong from db via 203.0.113.12:41641 in 1.2 ms"), then how it ended.
+[[nodiscard]] QString formatPing(const QJsonObject& ping);
 [[nodiscard]] QString formatProfiles(const QJsonObject& profiles);
 
 // Exit codes (documented in `calnetctl --help`).

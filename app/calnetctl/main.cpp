@@ -31,7 +31,11 @@ const char* kCommands =
     "  import FILE [--name N] import a wg-quick file (FILE '-' reads standard input)\n"
     "  profiles               list profiles (* = connected)\n"
     "  peers                  peers of the connection: endpoint, handshake age and health,\n"
-    "                         transfer, keepalive, path\n"
+    "                         transfer, keepalive, path (direct, relayed via NAME, or none)\n"
+    "  netcheck               this network as the node sees it: UDP, public address, whether\n"
+    "                         the NAT maps each destination to its own port, relay latency\n"
+    "  ping PEER [--count N]  disco pings to a peer (hostname, overlay address or key), one a\n"
+    "                         second, until one comes back directly (default 10 rounds)\n"
     "  remove PROFILE         delete a profile\n"
     "  export PROFILE         print a profile as a wg-quick file, keys included (admin only)\n"
     "  version                protocol and helper version\n"
@@ -81,8 +85,12 @@ int main(int argc, char** argv) {
     const QCommandLineOption hostnameOption(
         QStringLiteral("hostname"), QStringLiteral("up --server: this node's name in the network."),
         QStringLiteral("name"));
-    parser.addOptions({helpOption, versionOption, socketOption, jsonOption, nameOption, serverOption,
-                       authKeyOption, authKeyFileOption, hostnameOption});
+    const QCommandLineOption countOption(QStringLiteral("count"),
+                                         QStringLiteral("ping: rounds, 1 to 100 (default 10)."),
+                                         QStringLiteral("n"));
+    parser.addOptions({helpOption, versionOption, socketOption, jsonOption, nameOption,
+                       serverOption, authKeyOption, authKeyFileOption, hostnameOption,
+                       countOption});
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("See Commands."),
                                  QStringLiteral("COMMAND [ARGS]"));
     if (!parser.parse(app.arguments()))
@@ -97,7 +105,7 @@ int main(int argc, char** argv) {
     }
     // Each option once: a repeated one would silently mean only its last value.
     for (const auto* o : {&socketOption, &nameOption, &serverOption, &authKeyOption,
-                          &authKeyFileOption, &hostnameOption})
+                          &authKeyFileOption, &hostnameOption, &countOption})
         if (parser.values(*o).size() > 1)
             return usageError(
                 QStringLiteral("--%1 given more than once").arg(o->names().constFirst()));
@@ -130,6 +138,9 @@ int main(int argc, char** argv) {
         return usageError(QStringLiteral("give --auth-key or --auth-key-file, not both"));
     if (server && command != QLatin1StringView("up"))
         return usageError(QStringLiteral("--server goes with up"));
+    if (parser.isSet(countOption) && command != QLatin1StringView("ping"))
+        return usageError(QStringLiteral("--count goes with ping"));
+    int timeoutMs = kTimeoutMs;
     if (importName && command != QLatin1StringView("import") && !server)
         return usageError(QStringLiteral("--name goes with import or up --server"));
     if (command == QLatin1StringView("status") && needs(0)) {
@@ -164,6 +175,19 @@ int main(int argc, char** argv) {
         method = QStringLiteral("profiles.list");
     } else if (command == QLatin1StringView("peers") && needs(0)) {
         method = QStringLiteral("peers");
+    } else if (command == QLatin1StringView("netcheck") && needs(0)) {
+        method = QStringLiteral("netcheck");
+    } else if (command == QLatin1StringView("ping") && needs(1)) {
+        method = QStringLiteral("ping");
+        params.insert("peer", positional.first());
+        if (parser.isSet(countOption)) {
+            bool ok = false;
+            const int n = parser.value(countOption).toInt(&ok);
+            if (!ok || n < 1 || n > 100)
+                return usageError(QStringLiteral("--count: a number from 1 to 100"));
+            params.insert("count", n);
+            timeoutMs = (n + 5) * 1000;
+        }
     } else if ((command == QLatin1StringView("remove") || command == QLatin1StringView("export")) &&
                needs(1)) {
         method = command == QLatin1StringView("remove") ? QStringLiteral("profiles.remove")
@@ -193,7 +217,7 @@ int main(int argc, char** argv) {
     }
 
     QString error;
-    const auto reply = ipc::IpcClient::callBlocking(socketPath, method, params, kTimeoutMs, &error);
+    const auto reply = ipc::IpcClient::callBlocking(socketPath, method, params, timeoutMs, &error);
     if (!reply) {
         std::fprintf(stderr, "calnetctl: cannot reach calnetd on %s: %s\n", qPrintable(socketPath),
                      qPrintable(error));
@@ -226,7 +250,13 @@ int main(int argc, char** argv) {
         print(ctl::formatStatus(r));
     else if (method == QLatin1StringView("peers"))
         print(ctl::formatPeers(r));
-    else if (method == QLatin1StringView("profiles.list"))
+    else if (method == QLatin1StringView("netcheck"))
+        print(ctl::formatNetcheck(r));
+    else if (method == QLatin1StringView("ping")) {
+        print(ctl::formatPing(r));
+        if (r.value("pongs").toArray().isEmpty())
+            return ctl::ExitFailed; // no answer at all, as ping(8) fails
+    } else if (method == QLatin1StringView("profiles.list"))
         print(ctl::formatProfiles(r));
     else if (method == QLatin1StringView("profiles.export"))
         print(r.value("config").toString());

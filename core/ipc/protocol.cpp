@@ -28,6 +28,8 @@ constexpr std::array kMethods{
     MethodInfo{kMethodPeers, Role::Reader},
     MethodInfo{kMethodSubscribe, Role::Reader},
     MethodInfo{kMethodUp, Role::Admin},
+    MethodInfo{kMethodNetcheck, Role::Reader},
+    MethodInfo{kMethodPing, Role::Admin}, // sends packets
 };
 
 struct ErrorCodeName {

@@ -63,6 +63,8 @@ inline constexpr QLatin1StringView kMethodDisconnect{"disconnect"};
 inline constexpr QLatin1StringView kMethodPeers{"peers"};
 inline constexpr QLatin1StringView kMethodSubscribe{"subscribe"};
 inline constexpr QLatin1StringView kMethodUp{"up"};
+inline constexpr QLatin1StringView kMethodNetcheck{"netcheck"};
+inline constexpr QLatin1StringView kMethodPing{"ping"};
 
 inline constexpr QLatin1StringView kEventState{"state"};
 inline constexpr QLatin1StringView kEventPeers{"peers"};

@@ -425,6 +425,15 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
     std::size_t written = 0;
     std::vector<std::uint8_t> control; // pongs and the close frame
     auto lastHeard = std::chrono::steady_clock::now();
+    // Our own pings measure the relay's latency: the payload is the send time.
+    auto nextPing = lastHeard;
+    auto pingBytes = [](std::chrono::steady_clock::time_point t) {
+        const std::int64_t ns = t.time_since_epoch().count();
+        std::array<std::uint8_t, 8> b;
+        for (int i = 0; i < 8; ++i)
+            b[std::size_t(i)] = std::uint8_t(std::uint64_t(ns) >> (8 * i));
+        return b;
+    };
     // rbuf[0, used) holds received bytes not yet parsed (at most one partial frame, which is
     // smaller than kReadChunk): a read always has kReadChunk of room.
     std::size_t used = rbuf.size();
@@ -439,6 +448,12 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             std::lock_guard lock(sendMutex_);
             if (wbuf.empty())
                 wbuf.swap(pending_);
+        }
+        if (const auto now = std::chrono::steady_clock::now(); now >= nextPing) {
+            nextPing = now + std::chrono::seconds(5);
+            appendFrame(control, kOpPing, {}, pingBytes(now));
+            if (written == wbuf.size())
+                continue; // picked up at the top of the loop
         }
         pollfd fds[2] = {{fd, short(POLLIN | (written < wbuf.size() ? POLLOUT : 0)), 0},
                          {wakeFd_, POLLIN, 0}};
@@ -502,6 +517,15 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             off += h->headerLength + len;
             if (h->opcode == kOpPing) {
                 appendFrame(control, kOpPong, {}, {payload, len});
+            } else if (h->opcode == kOpPong && len == 8) {
+                std::uint64_t ns = 0;
+                for (int i = 7; i >= 0; --i)
+                    ns = (ns << 8) | payload[i];
+                const auto sent = std::chrono::steady_clock::time_point(
+                    std::chrono::steady_clock::duration(std::int64_t(ns)));
+                const auto rtt = std::chrono::steady_clock::now() - sent;
+                if (rtt >= std::chrono::steady_clock::duration(0) && rtt < std::chrono::seconds(60))
+                    latencyUs_ = std::chrono::duration_cast<std::chrono::microseconds>(rtt).count();
             } else if (h->opcode == kOpClose) {
                 const int code = len >= 2 ? (payload[0] << 8) | payload[1] : 1005;
                 setError("the relay closed the connection (" + std::to_string(code) + ")");

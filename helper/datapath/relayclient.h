@@ -63,6 +63,9 @@ public:
     bool sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) override;
 
     [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
+    // The last round trip of a WebSocket ping to the relay (sent every 5 s), in microseconds;
+    // -1 before the first.
+    [[nodiscard]] std::int64_t latencyUs() const noexcept { return latencyUs_.load(); }
     [[nodiscard]] const Target& target() const noexcept { return target_; }
     // The last reason the connection failed, for status ("" when connected).
     [[nodiscard]] std::string lastError() const;
@@ -89,6 +92,7 @@ private:
     std::vector<std::uint8_t> pending_;
     std::atomic<bool> running_{false};
     std::atomic<bool> connected_{false};
+    std::atomic<std::int64_t> latencyUs_{-1};
     int wakeFd_ = -1;
     std::thread thread_;
     mutable std::mutex errorMutex_;

@@ -155,9 +155,13 @@ void MeshSession::updateStunServers() {
     stunFor_ = regions;
     const QUrl url(mesh_.server);
     std::vector<std::pair<QString, int>> wanted;
-    for (const RelayRegion& r : regions)
+    for (const RelayRegion& r : regions) {
+        const QString host = r.stunHost.isEmpty() ? url.host() : r.stunHost;
         if (r.stunPort > 0)
-            wanted.emplace_back(r.stunHost.isEmpty() ? url.host() : r.stunHost, r.stunPort);
+            wanted.emplace_back(host, r.stunPort);
+        if (r.stunAltPort > 0)
+            wanted.emplace_back(host, r.stunAltPort);
+    }
     const int generation = ++stunLookup_;
     auto resolved = std::make_shared<std::vector<net::SocketAddress>>();
     auto left = std::make_shared<int>(int(wanted.size()));

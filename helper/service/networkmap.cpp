@@ -109,6 +109,8 @@ bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
         r.stunHost = o.value("stunHost"_L1).toString();
         const int port = o.value("stunPort"_L1).toInt(0);
         r.stunPort = port > 0 && port < 65536 ? port : 0;
+        const int alt = o.value("stunAltPort"_L1).toInt(0);
+        r.stunAltPort = r.stunPort && alt > 0 && alt < 65536 ? alt : 0;
         if (!r.name.isEmpty())
             relays.push_back(std::move(r));
     }

@@ -57,6 +57,7 @@ struct RelayRegion {
     QString url;
     QString stunHost;
     int stunPort = 0;
+    int stunAltPort = 0; // a second STUN port of the same server: tells a symmetric NAT
     friend bool operator==(const RelayRegion&, const RelayRegion&) = default;
 };
 

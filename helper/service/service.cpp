@@ -50,7 +50,7 @@ Service::Service(Options options, QObject* parent)
               return event == ipc::kEventState ? statusJson() : peersJson();
           },
           this),
-      controller_(controllerOptions(options_), store_) {
+      controller_(controllerOptions(options_), store_), diagnostics_(controller_, server_) {
     statsTimer_.setInterval(1000);
     connect(&statsTimer_, &QTimer::timeout, this, &Service::publishPeers);
     connect(&controller_, &ConnectionController::stateChanged, this, &Service::publishState);
@@ -103,6 +103,8 @@ void Service::shutdown() {
 QJsonObject Service::handle(const ipc::Request& request, ipc::Role) {
     const qint64 id = request.id;
     const QString& m = request.method;
+    if (auto reply = diagnostics_.handle(request))
+        return *reply;
     if (m == ipc::kMethodVersion) {
         if (auto e = ipc::parseNoParams(request.params))
             return e->toReply(id);

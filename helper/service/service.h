@@ -28,6 +28,7 @@
 #include "helper/service/connectioncontroller.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
+#include "helper/service/meshdiagnostics.h"
 #include "helper/service/profilestore.h"
 
 namespace calnet::helper {
@@ -83,6 +84,7 @@ private:
     ProfileStore store_;
     IpcServer server_;
     ConnectionController controller_;
+    MeshDiagnostics diagnostics_;
     QTimer statsTimer_;
     QJsonObject lastPeers_;
 };

@@ -65,6 +65,56 @@ private slots:
         QCOMPARE(formatPeers({{"peers", QJsonArray{}}}),
                  QStringLiteral("no peers (not connected)\n"));
     }
+    void netcheck() {
+        const QString text = formatNetcheck(
+            {{"udp", true},
+             {"stun", true},
+             {"publicAddress", "203.0.113.11:41641"},
+             {"mappingVariesByDestination", false},
+             {"localEndpoints", QJsonArray{"203.0.113.11:41641", "10.1.0.2:41641"}},
+             {"relays", QJsonArray{QJsonObject{
+                            {"name", "default"}, {"connected", true}, {"latencyMs", 2.25}}}},
+             {"homeRelay", "default"}});
+        QCOMPARE(text, QStringLiteral("UDP: yes\n"
+                                      "public address: 203.0.113.11:41641\n"
+                                      "mapping varies by destination (symmetric NAT): no\n"
+                                      "local endpoints: 203.0.113.11:41641, 10.1.0.2:41641\n"
+                                      "relay default: connected, 2.3 ms\n"
+                                      "home relay: default\n"));
+        const QString blocked =
+            formatNetcheck({{"udp", false},
+                            {"stun", true},
+                            {"publicAddress", QJsonValue()},
+                            {"mappingVariesByDestination", QJsonValue()},
+                            {"localEndpoints", QJsonArray{}},
+                            {"relays", QJsonArray{QJsonObject{{"name", "default"},
+                                                              {"connected", false},
+                                                              {"latencyMs", QJsonValue()},
+                                                              {"error", "connect: refused"}}}},
+                            {"homeRelay", "default"}});
+        QVERIFY(blocked.contains("UDP: no\n"));
+        QVERIFY(blocked.contains("public address: unknown\n"));
+        QVERIFY(blocked.contains("(symmetric NAT): unknown\n"));
+        QVERIFY(blocked.contains("relay default: not connected: connect: refused\n"));
+    }
+    void ping() {
+        QCOMPARE(
+            formatPing(
+                {{"peer", "db"},
+                 {"rounds", 2},
+                 {"direct", true},
+                 {"pongs",
+                  QJsonArray{QJsonObject{{"via", "relay"}, {"direct", false}, {"latencyMs", 4.0}},
+                             QJsonObject{{"via", "203.0.113.12:41641"},
+                                         {"direct", true},
+                                         {"latencyMs", 1.25}}}}}),
+            QStringLiteral("pong from db via the relay in 4.0 ms\n"
+                           "pong from db via 203.0.113.12:41641 in 1.3 ms\n"
+                           "direct after 2 rounds\n"));
+        QCOMPARE(
+            formatPing({{"peer", "db"}, {"rounds", 3}, {"direct", false}, {"pongs", QJsonArray{}}}),
+            QStringLiteral("no pong from db in 3 rounds\n"));
+    }
     void paths() {
         QCOMPARE(formatPath({{"path", "direct"},
                              {"pathEndpoint", "203.0.113.12:41641"},

@@ -260,6 +260,27 @@ table_shows() { output_has "relayed via default" ctl c peers; }
 check "calnetctl peers shows 'relayed via default' on c" table_shows
 e_over_tcp443() { output_has "203.0.113.1:443" in_ns "$(node_ns e)" ss -tn state established; }
 check "e's relay connection is TCP to port 443" e_over_tcp443
+# netcheck and ping, as a user would look.
+netcheck_field() { ctl "$1" --json netcheck | python3 -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else v)' "$2"; }
+a_public() { [[ $(netcheck_field a publicAddress) == "${public_of[a]}":* && $(netcheck_field a udp) == True ]]; }
+check "netcheck on a: UDP works, public address ${public_of[a]}" a_public
+a_not_symmetric() { [[ $(netcheck_field a mappingVariesByDestination) == False ]]; }
+check "netcheck on a: the mapping does not vary by destination" a_not_symmetric
+c_symmetric() { [[ $(netcheck_field c mappingVariesByDestination) == True ]]; }
+check "netcheck on c: the mapping varies by destination (symmetric NAT)" wait_for 30 c_symmetric
+e_no_udp() { [[ $(netcheck_field e udp) == False ]]; }
+check "netcheck on e: UDP blocked" e_no_udp
+ctl c netcheck | sed 's/^/# netcheck on c: /'
+c_reason_symmetric() { [[ $(peer_field c d pathReason) == "both nodes are behind symmetric NATs" ]]; }
+check "c says both nodes are behind symmetric NATs" wait_for 40 c_reason_symmetric
+ping_direct() { output_has "direct after" ctl a ping b --count 5; }
+check "calnetctl ping b from a: a pong directly" ping_direct
+ctl a ping b --count 3 | sed 's/^/# a ping b: /'
+ping_relayed() { output_has "via the relay" ctl c ping d --count 2; }
+check "calnetctl ping d from c: pongs through the relay" ping_relayed
 check "after probing, every ordered pair still pings (within 5 s)" all_pairs_within 5 "$(millis)"
 
 # ---- the direct path cut mid-transfer, then healed -----------------------------------------------

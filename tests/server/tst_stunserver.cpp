@@ -189,6 +189,19 @@ private slots:
         QCOMPARE(region.value(QStringLiteral("stunPort")).toInt(), int(server.stunPort));
         QCOMPARE(region.value(QStringLiteral("stunHost")).toString(), QStringLiteral("127.0.0.1"));
         QCOMPARE(region.value(QStringLiteral("name")).toString(), QStringLiteral("default"));
+        // The alternate port answers too, with the same source: a node compares the two.
+        const int alt = region.value(QStringLiteral("stunAltPort")).toInt();
+        QVERIFY(alt > 0 && alt != int(server.stunPort));
+        QUdpSocket socket;
+        QVERIFY(socket.bind(QHostAddress::LocalHost, 0));
+        const stun::TransactionId id = randomId();
+        const Exchange e = exchange(socket, QHostAddress::LocalHost, quint16(alt),
+                                    toBytes(stun::encodeBindingRequest(id)));
+        const auto response = stun::parseBindingResponse(
+            std::span(reinterpret_cast<const std::uint8_t*>(e.answer.constData()),
+                      std::size_t(e.answer.size())));
+        QVERIFY(response && response->id == id);
+        QCOMPARE(response->mapped.port, e.localPort);
         QCOMPARE(server.terminate(), 0);
     }
 

@@ -71,6 +71,13 @@
         <source>Retrying to reach calnetd…</source>
         <translation>Erneuter Verbindungsversuch zu calnetd…</translation>
     </message>
+    <message numerus="yes">
+        <source>%n peer(s) through a relay</source>
+        <translation>
+            <numerusform>%n Peer über ein Relay</numerusform>
+            <numerusform>%n Peers über ein Relay</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::Application</name>
@@ -619,6 +626,62 @@ Melden Sie sich danach ab und wieder an.</translation>
         <source>offline</source>
         <translation>offline</translation>
     </message>
+    <message>
+        <source>relayed via %1</source>
+        <translation>über Relay %1</translation>
+    </message>
+    <message>
+        <source>no path</source>
+        <translation>kein Pfad</translation>
+    </message>
+    <message>
+        <source>%1 · %2 ms</source>
+        <translation>%1 · %2 ms</translation>
+    </message>
+    <message>
+        <source>The server reports this peer offline.</source>
+        <translation>Der Server meldet diesen Peer als offline.</translation>
+    </message>
+    <message>
+        <source>the relay</source>
+        <translation>das Relay</translation>
+    </message>
+    <message>
+        <source>Relayed via %1</source>
+        <translation>Über Relay %1</translation>
+    </message>
+    <message>
+        <source>Relayed via %1 since %2</source>
+        <translation>Über Relay %1 seit %2</translation>
+    </message>
+    <message>
+        <source>No path</source>
+        <translation>Kein Pfad</translation>
+    </message>
+    <message>
+        <source>No path since %1</source>
+        <translation>Kein Pfad seit %1</translation>
+    </message>
+    <message>
+        <source>Direct to %1</source>
+        <translation>Direkt zu %1</translation>
+    </message>
+    <message>
+        <source>Direct to %1 since %2</source>
+        <translation>Direkt zu %1 seit %2</translation>
+    </message>
+    <message>
+        <source>Direct</source>
+        <translation>Direkt</translation>
+    </message>
+    <message>
+        <source>%1, %2 ms</source>
+        <translation>%1, %2 ms</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::SettingsDialog</name>
@@ -683,7 +746,7 @@ Melden Sie sich danach ab und wieder an.</translation>
     </message>
     <message>
         <source>%1 — %2</source>
-        <translation>%1 – %2</translation>
+        <translation>%1 — %2</translation>
     </message>
     <message>
         <source>&amp;Disconnect</source>

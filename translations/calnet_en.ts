@@ -27,6 +27,13 @@
             <numerusform>%n peers</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n peer(s) through a relay</source>
+        <translation>
+            <numerusform>%n peer through a relay</numerusform>
+            <numerusform>%n peers through a relay</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::Importer</name>

@@ -71,6 +71,13 @@
         <source>Retrying to reach calnetd…</source>
         <translation>Nouvelle tentative de connexion à calnetd…</translation>
     </message>
+    <message numerus="yes">
+        <source>%n peer(s) through a relay</source>
+        <translation>
+            <numerusform>%n pair par un relais</numerusform>
+            <numerusform>%n pairs par un relais</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::Application</name>
@@ -618,6 +625,62 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>offline</source>
         <translation>hors ligne</translation>
+    </message>
+    <message>
+        <source>relayed via %1</source>
+        <translation>relayé par %1</translation>
+    </message>
+    <message>
+        <source>no path</source>
+        <translation>aucun chemin</translation>
+    </message>
+    <message>
+        <source>%1 · %2 ms</source>
+        <translation>%1 · %2&#xa0;ms</translation>
+    </message>
+    <message>
+        <source>The server reports this peer offline.</source>
+        <translation>Le serveur signale ce pair hors ligne.</translation>
+    </message>
+    <message>
+        <source>the relay</source>
+        <translation>le relais</translation>
+    </message>
+    <message>
+        <source>Relayed via %1</source>
+        <translation>Relayé par %1</translation>
+    </message>
+    <message>
+        <source>Relayed via %1 since %2</source>
+        <translation>Relayé par %1 depuis %2</translation>
+    </message>
+    <message>
+        <source>No path</source>
+        <translation>Aucun chemin</translation>
+    </message>
+    <message>
+        <source>No path since %1</source>
+        <translation>Aucun chemin depuis %1</translation>
+    </message>
+    <message>
+        <source>Direct to %1</source>
+        <translation>Direct vers %1</translation>
+    </message>
+    <message>
+        <source>Direct to %1 since %2</source>
+        <translation>Direct vers %1 depuis %2</translation>
+    </message>
+    <message>
+        <source>Direct</source>
+        <translation>Connexion directe</translation>
+    </message>
+    <message>
+        <source>%1, %2 ms</source>
+        <translation>%1, %2&#xa0;ms</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
     </message>
 </context>
 <context>

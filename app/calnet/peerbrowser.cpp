@@ -424,7 +424,7 @@ void PeerBrowser::refreshDetail() {
     allowedIpsValue_->setText(
         peer->allowedIps.isEmpty() ? tr("none") : peer->allowedIps.join(QStringLiteral(", ")));
     endpointValue_->setText(peer->endpoint.isEmpty() ? tr("unknown") : peer->endpoint);
-    pathValue_->setText(pathText(*peer));
+    pathValue_->setText(pathDetails(*peer));
 
     const std::optional<qint64> age = model_->handshakeAge(*peer);
     const ipc::Health health = model_->health(*peer);

@@ -2,6 +2,7 @@
 
 #include <QColor>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QJsonArray>
 #include <QLocale>
 #include <QSet>
@@ -42,6 +43,11 @@ std::optional<PeerInfo> PeerInfo::fromJson(const QJsonObject& peer) {
     const QString path = peer.value(QLatin1StringView("path")).toString();
     if (!path.isEmpty())
         p.path = path;
+    p.pathEndpoint = peer.value(QLatin1StringView("pathEndpoint")).toString();
+    p.pathReason = peer.value(QLatin1StringView("pathReason")).toString();
+    if (const QJsonValue l = peer.value(QLatin1StringView("latencyMs")); l.isDouble())
+        p.latencyMs = l.toDouble();
+    p.pathSince = optionalInt(peer, QLatin1StringView("pathSince"));
     const QJsonValue online = peer.value(QLatin1StringView("online"));
     if (online.isBool())
         p.online = online.toBool();
@@ -79,8 +85,47 @@ QString formatBytes(qint64 bytes) {
 QString pathText(const PeerInfo& peer) {
     if (peer.online == false)
         return PeerModel::tr("offline");
-    return peer.path == QLatin1StringView("relayed") ? PeerModel::tr("relayed")
-                                                     : PeerModel::tr("direct");
+    QString text;
+    if (peer.path == QLatin1StringView("relayed"))
+        text = peer.pathEndpoint.isEmpty() ? PeerModel::tr("relayed")
+                                           : PeerModel::tr("relayed via %1").arg(peer.pathEndpoint);
+    else if (peer.path == QLatin1StringView("none"))
+        return PeerModel::tr("no path");
+    else
+        text = PeerModel::tr("direct");
+    if (peer.latencyMs)
+        text = PeerModel::tr("%1 · %2 ms").arg(text, QLocale().toString(*peer.latencyMs, 'f', 1));
+    return text;
+}
+
+QString pathDetails(const PeerInfo& peer) {
+    if (peer.online == false)
+        return PeerModel::tr("The server reports this peer offline.");
+    const QString since =
+        peer.pathSince ? QLocale().toString(QDateTime::fromSecsSinceEpoch(*peer.pathSince).time(),
+                                            QLocale::ShortFormat)
+                       : QString();
+    QString text;
+    if (peer.path == QLatin1StringView("relayed")) {
+        const QString relay =
+            peer.pathEndpoint.isEmpty() ? PeerModel::tr("the relay") : peer.pathEndpoint;
+        text = since.isEmpty() ? PeerModel::tr("Relayed via %1").arg(relay)
+                               : PeerModel::tr("Relayed via %1 since %2").arg(relay, since);
+    } else if (peer.path == QLatin1StringView("none")) {
+        text = since.isEmpty() ? PeerModel::tr("No path")
+                               : PeerModel::tr("No path since %1").arg(since);
+    } else if (!peer.pathEndpoint.isEmpty()) {
+        text = since.isEmpty()
+                   ? PeerModel::tr("Direct to %1").arg(peer.pathEndpoint)
+                   : PeerModel::tr("Direct to %1 since %2").arg(peer.pathEndpoint, since);
+    } else {
+        text = PeerModel::tr("Direct");
+    }
+    if (peer.latencyMs)
+        text = PeerModel::tr("%1, %2 ms").arg(text, QLocale().toString(*peer.latencyMs, 'f', 1));
+    if (!peer.pathReason.isEmpty())
+        text = PeerModel::tr("%1 — %2").arg(text, peer.pathReason);
+    return text;
 }
 
 QString formatAge(qint64 seconds) {
@@ -222,6 +267,12 @@ ipc::Health PeerModel::health(const PeerInfo& p) const {
     return ipc::healthFor(handshakeAge(p));
 }
 
+int PeerModel::relayedCount() const {
+    return int(std::count_if(peers_.begin(), peers_.end(), [](const PeerInfo& p) {
+        return p.path == QLatin1StringView("relayed") && p.online != false;
+    }));
+}
+
 int PeerModel::unhealthyCount() const {
     return int(std::count_if(peers_.begin(), peers_.end(), [this](const PeerInfo& p) {
         const ipc::Health h = health(p);
@@ -300,6 +351,8 @@ QVariant PeerModel::data(const QModelIndex& index, int role) const {
     case Qt::ToolTipRole:
         if (column == Name)
             return p.publicKey;
+        if (column == Path)
+            return pathDetails(p);
         if (column == Handshake && p.lastHandshake)
             return QLocale().toString(QDateTime::fromSecsSinceEpoch(*p.lastHandshake),
                                       QLocale::LongFormat);

@@ -35,8 +35,12 @@ struct PeerInfo {
     qint64 rxBytes = 0;
     qint64 txBytes = 0;
     int persistentKeepalive = 0;
-    QString path = QStringLiteral("direct");
-    std::optional<bool> online; // mesh only
+    QString path = QStringLiteral("direct"); // "direct", "relayed" or "none"
+    QString pathEndpoint;                    // ip:port, or the relay's name
+    QString pathReason;                      // why not direct, in words
+    std::optional<double> latencyMs;
+    std::optional<qint64> pathSince; // unix seconds
+    std::optional<bool> online;      // mesh only
 
     // Reads one Peer object of docs/ipc.md; nullopt if publicKey is missing.
     [[nodiscard]] static std::optional<PeerInfo> fromJson(const QJsonObject& peer);
@@ -48,9 +52,12 @@ struct PeerInfo {
 // Reads the `peers` result / event data: {"peers": [Peer...]}. Malformed entries are skipped.
 [[nodiscard]] QList<PeerInfo> peersFromJson(const QJsonObject& data);
 
-// The path column: "offline" for a mesh peer the server reports offline, else "relayed" or
-// "direct" (every plain WireGuard peer is direct).
+// The path column: "offline" for a mesh peer the server reports offline, else "direct",
+// "relayed via NAME" or "no path", with the latency when known ("direct · 1.2 ms").
 [[nodiscard]] QString pathText(const PeerInfo& peer);
+// The path in a sentence, for the details pane and the column's tooltip: where packets go, since
+// when, and why they do not go directly.
+[[nodiscard]] QString pathDetails(const PeerInfo& peer);
 
 // "1.5 KiB", "3.2 MiB": binary units as `wg show` prints them.
 [[nodiscard]] QString formatBytes(qint64 bytes);
@@ -95,6 +102,7 @@ public:
     [[nodiscard]] std::optional<qint64> handshakeAge(const PeerInfo& peer) const;
     [[nodiscard]] ipc::Health health(const PeerInfo& peer) const;
     [[nodiscard]] int unhealthyCount() const; // stale or dead
+    [[nodiscard]] int relayedCount() const;   // path "relayed"
     [[nodiscard]] QList<ipc::Health> healthList() const;
 
     int rowCount(const QModelIndex& parent = {}) const override;

@@ -153,7 +153,8 @@ TooltipInputs HelperSession::tooltipInputs() const {
             status_.addresses,
             peers_->rowCount(),
             peers_->unhealthyCount(),
-            status_.error.isEmpty() ? lastError_ : status_.error};
+            status_.error.isEmpty() ? lastError_ : status_.error,
+            peers_->relayedCount()};
 }
 
 void HelperSession::refreshProfiles() {

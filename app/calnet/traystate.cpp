@@ -77,6 +77,9 @@ QString trayTooltip(const TooltipInputs& in) {
                          .arg(in.peersUnhealthy);
         else
             lines << QCoreApplication::translate("TrayState", "%n peer(s)", nullptr, in.peers);
+        if (in.peersRelayed > 0)
+            lines << QCoreApplication::translate("TrayState", "%n peer(s) through a relay", nullptr,
+                                                 in.peersRelayed);
     }
     if (in.state == TrayState::Error && !in.error.isEmpty())
         lines << in.error;

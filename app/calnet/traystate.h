@@ -45,6 +45,7 @@ struct TooltipInputs {
     int peers = 0;
     int peersUnhealthy = 0; // stale or dead
     QString error;
+    int peersRelayed = 0; // reached through a relay, not directly
 };
 [[nodiscard]] QString trayTooltip(const TooltipInputs& in);
 

@@ -408,7 +408,7 @@ private slots:
         QCOMPARE(label(f.browser, "detailKey")->text(), keyOf(2));
         QCOMPARE(label(f.browser, "detailAllowedIps")->text(), u"10.0.0.2/32, fd00::2/128"_qs);
         QCOMPARE(label(f.browser, "detailEndpoint")->text(), u"198.51.100.3:51820"_qs);
-        QCOMPARE(label(f.browser, "detailPath")->text(), u"direct"_qs);
+        QCOMPARE(label(f.browser, "detailPath")->text(), u"Direct"_qs);
         QVERIFY(label(f.browser, "detailHandshake")->text().contains(formatAge(2)));
         QVERIFY(label(f.browser, "detailHandshake")
                     ->text()

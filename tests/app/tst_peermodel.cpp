@@ -4,8 +4,10 @@
 // QAbstractItemModelTester — and a 1,000-peer update.
 #include <QAbstractItemModelTester>
 #include <QColor>
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QJsonArray>
+#include <QLocale>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -87,6 +89,52 @@ private slots:
         PeerModel model;
         model.setPeers(peers);
         QCOMPARE(model.index(1, PeerModel::Path).data().toString(), QStringLiteral("offline"));
+    }
+
+    // What the helper says about a mesh peer's path becomes the column, its tooltip and the
+    // details sentence: where packets go, how fast, since when and why not directly.
+    void paths() {
+        const QJsonObject relayed{{"publicKey", "BBBB"},
+                                  {"path", "relayed"},
+                                  {"pathEndpoint", "default"},
+                                  {"latencyMs", 4.04},
+                                  {"pathSince", 1700000000},
+                                  {"pathReason", "peer is behind a symmetric NAT"},
+                                  {"online", true}};
+        const auto r = PeerInfo::fromJson(relayed);
+        QVERIFY(r);
+        QCOMPARE(r->pathEndpoint, QStringLiteral("default"));
+        QCOMPARE(r->latencyMs.value(), 4.04);
+        QCOMPARE(r->pathSince.value(), 1700000000);
+        QCOMPARE(pathText(*r), QStringLiteral("relayed via default · 4.0 ms"));
+        const QString since = QLocale().toString(QDateTime::fromSecsSinceEpoch(1700000000).time(),
+                                                 QLocale::ShortFormat);
+        QCOMPARE(pathDetails(*r),
+                 QStringLiteral("Relayed via default since %1, 4.0 ms — peer is behind a "
+                                "symmetric NAT")
+                     .arg(since));
+        QJsonObject direct = relayed;
+        direct["publicKey"] = "CCCC";
+        direct["path"] = "direct";
+        direct["pathEndpoint"] = "203.0.113.12:41641";
+        direct["pathReason"] = QJsonValue();
+        direct["latencyMs"] = 1.26;
+        QCOMPARE(pathText(*PeerInfo::fromJson(direct)), QStringLiteral("direct · 1.3 ms"));
+        QCOMPARE(pathDetails(*PeerInfo::fromJson(direct)),
+                 QStringLiteral("Direct to 203.0.113.12:41641 since %1, 1.3 ms").arg(since));
+        QJsonObject none = relayed;
+        none["path"] = "none";
+        none["pathEndpoint"] = QJsonValue();
+        none["latencyMs"] = QJsonValue();
+        none["pathSince"] = QJsonValue();
+        none["pathReason"] = "the relay is not reachable";
+        QCOMPARE(pathText(*PeerInfo::fromJson(none)), QStringLiteral("no path"));
+        QCOMPARE(pathDetails(*PeerInfo::fromJson(none)),
+                 QStringLiteral("No path — the relay is not reachable"));
+        PeerModel model;
+        model.setPeers({*r, *PeerInfo::fromJson(direct)});
+        QCOMPARE(model.relayedCount(), 1);
+        QCOMPARE(model.index(0, PeerModel::Path).data(Qt::ToolTipRole).toString(), pathDetails(*r));
     }
 
     void formats() {

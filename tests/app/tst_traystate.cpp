@@ -79,6 +79,12 @@ private slots:
         in.peersUnhealthy = 2;
         t = trayTooltip(in);
         QVERIFY2(t.contains(QStringLiteral("2 not responding")), qPrintable(t));
+        QVERIFY2(!t.contains(QStringLiteral("relay")), qPrintable(t));
+        in.peersRelayed = 2;
+        t = trayTooltip(in);
+        QVERIFY2(t.contains(QStringLiteral("2 peer(s) through a relay")) ||
+                     t.contains(QStringLiteral("2 peers through a relay")),
+                 qPrintable(t));
 
         // Disconnected: no stale profile or address lines.
         in.state = TrayState::Disconnected;

@@ -26,8 +26,8 @@ cmake --build --preset tsan -j "$jobs"
 
 echo "== unit tests under ASan/UBSan"
 ctest --preset debug-asan -L 'core|helper|app|server' -LE slow -E '^fuzz\.' -j "$jobs"
-echo "== the data path's soak under ASan/UBSan (short form)"
-ctest --preset debug-asan -L soak
+echo "== the data path's soak and the NAT lab under ASan/UBSan (short form)"
+ctest --preset debug-asan -L 'soak|nat'
 echo "== data-path unit tests under TSan"
 ctest --preset tsan -j "$jobs"
 echo "== fuzzers (20 s each, two at a time)"

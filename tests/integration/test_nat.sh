@@ -25,12 +25,10 @@ CALNETD=$(readlink -f "${CALNETD:-$(dirname "$0")/../../build/release/helper/cal
 CALNETCTL=$(readlink -f "${CALNETCTL:-$(dirname "$0")/../../build/release/app/calnetctl}")
 CALNET_SERVER=$(readlink -f "${CALNET_SERVER:-$(dirname "$0")/../../build/release/server/calnet-server}")
 tag=$$
-pub="cn-nat-pub-$tag"
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pids=()
-declare -A svc
-namespaces=("$pub")
+namespaces=()
 
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
@@ -60,86 +58,10 @@ done
 command -v iptables >/dev/null || { echo "test_nat: needs iptables (scripts/install-deps.sh --test)" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "test_nat: needs iperf3" >&2; exit 1; }
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-new_ns() { # NAME: a namespace with loopback up and IPv6 off, as on many managed hosts
-  ip netns add "$1"
-  namespaces+=("$1")
-  ip -n "$1" link set lo up
-  in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-}
+# shellcheck source=natlab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
 
-# ---- the public segment: bridge br0, 203.0.113.0/24, the server at .1 ---------------------------
-new_ns "$pub"
-ip -n "$pub" link add br0 type bridge
-ip -n "$pub" addr add 203.0.113.1/24 dev br0
-ip -n "$pub" link set br0 up
-
-# link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth pair between two namespaces (ADDR_B may be
-# "bridge": the B end joins pub's br0).
-link() {
-  ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-  ip -n "$1" addr add "$3" dev "$2"
-  ip -n "$1" link set "$2" up
-  if [[ $6 == bridge ]]; then
-    ip -n "$4" link set "$5" master br0
-  else
-    ip -n "$4" addr add "$6" dev "$5"
-  fi
-  ip -n "$4" link set "$5" up
-}
-
-# masquerade NS WAN [--random-fully]: NAT out of WAN, and a stateful firewall that lets in only
-# what answers a connection from inside, to the LAN and to the router itself (as home routers
-# do: an unsolicited packet is dropped, and leaves no connection-tracking entry behind).
-masquerade() {
-  local ns=$1 wan=$2 chain
-  shift 2
-  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
-  in_ns "$ns" iptables -t nat -A POSTROUTING -o "$wan" -j MASQUERADE "$@"
-  for chain in FORWARD INPUT; do
-    in_ns "$ns" iptables -A "$chain" -i "$wan" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-    in_ns "$ns" iptables -A "$chain" -i "$wan" -j DROP
-  done
-}
-
-# site NAME INDEX MODE: router rNAME between pub (203.0.113.(10+INDEX)) and the node's LAN
-# 10.INDEX.0.0/24; the node nNAME at 10.INDEX.0.2.
-declare -A public_of
-site() {
-  local name=$1 i=$2 mode=$3
-  local r="cn-nat-r$name-$tag" n="cn-nat-n$name-$tag"
-  new_ns "$r"
-  new_ns "$n"
-  link "$r" "w$i$tag" "203.0.113.$((10 + i))/24" "$pub" "p$i$tag" bridge
-  link "$n" "l$i$tag" "10.$i.0.2/24" "$r" "r$i$tag" "10.$i.0.1/24"
-  ip -n "$n" route add default via "10.$i.0.1"
-  public_of[$name]="203.0.113.$((10 + i))"
-  case $mode in
-  eim) masquerade "$r" "w$i$tag" ;;
-  symmetric) masquerade "$r" "w$i$tag" --random-fully ;;
-  udpblock)
-    masquerade "$r" "w$i$tag"
-    in_ns "$r" iptables -A FORWARD -o "w$i$tag" -p udp --dport 53 -j ACCEPT
-    in_ns "$r" iptables -A FORWARD -o "w$i$tag" -p tcp -m multiport --dports 53,80,443 -j ACCEPT
-    in_ns "$r" iptables -A FORWARD -o "w$i$tag" -j DROP
-    ;;
-  doublenat)
-    # The site's "router" is the carrier NAT; the home router sits between it and the node.
-    local h="cn-nat-h$name-$tag"
-    new_ns "$h"
-    ip -n "$n" route del default
-    ip -n "$r" addr del "10.$i.0.1/24" dev "r$i$tag"
-    ip -n "$r" link set "r$i$tag" netns "$h"
-    ip -n "$h" addr add "10.$i.0.1/24" dev "r$i$tag"
-    ip -n "$h" link set "r$i$tag" up
-    ip -n "$n" route add default via "10.$i.0.1"
-    link "$h" "c$i$tag" "100.64.$i.2/24" "$r" "g$i$tag" "100.64.$i.1/24"
-    ip -n "$h" route add default via "100.64.$i.1"
-    masquerade "$h" "c$i$tag"
-    masquerade "$r" "w$i$tag"
-    ;;
-  esac
-}
+lab_public
 site a 1 eim
 site b 2 eim
 site c 3 symmetric
@@ -147,46 +69,12 @@ site d 4 symmetric
 site e 5 udpblock
 site f 6 doublenat
 nodes=(a b c d e f)
-node_ns() { echo "cn-nat-n$1-$tag"; }
-router_ns() { echo "cn-nat-r$1-$tag"; }
 
-# ---- the server: HTTP (API, map stream, relay) on TCP 443, STUN on UDP 3478 ----------------------
-head -c 24 /dev/urandom | base64 | tr -d '\n' >"$tmp/admin-token"
-chmod 600 "$tmp/admin-token"
-ip netns exec "$pub" "$CALNET_SERVER" serve --listen 203.0.113.1:443 --db "sqlite:$tmp/server.db" \
-  --stun-listen 203.0.113.1:3478 --admin-token-file "$tmp/admin-token" \
-  >"$tmp/server.out" 2>>"$tmp/server.log" &
-pids+=("$!")
-wait_for 20 grep -q "^listening on" "$tmp/server.out"
-in_ns "$pub" "$CALNET_SERVER" authkey create --reusable --expires 1h \
-  --server http://203.0.113.1:443 --admin-token-file "$tmp/admin-token" >"$tmp/authkey"
+lab_server
 check "an auth key is printed" grep -q "^calnet-auth-" "$tmp/authkey"
-
-# ---- nodes ---------------------------------------------------------------------------------------
-sock_of() { echo "$tmp/$1/calnetd.sock"; }
-ctl() { local n=$1; shift; in_ns "$(node_ns "$n")" "$CALNETCTL" --socket "$(sock_of "$n")" "$@"; }
-for n in "${nodes[@]}"; do
-  mkdir -p "$tmp/$n"
-  ip netns exec "$(node_ns "$n")" "$CALNETD" --service --socket "$(sock_of "$n")" \
-    --state-dir "$tmp/$n/state" --interface "cn$n$tag" 2>>"$tmp/$n.log" &
-  svc[$n]=$!
-  pids+=("${svc[$n]}")
-done
-for n in "${nodes[@]}"; do wait_for 10 test -S "$(sock_of "$n")"; done
-millis() { date +%s%3N; }
-for n in "${nodes[@]}"; do
-  check "$n: calnetctl up" ctl "$n" up --server http://203.0.113.1:443 \
-    --auth-key-file "$tmp/authkey" --hostname "$n"
-done
+lab_start_nodes "${nodes[@]}"
+for n in "${nodes[@]}"; do check "$n: calnetctl up" lab_up "$n"; done
 t0=$(millis)
-declare -A addr
-overlay_of() {
-  ctl "$1" --json status | python3 -c '
-import json, sys
-for a in json.load(sys.stdin).get("addresses", []):
-    if ":" not in a:
-        print(a.split("/")[0]); break'
-}
 for n in "${nodes[@]}"; do addr[$n]=$(overlay_of "$n"); done
 
 ping_ok() { in_ns "$(node_ns "$1")" ping -c 1 -W 1 -q "${addr[$2]}" >/dev/null 2>&1; }

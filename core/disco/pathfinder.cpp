@@ -347,7 +347,8 @@ bool PathFinder::pingNow(const crypto::PublicKey& peer, Instant now, Outbox& out
 
 Instant PathFinder::tick(Instant now, Outbox& out) {
     Instant next = kNever;
-    for (auto& [key, p] : peers_) {
+    for (auto& entry : peers_) {
+        Peer& p = entry.second; // (a named reference: lambdas below capture it)
         std::erase_if(p.pending, [&](const Pending& x) { return now - x.sent >= t_.pingTimeout; });
         std::erase_if(p.candidates, [&](const auto& c) {
             return !c.second.fromMap && c.first != p.best &&

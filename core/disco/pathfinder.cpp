@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::size_t kMaxLearned = 8;  // candidates learned from pings and call-me-maybe
 constexpr std::size_t kMaxPending = 64; // pings awaiting a pong, per peer
+constexpr std::size_t kSeenPings = 128; // transaction ids of received pings kept, per peer
 
 Duration scale(Duration d, double s) {
     return Duration(std::int64_t(double(d.count()) * s));
@@ -82,7 +83,10 @@ void PathFinder::setPeers(const std::vector<PeerSpec>& specs, Instant now, Outbo
         } else if (!p.best && spec.endpoints != oldEndpoints) {
             p.nextProbe = now; // new endpoints: try them at once
         }
-        byDisco_[spec.discoKey] = spec.nodeKey;
+        // A disco key claimed by two nodes belongs to neither: one of them copied the other's
+        // public key, and its messages must not pass for the other's.
+        if (auto [d, inserted] = byDisco_.emplace(spec.discoKey, spec.nodeKey); !inserted)
+            d->second = crypto::PublicKey{};
         auto [it, _] = next.emplace(spec.nodeKey, std::move(p));
         if (fresh)
             out.changed.push_back(spec.nodeKey);
@@ -125,6 +129,8 @@ bool PathFinder::noteActivity(const crypto::PublicKey& peer, Instant now) {
     Peer& p = it->second;
     const bool wasIdle = !active(p, now);
     p.lastActivity = now;
+    if (wasIdle)
+        p.activeSince = now;
     if (!wasIdle || !p.best)
         return false;
     p.nextHeartbeat = std::min(p.nextHeartbeat, now); // check the idle path at once
@@ -188,29 +194,34 @@ void PathFinder::probe(Peer& p, Instant now, Outbox& out) {
     p.probeInterval = std::min(p.probeInterval * 2, t_.maxProbeInterval);
 }
 
-void PathFinder::learn(Peer& p, const net::SocketAddress& a, Instant now) {
+bool PathFinder::learn(Peer& p, const net::SocketAddress& a, Instant now) {
     auto it = p.candidates.find(a);
     if (it != p.candidates.end()) {
         it->second.learnedAt = now;
-        return;
+        return true;
     }
+    // At most kMaxLearned learned candidates; the oldest unconfirmed one makes room. The
+    // current path and addresses that answered are never pushed out by a newcomer.
     std::size_t learned = 0;
     auto oldest = p.candidates.end();
     for (auto c = p.candidates.begin(); c != p.candidates.end(); ++c) {
         if (c->second.fromMap)
             continue;
         ++learned;
+        if (p.best == c->first || c->second.lastPong != kNever)
+            continue;
         if (oldest == p.candidates.end() || c->second.learnedAt < oldest->second.learnedAt)
             oldest = c;
     }
-    if (learned >= kMaxLearned && oldest != p.candidates.end()) {
-        if (p.best == oldest->first)
-            p.best.reset();
+    if (learned >= kMaxLearned) {
+        if (oldest == p.candidates.end())
+            return false;
         p.candidates.erase(oldest);
     }
     Candidate c;
     c.learnedAt = now;
     p.candidates.emplace(a, c);
+    return true;
 }
 
 void PathFinder::dropBest(Peer& p, Instant now) {
@@ -241,8 +252,31 @@ void PathFinder::receiveUdp(std::span<const std::uint8_t> datagram, const net::S
             ++stats_.rejected;
             return;
         }
+        if (std::find(p->seenPings.begin(), p->seenPings.end(), ping->txid) != p->seenPings.end()) {
+            ++stats_.rejected; // a replay
+            return;
+        }
+        if (p->seenPings.size() >= kSeenPings)
+            p->seenPings.erase(p->seenPings.begin());
+        p->seenPings.push_back(ping->txid);
+        const auto known = p->candidates.find(from);
+        const bool confirmed =
+            p->best == from || (known != p->candidates.end() && known->second.lastPong != kNever);
+        if (!confirmed) {
+            // Replies towards an address nobody has confirmed are bounded per peer.
+            if (now - p->unconfirmedWindow >= std::chrono::seconds(1)) {
+                p->unconfirmedWindow = now;
+                p->unconfirmedSent = 0;
+            }
+            if (p->unconfirmedSent >= t_.unconfirmedPerSecond)
+                return;
+            ++p->unconfirmedSent;
+        }
         send(*p, from, Pong{ping->txid, from}, out);
-        learn(*p, from, now);
+        if (!learn(*p, from, now)) {
+            update(*p, now, out);
+            return;
+        }
         // Ping back: this is the other half of the hole punch (our own pings to this address
         // may have been dropped by the peer's firewall before its ping opened it). At most
         // every punchSpacing per address, and not once the address has answered recently.
@@ -253,6 +287,7 @@ void PathFinder::receiveUdp(std::span<const std::uint8_t> datagram, const net::S
             c.lastPunchBack = now;
             this->ping(*p, from, now, false, out);
         }
+        update(*p, now, out);
         return;
     }
     if (const auto* pong = std::get_if<Pong>(&*m)) {
@@ -323,7 +358,8 @@ void PathFinder::receiveRelay(const crypto::PublicKey& from, std::span<const std
         const auto& cmm = std::get<CallMeMaybe>(*m);
         p->peerFlags = cmm.flags;
         for (const net::SocketAddress& a : cmm.endpoints) {
-            learn(*p, a, now);
+            if (!learn(*p, a, now))
+                continue;
             const Candidate& c = p->candidates[a];
             if (!(c.lastPing != kNever && now - c.lastPing < t_.punchSpacing))
                 this->ping(*p, a, now, false, out);
@@ -356,7 +392,11 @@ Instant PathFinder::tick(Instant now, Outbox& out) {
                    !(c.second.lastPong != kNever && now - c.second.lastPong < t_.learnedLifetime);
         });
         const bool isActive = active(p, now);
-        if (p.best && elapsed(p.bestPong, isActive ? t_.trust : t_.idleTrust, now))
+        // Active: a pong within `trust`, counted from when traffic resumed at the earliest (the
+        // heartbeat that checks an idle path has to have had its chance).
+        const Instant trustFrom =
+            isActive && p.activeSince != kNever ? std::max(p.bestPong, p.activeSince) : p.bestPong;
+        if (p.best && elapsed(trustFrom, isActive ? t_.trust : t_.idleTrust, now))
             dropBest(p, now);
         if (p.best && now >= p.nextHeartbeat) {
             ping(p, *p.best, now, false, out);

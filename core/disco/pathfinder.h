@@ -75,6 +75,7 @@ struct Timings {
     Duration notHereHold = std::chrono::seconds(10);
     Duration punchSpacing = std::chrono::milliseconds(500); // pings to one address at most so often
     int earlyProbes = 3;                                    // rounds reported as "trying direct…"
+    int unconfirmedPerSecond = 8; // pongs and pings back to unconfirmed addresses, per peer
     // Every duration multiplied by `scale` (tests).
     [[nodiscard]] Timings scaled(double scale) const;
 };
@@ -183,7 +184,15 @@ private:
         int probes = 0;
         Instant nextHeartbeat = kNever;
         Instant lastActivity = kNever;
+        Instant activeSince = kNever; // when traffic resumed after an idle spell
         Instant notHereAt = kNever;
+        // Transaction ids of the pings received lately: a replayed ping is dropped.
+        std::vector<TxId> seenPings;
+        // Answers to pings from addresses not yet confirmed (pongs and pings back), in the
+        // current second: bounded, so a replayed ping cannot turn this node into a source of
+        // traffic towards addresses an attacker chooses.
+        Instant unconfirmedWindow{};
+        int unconfirmedSent = 0;
         bool heard = false; // an authentic message came from the peer
         std::uint8_t peerFlags = 0;
         std::optional<Duration> relayRtt;
@@ -195,7 +204,8 @@ private:
     void ping(Peer& p, const std::optional<net::SocketAddress>& to, Instant now, bool manual,
               Outbox& out);
     void send(Peer& p, const std::optional<net::SocketAddress>& to, const Message& m, Outbox& out);
-    void learn(Peer& p, const net::SocketAddress& a, Instant now);
+    // false when there is no room for a new candidate (see kMaxLearned).
+    bool learn(Peer& p, const net::SocketAddress& a, Instant now);
     void dropBest(Peer& p, Instant now);
     [[nodiscard]] bool active(const Peer& p, Instant now) const;
     void update(Peer& p, Instant now, Outbox& out);

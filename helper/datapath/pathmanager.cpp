@@ -54,6 +54,18 @@ Route routeFor(const disco::PeerPath& p) {
 
 } // namespace
 
+struct PathManager::Call {
+    explicit Call(PathManager& m) : manager(m) {
+        manager.inflight_.fetch_add(1);
+        open = !manager.stopped_.load();
+    }
+    ~Call() { manager.inflight_.fetch_sub(1); }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    PathManager& manager;
+    bool open;
+};
+
 // What one call into the PathFinder produced, applied after the lock is released.
 struct Pending {
     disco::Outbox out;
@@ -81,15 +93,18 @@ void PathManager::start(std::shared_ptr<RelaySender> relay) {
 }
 
 void PathManager::stop() {
+    stopped_ = true;
     {
         std::lock_guard lock(mutex_);
-        if (!running_)
-            return;
         running_ = false;
     }
     wake_.notify_all();
     if (thread_.joinable())
         thread_.join();
+    // A datagram being handled on the inbound thread, a relay message on the relay thread:
+    // their callbacks reach the owner, which is about to go away. Bounded: each is a few µs.
+    for (int i = 0; i < 5000 && inflight_.load() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 std::uint8_t PathManager::natFlags() const {
@@ -134,7 +149,8 @@ namespace {
 // CALNET_DEBUG_DISCO=1: every disco datagram sent, on stderr.
 const bool kDebugDisco = std::getenv("CALNET_DEBUG_DISCO") != nullptr;
 
-void apply(Tunnel& tunnel, RelaySender* relay, const PathManager::Options& options, Pending& p) {
+void apply(Tunnel& tunnel, RelaySender* relay, const PathManager::Options& options, Pending& p,
+           bool stopped = false) {
     if (kDebugDisco) {
         for (const auto& u : p.out.udp)
             std::fprintf(stderr, "%lld disco: -> %s (%zu bytes)\n", (long long)(wallMs() % 100000),
@@ -155,6 +171,8 @@ void apply(Tunnel& tunnel, RelaySender* relay, const PathManager::Options& optio
     if (relay)
         for (const auto& r : p.out.relay)
             relay->sendTo(r.to, r.bytes);
+    if (stopped)
+        return; // the owner's callbacks may be gone
     if (p.onPong)
         for (const auto& pong : p.out.pongs)
             p.onPong(pong);
@@ -169,6 +187,9 @@ void apply(Tunnel& tunnel, RelaySender* relay, const PathManager::Options& optio
 } // namespace
 
 void PathManager::setPeers(const std::vector<disco::PeerSpec>& peers) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     Pending p;
     {
         std::lock_guard lock(mutex_);
@@ -179,11 +200,14 @@ void PathManager::setPeers(const std::vector<disco::PeerSpec>& peers) {
                 p.routes.emplace_back(spec.nodeKey, routeFor(*path));
         p.onPong = onPong_;
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
 }
 
 void PathManager::setStunServers(const std::vector<net::SocketAddress>& servers) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     {
         std::lock_guard lock(mutex_);
         if (servers == options_.stunServers)
@@ -197,6 +221,9 @@ void PathManager::setStunServers(const std::vector<net::SocketAddress>& servers)
 }
 
 void PathManager::setRelayConnected(bool connected) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     if (kDebugDisco)
         std::fprintf(stderr, "%lld relay %s\n", (long long)(wallMs() % 100000),
                      connected ? "up" : "down");
@@ -208,11 +235,14 @@ void PathManager::setRelayConnected(bool connected) {
         collectRoutes(finder_, p);
         p.onPong = onPong_;
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
 }
 
 void PathManager::relayDisco(const crypto::PublicKey& from, std::span<const std::uint8_t> message) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     if (kDebugDisco)
         std::fprintf(stderr, "%lld disco: <- relay %02x (%zu bytes)\n",
                      (long long)(wallMs() % 100000), from[0], message.size());
@@ -223,11 +253,14 @@ void PathManager::relayDisco(const crypto::PublicKey& from, std::span<const std:
         collectRoutes(finder_, p);
         p.onPong = onPong_;
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
 }
 
 void PathManager::relayNotHere(const crypto::PublicKey& node) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     if (kDebugDisco)
         std::fprintf(stderr, "%lld relay: %02x not here\n", (long long)(wallMs() % 100000),
                      node[0]);
@@ -237,11 +270,14 @@ void PathManager::relayNotHere(const crypto::PublicKey& node) {
         finder_.relayNotHere(node, monoNow(), p.out);
         collectRoutes(finder_, p);
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
 }
 
 void PathManager::networkChanged() {
+    const Call call(*this);
+    if (!call.open)
+        return;
     {
         std::lock_guard lock(mutex_);
         stunNow_ = true;
@@ -250,13 +286,17 @@ void PathManager::networkChanged() {
 }
 
 void PathManager::receive(std::span<const std::uint8_t> datagram, const net::SocketAddress& from) {
+    const Call call(*this);
+    if (!call.open)
+        return;
     Pending p;
     {
         std::lock_guard lock(mutex_);
         if (stun::looksLikeStun(datagram)) {
             const auto before = mapped_;
+            const std::uint8_t flagsBefore = natFlags();
             handleStun(datagram, from);
-            if (mapped_ != before) {
+            if (mapped_ != before || natFlags() != flagsBefore) {
                 p.endpointsChanged = true;
                 refreshLocal(p.out);
             }
@@ -283,7 +323,7 @@ void PathManager::receive(std::span<const std::uint8_t> datagram, const net::Soc
         collectRoutes(finder_, p);
         p.onPong = onPong_;
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
 }
 
@@ -316,6 +356,9 @@ void PathManager::handleStun(std::span<const std::uint8_t> datagram,
 }
 
 bool PathManager::ping(const crypto::PublicKey& peer, PongHandler onPong) {
+    const Call call(*this);
+    if (!call.open)
+        return false;
     Pending p;
     bool known;
     {
@@ -325,7 +368,7 @@ bool PathManager::ping(const crypto::PublicKey& peer, PongHandler onPong) {
         collectRoutes(finder_, p);
         p.onPong = onPong_;
     }
-    apply(tunnel_, relay_.get(), options_, p);
+    apply(tunnel_, relay_.get(), options_, p, stopped_.load());
     wake_.notify_all();
     return known;
 }
@@ -375,7 +418,7 @@ void PathManager::run() {
         p.out = std::move(out);
         collectRoutes(finder_, p);
         lock.unlock();
-        apply(tunnel_, relay_.get(), options_, p);
+        apply(tunnel_, relay_.get(), options_, p, stopped_.load());
         lock.lock();
     }
     while (running_) {
@@ -437,7 +480,7 @@ void PathManager::run() {
         collectRoutes(finder_, p);
         p.onPong = onPong_;
         lock.unlock();
-        apply(tunnel_, relay_.get(), options_, p);
+        apply(tunnel_, relay_.get(), options_, p, stopped_.load());
         lock.lock();
         if (tickNow)
             continue;

@@ -99,6 +99,12 @@ private:
     void refreshLocal(disco::Outbox& out);
     [[nodiscard]] std::uint8_t natFlags() const;
 
+    // Entry points run on the callers' threads; stop() waits for those in flight, and none
+    // starts (or calls a callback) after it.
+    struct Call;
+    std::atomic<bool> stopped_{false};
+    std::atomic<int> inflight_{0};
+
     Tunnel& tunnel_;
     Options options_;
     std::shared_ptr<RelaySender> relay_;

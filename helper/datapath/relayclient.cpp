@@ -126,16 +126,20 @@ void maskInto(std::uint8_t* dst, const std::uint8_t* src, std::size_t n,
 RelayClient::RelayClient(Tunnel& tunnel, Target target, const crypto::PrivateKey& nodeKey,
                          Callbacks callbacks)
     : tunnel_(tunnel), target_(std::move(target)), nodeKey_(nodeKey),
-      nodePublic_(crypto::publicKeyOf(nodeKey)), callbacks_(std::move(callbacks)) {}
+      nodePublic_(crypto::publicKeyOf(nodeKey)), callbacks_(std::move(callbacks)),
+      // Open for the object's whole life: sendTo() may write to it from another thread at any
+      // moment, even while stop() runs.
+      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 RelayClient::~RelayClient() {
     stop();
+    if (wakeFd_ >= 0)
+        ::close(wakeFd_);
 }
 
 void RelayClient::start() {
-    if (running_)
+    if (running_ || wakeFd_ < 0)
         return;
-    wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     running_ = true;
     thread_ = std::thread([this] { run(); });
 }
@@ -147,8 +151,6 @@ void RelayClient::stop() {
     [[maybe_unused]] auto r = ::write(wakeFd_, &one, sizeof one);
     if (thread_.joinable())
         thread_.join();
-    ::close(wakeFd_);
-    wakeFd_ = -1;
 }
 
 std::string RelayClient::lastError() const {
@@ -515,7 +517,14 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             std::uint8_t* payload = rbuf.data() + off + h->headerLength;
             const std::size_t len = std::size_t(h->payloadLength);
             off += h->headerLength + len;
+            if ((h->opcode & 0x8) && len > 125) { // RFC 6455 §5.5: control frames are small
+                setError("oversized control frame from the relay");
+                return;
+            }
             if (h->opcode == kOpPing) {
+                // Answer the latest ping only: a relay that pings without reading cannot make
+                // the answers pile up.
+                control.clear();
                 appendFrame(control, kOpPong, {}, {payload, len});
             } else if (h->opcode == kOpPong && len == 8) {
                 std::uint64_t ns = 0;

@@ -93,7 +93,7 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> connected_{false};
     std::atomic<std::int64_t> latencyUs_{-1};
-    int wakeFd_ = -1;
+    const int wakeFd_;
     std::thread thread_;
     mutable std::mutex errorMutex_;
     std::string lastError_;

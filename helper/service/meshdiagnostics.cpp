@@ -56,7 +56,8 @@ MeshDiagnostics::MeshDiagnostics(const ConnectionController& controller, IpcServ
 }
 
 MeshDiagnostics::~MeshDiagnostics() {
-    if (ping_ && ping_->paths && controller_.mesh())
+    const MeshSession* mesh = controller_.mesh();
+    if (ping_ && mesh && mesh->paths() == ping_->paths)
         ping_->paths->stopPing();
 }
 

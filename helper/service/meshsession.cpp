@@ -96,7 +96,6 @@ void MeshSession::startPaths() {
     };
     paths_ = std::make_shared<PathManager>(tunnel, std::move(o));
     connect(this, &MeshSession::pathsChanged, this, &MeshSession::logPaths);
-    tunnel.paths().setOtherSink(paths_);
 
     // The relay of the coordination server itself, on its API listener.
     const QUrl url(mesh_.server);
@@ -119,7 +118,9 @@ void MeshSession::startPaths() {
         qWarning("calnetd: %s: no relay (only http:// servers have one in this version)",
                  qPrintable(name_));
     }
+    // The manager has its relay before the data path can hand it anything.
     paths_->start(relay_);
+    tunnel.paths().setOtherSink(paths_);
     if (relay_)
         relay_->start();
 }

@@ -183,6 +183,8 @@ private slots:
         QTest::newRow("peers") << s("peers") << Role::Reader;
         QTest::newRow("subscribe") << s("subscribe") << Role::Reader;
         QTest::newRow("up") << s("up") << Role::Admin;
+        QTest::newRow("netcheck") << s("netcheck") << Role::Reader;
+        QTest::newRow("ping") << s("ping") << Role::Admin; // it sends packets
     }
     void methodRoles() {
         QFETCH(QString, method);
@@ -194,7 +196,7 @@ private slots:
     }
 
     void methodTableIsComplete() {
-        QCOMPARE(methods().size(), std::size_t(12));
+        QCOMPARE(methods().size(), std::size_t(14));
         QCOMPARE(findMethod(u"profiles"), nullptr);
         QCOMPARE(findMethod(u"status "), nullptr);
         QCOMPARE(findMethod(u""), nullptr);

@@ -72,6 +72,8 @@ public:
     disco::Duration latency = 10ms;
     bool udpCut = false;
     std::size_t udpDelivered = 0;
+    bool watchDirect = false; // count every 5 ms step where either side is not direct
+    int notDirectSteps = 0;
 
     World(Nat natA, Nat natB) {
         a.local = address("10.1.0.2:41641");
@@ -156,6 +158,9 @@ public:
                     handle(*h, out);
                 }
             }
+            if (watchDirect &&
+                (pathOn(a).kind != PathKind::Direct || pathOn(b).kind != PathKind::Direct))
+                ++notDirectSteps;
         }
     }
     // Advances until both see `kind`, at most `limit`; returns the time it took.
@@ -390,6 +395,86 @@ private slots:
         QCOMPARE(o2.pongs.size(), 1u);
         QVERIFY(o2.pongs[0].rtt == 3ms);
         QCOMPARE(w.pathOn(w.a).kind, PathKind::Direct);
+    }
+
+    void replayedPingIsRefused() {
+        World w(Nat::None, Nat::None);
+        w.start(false);
+        const disco::SharedKey ba(w.b.discoPriv, w.a.discoKey);
+        disco::Ping ping;
+        ping.txid.fill(7);
+        ping.nodeKey = w.b.nodeKey;
+        const auto bytes = ba.seal(w.b.discoKey, ping);
+        disco::Outbox out;
+        w.a.pf->receiveUdp(bytes, w.b.local, w.now, out);
+        QCOMPARE(out.udp.size(), 2u); // pong and ping back
+        out.clear();
+        const auto rejected = w.a.pf->stats().rejected;
+        w.a.pf->receiveUdp(bytes, address("198.51.100.99:9"), w.now + 1s, out);
+        QVERIFY(out.udp.empty());
+        QCOMPARE(w.a.pf->stats().rejected, rejected + 1);
+    }
+
+    void spoofedPingsNeitherEvictThePathNorAmplify() {
+        World w(Nat::EndpointIndependent, Nat::EndpointIndependent);
+        w.start();
+        QVERIFY(w.until(PathKind::Direct, 5s));
+        const auto direct = w.pathOn(w.a).direct;
+        // Fresh pings of b's (as if its key were used from many places), from 40 addresses.
+        const disco::SharedKey ba(w.b.discoPriv, w.a.discoKey);
+        disco::Outbox out;
+        for (int i = 0; i < 40; ++i) {
+            disco::Ping ping;
+            ping.txid.fill(std::uint8_t(i + 1));
+            ping.nodeKey = w.b.nodeKey;
+            const net::SocketAddress from{*net::IpAddress::parse("192.0.2.200"),
+                                          std::uint16_t(1000 + i)};
+            w.a.pf->receiveUdp(ba.seal(w.b.discoKey, ping), from, w.now, out);
+        }
+        // At most 8 addresses got anything back this second (a pong and a ping each).
+        std::set<net::SocketAddress> answered;
+        for (const auto& u : out.udp)
+            answered.insert(u.to);
+        QVERIFY2(answered.size() <= 8, qPrintable(QString::number(answered.size())));
+        QCOMPARE(w.pathOn(w.a).kind, PathKind::Direct);
+        QVERIFY(w.pathOn(w.a).direct == direct);
+        w.advance(30s);
+        QCOMPARE(w.pathOn(w.a).kind, PathKind::Direct);
+    }
+
+    void resumingTrafficAfterIdleDoesNotFlap() {
+        World w(Nat::EndpointIndependent, Nat::EndpointIndependent);
+        w.start();
+        QVERIFY(w.until(PathKind::Direct, 5s));
+        for (int round = 0; round < 12; ++round) {
+            // Idle for a while (heartbeats every 10 s), then traffic for 10 s.
+            w.watchDirect = true;
+            w.advance(std::chrono::milliseconds(60'000 + round * 1'370));
+            for (int i = 0; i < 100; ++i) {
+                w.traffic();
+                w.advance(100ms);
+            }
+            QVERIFY2(w.notDirectSteps == 0,
+                     qPrintable(QStringLiteral("round %1: %2 steps not direct")
+                                    .arg(round)
+                                    .arg(w.notDirectSteps)));
+        }
+    }
+
+    void duplicateDiscoKeyBelongsToNobody() {
+        World w(Nat::None, Nat::None);
+        w.start(false);
+        Host mallory;
+        disco::Outbox out;
+        // mallory registered with b's disco key.
+        w.a.pf->setPeers(
+            {{w.b.nodeKey, w.b.discoKey, {w.b.local}}, {mallory.nodeKey, w.b.discoKey, {}}}, w.now,
+            out);
+        const disco::SharedKey ba(w.b.discoPriv, w.a.discoKey);
+        out.clear();
+        w.a.pf->receiveUdp(ba.seal(w.b.discoKey, disco::Ping{{}, w.b.nodeKey}), w.b.local, w.now,
+                           out);
+        QVERIFY(out.udp.empty());
     }
 
     void mapChangesKeepState() {

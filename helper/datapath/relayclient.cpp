@@ -12,7 +12,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sodium.h>
 #include <sys/eventfd.h>
@@ -129,12 +132,102 @@ RelayClient::RelayClient(Tunnel& tunnel, Target target, const crypto::PrivateKey
       nodePublic_(crypto::publicKeyOf(nodeKey)), callbacks_(std::move(callbacks)),
       // Open for the object's whole life: sendTo() may write to it from another thread at any
       // moment, even while stop() runs.
-      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (target_.tls) {
+        tlsContext_ = SSL_CTX_new(TLS_client_method());
+        if (tlsContext_) {
+            SSL_CTX_set_min_proto_version(tlsContext_, TLS1_2_VERSION);
+            SSL_CTX_set_verify(tlsContext_, SSL_VERIFY_PEER, nullptr);
+            SSL_CTX_set_default_verify_paths(tlsContext_);
+        }
+    }
+}
 
 RelayClient::~RelayClient() {
     stop();
     if (wakeFd_ >= 0)
         ::close(wakeFd_);
+    if (tlsContext_)
+        SSL_CTX_free(tlsContext_);
+}
+
+bool RelayClient::startTls(int fd, std::string& error) {
+    if (!tlsContext_) {
+        error = "TLS: no context";
+        return false;
+    }
+    tls_ = SSL_new(tlsContext_);
+    if (!tls_ || SSL_set_fd(tls_, fd) != 1) {
+        error = "TLS: cannot set up the connection";
+        return false;
+    }
+    SSL_set_mode(tls_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    X509_VERIFY_PARAM* param = SSL_get0_param(tls_);
+    if (net::IpAddress::parse(target_.host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, target_.host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(tls_, target_.host.c_str());
+        X509_VERIFY_PARAM_set1_host(param, target_.host.c_str(), 0);
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeTimeoutMs);
+    while (running_ && std::chrono::steady_clock::now() < deadline) {
+        ERR_clear_error();
+        const int r = SSL_connect(tls_);
+        if (r == 1)
+            return true;
+        const int e = SSL_get_error(tls_, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            waitFor(fd, POLLIN, 1000);
+            continue;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            waitFor(fd, POLLOUT, 1000);
+            continue;
+        }
+        const long verify = SSL_get_verify_result(tls_);
+        char buf[256] = {};
+        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+        error = verify != X509_V_OK ? std::string("TLS: ") + X509_verify_cert_error_string(verify)
+                                    : std::string("TLS handshake failed: ") + buf;
+        return false;
+    }
+    error = "TLS handshake timed out";
+    return false;
+}
+
+ssize_t RelayClient::ioSend(int fd, const std::uint8_t* data, std::size_t length) {
+    if (!tls_)
+        return ::send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ERR_clear_error();
+    const int n = SSL_write(tls_, data, int(std::min<std::size_t>(length, 1 << 30)));
+    if (n > 0)
+        return n;
+    const int e = SSL_get_error(tls_, n);
+    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
+ssize_t RelayClient::ioRecv(int fd, std::uint8_t* data, std::size_t length) {
+    if (!tls_)
+        return ::recv(fd, data, length, MSG_DONTWAIT);
+    ERR_clear_error();
+    const int n = SSL_read(tls_, data, int(std::min<std::size_t>(length, 1 << 30)));
+    if (n > 0)
+        return n;
+    const int e = SSL_get_error(tls_, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
+        return 0;
+    errno = ECONNRESET;
+    return -1;
+}
+
+bool RelayClient::readable(int fd, int timeoutMs) {
+    return (tls_ && SSL_pending(tls_) > 0) || waitFor(fd, POLLIN, timeoutMs);
 }
 
 void RelayClient::start() {
@@ -276,7 +369,7 @@ int RelayClient::connectTcp(std::string& error) {
 
 bool RelayClient::writeAll(int fd, std::span<const std::uint8_t> bytes, int timeoutMs) {
     while (!bytes.empty()) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n = ioSend(fd, bytes.data(), bytes.size());
         if (n > 0) {
             bytes = bytes.subspan(std::size_t(n));
             continue;
@@ -310,11 +403,11 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
     std::size_t headEnd = std::string::npos;
     std::uint8_t chunk[4096];
     while (headEnd == std::string::npos) {
-        if (rbuf.size() > 16384 || !waitFor(fd, POLLIN, kHandshakeTimeoutMs)) {
+        if (rbuf.size() > 16384 || !readable(fd, kHandshakeTimeoutMs)) {
             error = "no upgrade response";
             return false;
         }
-        const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        const ssize_t n = ioRecv(fd, chunk, sizeof chunk);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             error = "the relay closed the connection during the upgrade";
             return false;
@@ -354,9 +447,9 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
             return false;
         }
         if (!h || rbuf.size() < h->headerLength + h->payloadLength) {
-            if (!waitFor(fd, POLLIN, 1000))
+            if (!readable(fd, 1000))
                 continue;
-            const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+            const ssize_t n = ioRecv(fd, chunk, sizeof chunk);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 error = "the relay closed the connection during the handshake";
                 return false;
@@ -459,7 +552,9 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
         }
         pollfd fds[2] = {{fd, short(POLLIN | (written < wbuf.size() ? POLLOUT : 0)), 0},
                          {wakeFd_, POLLIN, 0}};
-        const int r = ::poll(fds, 2, 1000);
+        // TLS may already hold decrypted bytes that the socket will not signal again.
+        const bool buffered = tls_ && SSL_pending(tls_) > 0;
+        const int r = ::poll(fds, 2, buffered ? 0 : 1000);
         if (r < 0 && errno != EINTR)
             return;
         if (fds[1].revents & POLLIN) {
@@ -471,8 +566,7 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             return;
         }
         if (written < wbuf.size() && (fds[0].revents & POLLOUT)) {
-            const ssize_t n = ::send(fd, wbuf.data() + written, wbuf.size() - written,
-                                     MSG_NOSIGNAL | MSG_DONTWAIT);
+            const ssize_t n = ioSend(fd, wbuf.data() + written, wbuf.size() - written);
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 setError(std::string("send: ") + std::strerror(errno));
                 return;
@@ -480,7 +574,7 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             if (n > 0)
                 written += std::size_t(n);
         }
-        if (!(fds[0].revents & POLLIN)) {
+        if (!buffered && !(fds[0].revents & POLLIN)) {
             if (std::chrono::steady_clock::now() - lastHeard >
                 std::chrono::milliseconds(kIdleTimeoutMs)) {
                 setError("the relay went silent");
@@ -488,7 +582,7 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             }
             continue;
         }
-        const ssize_t n = ::recv(fd, rbuf.data() + used, rbuf.size() - used, MSG_DONTWAIT);
+        const ssize_t n = ioRecv(fd, rbuf.data() + used, rbuf.size() - used);
         if (n == 0) {
             setError("the relay closed the connection");
             return;
@@ -574,7 +668,8 @@ void RelayClient::run() {
     while (running_) {
         std::string error;
         const int fd = connectTcp(error);
-        if (fd >= 0 && handshake(fd, rbuf, error)) {
+        const bool tlsOk = fd >= 0 && (!target_.tls || startTls(fd, error));
+        if (tlsOk && handshake(fd, rbuf, error)) {
             {
                 std::lock_guard lock(sendMutex_);
                 pending_.clear();
@@ -591,6 +686,10 @@ void RelayClient::run() {
                 callbacks_.state(false);
         } else if (running_) {
             setError(error);
+        }
+        if (tls_) {
+            SSL_free(tls_);
+            tls_ = nullptr;
         }
         if (fd >= 0)
             ::close(fd);

@@ -18,11 +18,15 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
 #include "core/crypto/x25519.h"
 #include "helper/datapath/pathtable.h"
+
+struct ssl_ctx_st;
+struct ssl_st;
 
 namespace calnet::helper {
 
@@ -35,6 +39,9 @@ public:
         std::uint16_t port = 0;
         std::string path = "/api/v1/relay";
         std::string name; // the relay's name, for logs and status
+        // wss: TLS (1.2 or later) with the system's trusted CAs and the host name (or IP
+        // address) checked against the certificate, as for the server's https:// URL.
+        bool tls = false;
     };
     struct Callbacks {
         std::function<void(bool connected)> state;
@@ -77,6 +84,12 @@ private:
     bool handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string& error);
     void serve(int fd, std::vector<std::uint8_t>& rbuf);
     bool waitFor(int fd, short events, int timeoutMs);
+    // Readable now or within timeoutMs (TLS may hold decrypted bytes the socket no longer has).
+    bool readable(int fd, int timeoutMs);
+    bool startTls(int fd, std::string& error);
+    // send()/recv() through TLS when it is on; -1 with errno EAGAIN when it would block.
+    ssize_t ioSend(int fd, const std::uint8_t* data, std::size_t length);
+    ssize_t ioRecv(int fd, std::uint8_t* data, std::size_t length);
     bool writeAll(int fd, std::span<const std::uint8_t> bytes, int timeoutMs);
     void appendFrame(std::vector<std::uint8_t>& out, std::uint8_t opcode,
                      std::span<const std::uint8_t> head, std::span<const std::uint8_t> body);
@@ -84,6 +97,8 @@ private:
 
     Tunnel& tunnel_;
     Target target_;
+    ssl_ctx_st* tlsContext_ = nullptr; // SSL_CTX, when target_.tls
+    ssl_st* tls_ = nullptr;            // SSL of the current connection
     crypto::PrivateKey nodeKey_;
     crypto::PublicKey nodePublic_;
     Callbacks callbacks_;

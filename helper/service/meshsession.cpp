@@ -99,10 +99,12 @@ void MeshSession::startPaths() {
 
     // The relay of the coordination server itself, on its API listener.
     const QUrl url(mesh_.server);
-    if (url.scheme() == QLatin1String("http") && !url.host().isEmpty()) {
+    const bool tls = url.scheme() == QLatin1String("https");
+    if ((tls || url.scheme() == QLatin1String("http")) && !url.host().isEmpty()) {
         RelayClient::Target target;
         target.host = url.host().toStdString();
-        target.port = std::uint16_t(url.port(80));
+        target.port = std::uint16_t(url.port(tls ? 443 : 80));
+        target.tls = tls;
         target.name = "default";
         PathManager* pm = paths_.get();
         RelayClient::Callbacks cb;
@@ -115,8 +117,7 @@ void MeshSession::startPaths() {
             std::make_shared<RelayClient>(tunnel, std::move(target), mesh_.nodeKey, std::move(cb));
         tunnel.paths().setRelay(relay_);
     } else {
-        qWarning("calnetd: %s: no relay (only http:// servers have one in this version)",
-                 qPrintable(name_));
+        qWarning("calnetd: %s: no relay for %s", qPrintable(name_), qPrintable(mesh_.server));
     }
     // The manager has its relay before the data path can hand it anything.
     paths_->start(relay_);

@@ -91,19 +91,52 @@ node_ns() { echo "cn-nat-n$1-$tag"; }
 router_ns() { echo "cn-nat-r$1-$tag"; }
 millis() { date +%s%3N; }
 
+# With LAB_TLS=1 the server speaks https (a CA and a certificate for 203.0.113.1 made here), and
+# every program of the lab that talks to it runs with that CA as the system's only trusted one
+# (a private mount namespace with $tmp/certs bind-mounted over /etc/ssl/certs, which both
+# OpenSSL's default paths and Qt read).
+lab_url() { if [[ ${LAB_TLS:-0} == 1 ]]; then echo https://203.0.113.1:443; else echo http://203.0.113.1:443; fi; }
+# in_lab NS: sets the array $run to the command prefix that runs a program in NS trusting the
+# lab's CA. Used as `"${run[@]}" PROGRAM … &`: a plain command, every step an exec, so $! is
+# the program's own PID.
+in_lab() {
+  run=(ip netns exec "$1")
+  if [[ ${LAB_TLS:-0} == 1 ]]; then
+    run+=(unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs && exec "$@"' "$tmp/certs")
+  fi
+}
+lab_certs() {
+  mkdir -p "$tmp/certs"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=Calnet lab CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=203.0.113.1" \
+    -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:203.0.113.1\n' >"$tmp/san.ext"
+  openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+    -CAcreateserial -days 2 -extfile "$tmp/san.ext" -out "$tmp/server.pem" 2>/dev/null
+  cp "$tmp/ca.pem" "$tmp/certs/ca-certificates.crt"
+  cp "$tmp/ca.pem" "$tmp/certs/$(openssl x509 -hash -noout -in "$tmp/ca.pem").0"
+}
+
 # lab_server: calnet-server in $pub, HTTP (API, map stream, relay) on TCP 443, STUN on UDP 3478;
 # writes $tmp/authkey (reusable).
 lab_server() {
   head -c 24 /dev/urandom | base64 | tr -d '\n' >"$tmp/admin-token"
   chmod 600 "$tmp/admin-token"
+  local tls=()
+  if [[ ${LAB_TLS:-0} == 1 ]]; then
+    lab_certs
+    tls=(--tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key")
+  fi
   ip netns exec "$pub" "$CALNET_SERVER" serve --listen 203.0.113.1:443 --db "sqlite:$tmp/server.db" \
-    --stun-listen 203.0.113.1:3478 --admin-token-file "$tmp/admin-token" \
+    --stun-listen 203.0.113.1:3478 --admin-token-file "$tmp/admin-token" "${tls[@]}" \
     >"$tmp/server.out" 2>>"$tmp/server.log" &
   pids+=("$!")
   server_pid=$!
   wait_for 20 grep -q "^listening on" "$tmp/server.out"
-  in_ns "$pub" "$CALNET_SERVER" authkey create --reusable --expires 1h \
-    --server http://203.0.113.1:443 --admin-token-file "$tmp/admin-token" >"$tmp/authkey"
+  in_lab "$pub"
+  "${run[@]}" "$CALNET_SERVER" authkey create --reusable --expires 1h \
+    --server "$(lab_url)" --admin-token-file "$tmp/admin-token" >"$tmp/authkey"
 }
 
 sock_of() { echo "$tmp/$1/calnetd.sock"; }
@@ -113,7 +146,8 @@ lab_start_nodes() {
   local n
   for n in "$@"; do
     mkdir -p "$tmp/$n"
-    ip netns exec "$(node_ns "$n")" "$CALNETD" --service --socket "$(sock_of "$n")" \
+    in_lab "$(node_ns "$n")"
+    "${run[@]}" "$CALNETD" --service --socket "$(sock_of "$n")" \
       --state-dir "$tmp/$n/state" --interface "cn$n$tag" 2>>"$tmp/$n.log" &
     svc[$n]=$!
     pids+=("${svc[$n]}")
@@ -121,7 +155,7 @@ lab_start_nodes() {
   for n in "$@"; do wait_for 10 test -S "$(sock_of "$n")"; done
 }
 lab_up() { # NODE: join the lab's network
-  ctl "$1" up --server http://203.0.113.1:443 --auth-key-file "$tmp/authkey" --hostname "$1"
+  ctl "$1" up --server "$(lab_url)" --auth-key-file "$tmp/authkey" --hostname "$1"
 }
 overlay_of() {
   ctl "$1" --json status | python3 -c '

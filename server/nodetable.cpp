@@ -1,5 +1,7 @@
 #include "server/nodetable.h"
 
+#include "core/wire/mapnode.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSqlQuery>
@@ -46,19 +48,20 @@ QJsonObject NodeRecord::toJson(const OverlayPrefixes& prefixes) const {
     if (!seenEndpoint.isEmpty() && !eps.contains(seenEndpoint)) {
         eps.append(seenEndpoint);
     }
-    return QJsonObject{
-        {QStringLiteral("id"), id},
-        {QStringLiteral("nodeKey"), nodeKey},
-        {QStringLiteral("discoKey"), discoKey},
-        {QStringLiteral("hostname"), hostname},
-        {QStringLiteral("os"), os},
-        {QStringLiteral("user"), user},
-        {QStringLiteral("addresses"), QJsonArray::fromStringList(prefixes.addresses(addrIndex))},
-        {QStringLiteral("endpoints"), QJsonArray::fromStringList(eps)},
-        {QStringLiteral("online"), online},
-        {QStringLiteral("lastSeen"), lastSeen},
-        {QStringLiteral("keyExpiry"), keyExpiry},
-    };
+    // The node object of docs/protocol.md, as calnetd reads it (one definition: core/wire).
+    wire::MapNode n;
+    n.id = id;
+    n.nodeKey = nodeKey;
+    n.discoKey = discoKey;
+    n.hostname = hostname;
+    n.os = os;
+    n.user = user;
+    n.addresses = prefixes.addresses(addrIndex);
+    n.endpoints = eps;
+    n.online = online;
+    n.lastSeen = lastSeen;
+    n.keyExpiry = keyExpiry;
+    return n.toJson();
 }
 
 ApiError NodeTable::get(qint64 id, std::optional<NodeRecord>* out) {

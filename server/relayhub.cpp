@@ -1,5 +1,7 @@
 #include "server/relayhub.h"
 
+#include "core/wire/relayframe.h"
+
 #include <sodium.h>
 
 #include <QDateTime>
@@ -22,9 +24,9 @@ constexpr quint16 kUnknownNode = 4403;
 constexpr quint16 kNoHello = 4408;
 constexpr quint16 kReplaced = 4409;
 
-constexpr char kSend = 0x01;
-constexpr char kReceive = 0x02;
-constexpr char kNotHere = 0x03;
+constexpr char kSend = char(wire::kRelaySend);
+constexpr char kReceive = char(wire::kRelayReceive);
+constexpr char kNotHere = char(wire::kRelayNotHere);
 constexpr int kKeySize = 32;
 constexpr qint64 kNoticeIntervalMs = 1000;
 constexpr int kMaxNoticeEntries = 1024;

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include "core/wire/mapnode.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -151,19 +153,18 @@ QJsonArray Server::relays() const {
     // The server's own region: its relay on this listener (no "url": the node uses the server
     // URL it has, path /api/v1/relay) and its STUN listener. A wildcard STUN address is reached
     // at the host of that URL too, so only a specific one is named.
-    QJsonObject region{{QStringLiteral("name"), QStringLiteral("default")}};
+    wire::RelayRegion region;
+    region.name = QStringLiteral("default");
     if (m_stun) {
-        region.insert(QStringLiteral("stunPort"), int(m_stun->port()));
-        if (m_stun->altPort() != 0) {
-            region.insert(QStringLiteral("stunAltPort"), int(m_stun->altPort()));
-        }
+        region.stunPort = m_stun->port();
+        region.stunAltPort = m_stun->altPort();
         const QHostAddress a(m_config.stunHost);
         if (!m_config.stunHost.isEmpty() && a != QHostAddress::AnyIPv4 &&
             a != QHostAddress::AnyIPv6 && a != QHostAddress::Any) {
-            region.insert(QStringLiteral("stunHost"), m_config.stunHost);
+            region.stunHost = m_config.stunHost;
         }
     }
-    return QJsonArray{region};
+    return wire::toJson(std::vector<wire::RelayRegion>{region});
 }
 
 void Server::shutdown() {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/disco/message.h"
+#include "core/wire/relayframe.h"
 #include "helper/datapath/tunnel.h"
 
 namespace calnet::helper {
@@ -36,9 +37,9 @@ constexpr int kHandshakeTimeoutMs = 10'000;
 constexpr int kIdleTimeoutMs = 45'000;
 constexpr auto kMinBackoff = std::chrono::milliseconds(250);
 constexpr auto kMaxBackoff = std::chrono::seconds(10);
-constexpr std::uint8_t kFrameSend = 0x01;
-constexpr std::uint8_t kFrameReceive = 0x02;
-constexpr std::uint8_t kFrameNotHere = 0x03;
+constexpr std::uint8_t kFrameSend = wire::kRelaySend;
+constexpr std::uint8_t kFrameReceive = wire::kRelayReceive;
+constexpr std::uint8_t kFrameNotHere = wire::kRelayNotHere;
 constexpr std::uint8_t kOpText = 0x1;
 constexpr std::uint8_t kOpBinary = 0x2;
 constexpr std::uint8_t kOpClose = 0x8;

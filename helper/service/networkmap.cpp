@@ -23,64 +23,7 @@ std::optional<qint64> integer(const QJsonValue& v) {
     return i;
 }
 
-QStringList strings(const QJsonValue& v) {
-    QStringList out;
-    for (const QJsonValue& item : v.toArray())
-        if (item.isString())
-            out << item.toString();
-    return out;
-}
-
-std::optional<crypto::PublicKey> decodeKey(const QString& text) {
-    const QByteArray latin = text.toLatin1();
-    auto bytes = config::decodeKeyBase64(std::string_view(latin.constData(), latin.size()));
-    if (!bytes)
-        return std::nullopt;
-    crypto::PublicKey key{};
-    std::copy(bytes->begin(), bytes->end(), key.begin());
-    return key;
-}
-
 } // namespace
-
-std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
-    MapNode n;
-    const auto id = integer(o.value("id"_L1));
-    if (!id || *id <= 0)
-        return std::nullopt;
-    n.id = *id;
-    n.nodeKey = o.value("nodeKey"_L1).toString();
-    if (!decodeKey(n.nodeKey))
-        return std::nullopt;
-    n.discoKey = o.value("discoKey"_L1).toString();
-    n.hostname = o.value("hostname"_L1).toString();
-    n.os = o.value("os"_L1).toString();
-    n.user = o.value("user"_L1).toString();
-    n.addresses = strings(o.value("addresses"_L1));
-    n.endpoints = strings(o.value("endpoints"_L1));
-    n.online = o.value("online"_L1).toBool();
-    n.lastSeen = integer(o.value("lastSeen"_L1)).value_or(0);
-    n.keyExpiry = integer(o.value("keyExpiry"_L1)).value_or(0);
-    return n;
-}
-
-QJsonObject MapNode::toJson() const {
-    return {{"id"_L1, id},
-            {"nodeKey"_L1, nodeKey},
-            {"discoKey"_L1, discoKey},
-            {"hostname"_L1, hostname},
-            {"os"_L1, os},
-            {"user"_L1, user},
-            {"addresses"_L1, QJsonArray::fromStringList(addresses)},
-            {"endpoints"_L1, QJsonArray::fromStringList(endpoints)},
-            {"online"_L1, online},
-            {"lastSeen"_L1, lastSeen},
-            {"keyExpiry"_L1, keyExpiry}};
-}
-
-std::optional<crypto::PublicKey> MapNode::publicKey() const {
-    return decodeKey(nodeKey);
-}
 
 bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
     const auto seq = integer(message.value("seq"_L1));
@@ -100,20 +43,7 @@ bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
     for (const QJsonValue& v : peers.toArray())
         if (auto node = MapNode::fromJson(v.toObject()); node && node->id != selfId_)
             next[node->id] = std::move(*node);
-    std::vector<RelayRegion> relays;
-    for (const QJsonValue& v : message.value("relays"_L1).toArray()) {
-        const QJsonObject o = v.toObject();
-        RelayRegion r;
-        r.name = o.value("name"_L1).toString();
-        r.url = o.value("url"_L1).toString();
-        r.stunHost = o.value("stunHost"_L1).toString();
-        const int port = o.value("stunPort"_L1).toInt(0);
-        r.stunPort = port > 0 && port < 65536 ? port : 0;
-        const int alt = o.value("stunAltPort"_L1).toInt(0);
-        r.stunAltPort = r.stunPort && alt > 0 && alt < 65536 ? alt : 0;
-        if (!r.name.isEmpty())
-            relays.push_back(std::move(r));
-    }
+    std::vector<RelayRegion> relays = wire::relaysFromJson(message.value("relays"_L1).toArray());
     self_ = std::move(self);
     peers_ = std::move(next);
     relays_ = std::move(relays);

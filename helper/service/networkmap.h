@@ -22,44 +22,13 @@
 
 #include "core/crypto/x25519.h"
 #include "core/net/ipaddress.h"
+#include "core/wire/mapnode.h"
 
 namespace calnet::helper {
 
-// One node object of the map.
-struct MapNode {
-    qint64 id = 0;
-    QString nodeKey; // base64, 44 characters
-    QString discoKey;
-    QString hostname;
-    QString os;
-    QString user;
-    QStringList addresses; // "100.70.0.7/32", "fd70:6361:6c6e::7/128"
-    QStringList endpoints; // "192.168.1.20:41641", "[2001:db8::20]:41641"
-    bool online = false;
-    qint64 lastSeen = 0;
-    qint64 keyExpiry = 0;
-
-    // nullopt when `id` is not a positive integer or `nodeKey` is not a 32-byte base64 key;
-    // other fields are taken as far as they have the right type.
-    [[nodiscard]] static std::optional<MapNode> fromJson(const QJsonObject& o);
-    // The node object again, every field present (fromJson(toJson()) gives it back).
-    [[nodiscard]] QJsonObject toJson() const;
-    [[nodiscard]] std::optional<crypto::PublicKey> publicKey() const;
-
-    friend bool operator==(const MapNode&, const MapNode&) = default;
-};
-
-// A relay region of the map's `relays`: its relay (on the server's own listener when `url` is
-// empty) and its STUN listener (at the server URL's host when `stunHost` is empty; none when
-// stunPort is 0).
-struct RelayRegion {
-    QString name;
-    QString url;
-    QString stunHost;
-    int stunPort = 0;
-    int stunAltPort = 0; // a second STUN port of the same server: tells a symmetric NAT
-    friend bool operator==(const RelayRegion&, const RelayRegion&) = default;
-};
+// The map's node objects and relay regions: the wire types calnet-server writes.
+using wire::MapNode;
+using wire::RelayRegion;
 
 class NetworkMap {
 public:

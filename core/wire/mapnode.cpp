@@ -11,16 +11,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-std::optional<qint64> integer(const QJsonValue& v) {
-    constexpr qint64 kNot = std::numeric_limits<qint64>::min();
-    if (!v.isDouble())
-        return std::nullopt;
-    const qint64 i = v.toInteger(kNot);
-    if (i == kNot)
-        return std::nullopt;
-    return i;
-}
-
 QStringList strings(const QJsonValue& v) {
     QStringList out;
     for (const QJsonValue& item : v.toArray())
@@ -48,7 +38,7 @@ int port(const QJsonValue& v) {
 
 std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
     MapNode n;
-    const auto id = integer(o.value("id"_L1));
+    const auto id = jsonInteger(o.value("id"_L1));
     if (!id || *id <= 0)
         return std::nullopt;
     n.id = *id;
@@ -62,8 +52,8 @@ std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
     n.addresses = strings(o.value("addresses"_L1));
     n.endpoints = strings(o.value("endpoints"_L1));
     n.online = o.value("online"_L1).toBool();
-    n.lastSeen = integer(o.value("lastSeen"_L1)).value_or(0);
-    n.keyExpiry = integer(o.value("keyExpiry"_L1)).value_or(0);
+    n.lastSeen = jsonInteger(o.value("lastSeen"_L1)).value_or(0);
+    n.keyExpiry = jsonInteger(o.value("keyExpiry"_L1)).value_or(0);
     return n;
 }
 
@@ -108,6 +98,16 @@ QJsonObject RelayRegion::toJson() const {
     if (stunAltPort)
         o.insert("stunAltPort"_L1, stunAltPort);
     return o;
+}
+
+std::optional<qint64> jsonInteger(const QJsonValue& v) {
+    constexpr qint64 kNot = std::numeric_limits<qint64>::min();
+    if (!v.isDouble())
+        return std::nullopt;
+    const qint64 i = v.toInteger(kNot);
+    if (i == kNot)
+        return std::nullopt;
+    return i;
 }
 
 std::vector<RelayRegion> relaysFromJson(const QJsonArray& array) {

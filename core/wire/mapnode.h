@@ -60,6 +60,8 @@ struct RelayRegion {
 };
 
 [[nodiscard]] std::vector<RelayRegion> relaysFromJson(const QJsonArray& array);
+// A JSON number that is an integer (sequence numbers, ids, times); nullopt for anything else.
+[[nodiscard]] std::optional<qint64> jsonInteger(const QJsonValue& v);
 [[nodiscard]] QJsonArray toJson(const std::vector<RelayRegion>& relays);
 
 } // namespace calnet::wire

@@ -11,22 +11,8 @@ namespace calnet::helper {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-std::optional<qint64> integer(const QJsonValue& v) {
-    constexpr qint64 kNot = std::numeric_limits<qint64>::min();
-    if (!v.isDouble())
-        return std::nullopt;
-    const qint64 i = v.toInteger(kNot);
-    if (i == kNot)
-        return std::nullopt;
-    return i;
-}
-
-} // namespace
-
 bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
-    const auto seq = integer(message.value("seq"_L1));
+    const auto seq = wire::jsonInteger(message.value("seq"_L1));
     const QJsonValue peers = message.value("peers"_L1);
     if (!seq || *seq < 0 || !peers.isArray()) {
         if (error)
@@ -53,7 +39,7 @@ bool NetworkMap::applyMap(const QJsonObject& message, QString* error) {
 }
 
 bool NetworkMap::applyDelta(const QJsonObject& message, QString* error) {
-    const auto seq = integer(message.value("seq"_L1));
+    const auto seq = wire::jsonInteger(message.value("seq"_L1));
     const QJsonValue upserts = message.value("upsert"_L1);
     const QJsonValue removes = message.value("remove"_L1);
     if (!seq || *seq < 0 || !(upserts.isUndefined() || upserts.isArray()) ||
@@ -66,7 +52,7 @@ bool NetworkMap::applyDelta(const QJsonObject& message, QString* error) {
         if (auto node = MapNode::fromJson(v.toObject()))
             upsert(std::move(*node));
     for (const QJsonValue& v : removes.toArray())
-        if (auto id = integer(v))
+        if (auto id = wire::jsonInteger(v))
             peers_.erase(*id);
     seq_ = std::max(seq_, *seq);
     return true;

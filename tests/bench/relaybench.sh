@@ -36,21 +36,11 @@ chmod 755 "$tmp"
 pids=()
 namespaces=()
 source "$root/tests/integration/checks.sh"
-cleanup() {
-  set +e
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  local ns
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=natlab.sh
+source "$root/tests/integration/natlab.sh"
+trap lab_cleanup EXIT
 trap 'exit 1' INT TERM
 [[ $(id -u) -eq 0 ]] || { echo "relaybench: needs root" >&2; exit 1; }
-source "$root/tests/integration/natlab.sh"
 
 lab_public
 site a 1 eim

@@ -6,6 +6,23 @@
 declare -A svc public_of addr
 pub="cn-nat-pub-$tag"
 
+# lab_cleanup: every process started by PID (TERM, then KILL after 5 s), every namespace by name,
+# the temporary directory; CALNET_TEST_LOGS=DIR keeps the logs. For `trap lab_cleanup EXIT`.
+lab_cleanup() {
+  set +e
+  if [[ -n ${CALNET_TEST_LOGS:-} ]]; then
+    mkdir -p "$CALNET_TEST_LOGS" && cp "$tmp"/*.log "$CALNET_TEST_LOGS"/ 2>/dev/null
+  fi
+  local pid ns
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 new_ns() { # NAME: a namespace with loopback up and IPv6 off, as on many managed hosts
   ip netns add "$1"

@@ -33,22 +33,9 @@ namespaces=()
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-cleanup() {
-  set +e
-  # CALNET_TEST_LOGS=DIR keeps the server's and nodes' logs for a look after a failure.
-  if [[ -n ${CALNET_TEST_LOGS:-} ]]; then
-    mkdir -p "$CALNET_TEST_LOGS" && cp "$tmp"/*.log "$CALNET_TEST_LOGS"/ 2>/dev/null
-  fi
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  local ns
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=natlab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
+trap lab_cleanup EXIT
 trap 'exit 1' INT TERM
 
 [[ $(id -u) -eq 0 ]] || { echo "test_nat: needs root" >&2; exit 1; }
@@ -58,8 +45,6 @@ done
 command -v iptables >/dev/null || { echo "test_nat: needs iptables (scripts/install-deps.sh --test)" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "test_nat: needs iperf3" >&2; exit 1; }
 
-# shellcheck source=natlab.sh
-source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
 
 lab_public
 site a 1 eim

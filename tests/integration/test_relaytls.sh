@@ -21,26 +21,15 @@ LAB_TLS=1
 
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
-cleanup() {
-  set +e
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  local ns
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=natlab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
+trap lab_cleanup EXIT
 trap 'exit 1' INT TERM
 
 [[ $(id -u) -eq 0 ]] || { echo "test_relaytls: needs root" >&2; exit 1; }
 for tool in iptables openssl unshare; do
   command -v "$tool" >/dev/null || { echo "test_relaytls: needs $tool" >&2; exit 1; }
 done
-# shellcheck source=natlab.sh
-source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
 
 lab_public
 site c 3 symmetric

@@ -43,7 +43,7 @@ void IpcClient::connectToHelper(const QString& path) {
     reconnectTimer_->stop();
     dropSocket();
     path_ = path;
-    backoff_ = kInitialBackoff;
+    backoff_.reset();
     state_ = State::Idle;
     QPointer<IpcClient> self(this);
     failAllPending(connectionClosedMessage());
@@ -122,7 +122,7 @@ void IpcClient::onConnected() {
         return; // closed again already; the queued stateChanged() follows
     }
     state_ = State::Connected;
-    backoff_ = kInitialBackoff;
+    backoff_.reset();
     decoder_.reset();
     const bool subscribeQueued = subscribeQueued_;
     subscribeQueued_ = false;
@@ -216,8 +216,7 @@ void IpcClient::onSocketGone() {
 
 void IpcClient::scheduleReconnect() {
     state_ = State::WaitingToReconnect;
-    const auto delay = backoff_;
-    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    const auto delay = backoff_.next();
     reconnectTimer_->start(delay);
     emit reconnecting(int(delay.count()));
 }

@@ -17,6 +17,8 @@
 // waitFor* calls against one deadline, no event loop needed.
 #pragma once
 
+#include "core/util/backoff.h"
+
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -50,8 +52,8 @@ public:
     };
     Q_ENUM(State)
 
-    static constexpr std::chrono::milliseconds kInitialBackoff{250};
-    static constexpr std::chrono::milliseconds kMaxBackoff{10'000};
+    static constexpr std::chrono::milliseconds kInitialBackoff = Backoff::kInitial;
+    static constexpr std::chrono::milliseconds kMaxBackoff = Backoff::kMax;
 
     explicit IpcClient(QObject* parent = nullptr);
     // Pending handlers are dropped without being called: their owners may already be gone.
@@ -122,7 +124,7 @@ private:
     QTimer* reconnectTimer_ = nullptr;
     State state_ = State::Idle;
     bool autoReconnect_ = false;
-    std::chrono::milliseconds backoff_ = kInitialBackoff;
+    Backoff backoff_;
     std::chrono::milliseconds callTimeout_{0};
 
     FrameDecoder decoder_;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/disco/message.h"
+#include "core/util/backoff.h"
 #include "core/wire/relayframe.h"
 #include "helper/datapath/tunnel.h"
 
@@ -35,8 +36,6 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kMaxFrame = 65536 + 64;
 constexpr int kHandshakeTimeoutMs = 10'000;
 constexpr int kIdleTimeoutMs = 45'000;
-constexpr auto kMinBackoff = std::chrono::milliseconds(250);
-constexpr auto kMaxBackoff = std::chrono::seconds(10);
 constexpr std::uint8_t kFrameSend = wire::kRelaySend;
 constexpr std::uint8_t kFrameReceive = wire::kRelayReceive;
 constexpr std::uint8_t kFrameNotHere = wire::kRelayNotHere;
@@ -664,7 +663,7 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
 }
 
 void RelayClient::run() {
-    auto backoff = std::chrono::milliseconds(kMinBackoff);
+    Backoff backoff;
     std::vector<std::uint8_t> rbuf;
     while (running_) {
         std::string error;
@@ -680,7 +679,7 @@ void RelayClient::run() {
             connected_ = true;
             if (callbacks_.state)
                 callbacks_.state(true);
-            backoff = kMinBackoff;
+            backoff.reset();
             serve(fd, rbuf);
             connected_ = false;
             if (callbacks_.state)
@@ -696,7 +695,7 @@ void RelayClient::run() {
             ::close(fd);
         rbuf.clear();
         // Wait, interruptibly.
-        const auto until = std::chrono::steady_clock::now() + backoff;
+        const auto until = std::chrono::steady_clock::now() + backoff.next();
         while (running_ && std::chrono::steady_clock::now() < until) {
             pollfd p{wakeFd_, POLLIN, 0};
             if (::poll(&p, 1, 100) > 0) {
@@ -704,7 +703,6 @@ void RelayClient::run() {
                 [[maybe_unused]] auto n = ::read(wakeFd_, &v, sizeof v);
             }
         }
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
     }
 }
 

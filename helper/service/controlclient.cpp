@@ -52,7 +52,7 @@ QLatin1StringView ControlClient::toString(State state) {
 
 ControlClient::ControlClient(const QString& serverUrl, Options options, QObject* parent)
     : QObject(parent), base_(serverUrl), options_(std::move(options)),
-      http_(new QNetworkAccessManager(this)) {
+      http_(new QNetworkAccessManager(this)), backoff_(options_.minBackoff, options_.maxBackoff) {
     reconnectTimer_.setSingleShot(true);
     connect(&reconnectTimer_, &QTimer::timeout, this, &ControlClient::connectNow);
     endpointTimer_.setInterval(options_.endpointPoll);
@@ -234,7 +234,7 @@ void ControlClient::onMessage(const QString& text) {
                  qPrintable(problem));
         return;
     }
-    attempts_ = 0;
+    backoff_.reset();
     live_ = true;
     setState(State::Connected);
     emit mapChanged();
@@ -275,13 +275,7 @@ void ControlClient::onSocketGone() {
 
 void ControlClient::scheduleReconnect() {
     using std::chrono::milliseconds;
-    const int shift = std::min(attempts_, 20);
-    const qint64 full =
-        std::min<qint64>(options_.maxBackoff.count(), qint64(options_.minBackoff.count()) << shift);
-    const qint64 jittered =
-        full / 2 + qint64(QRandomGenerator::global()->bounded(quint64(full / 2 + 1)));
-    ++attempts_;
-    reconnectTimer_.start(milliseconds(jittered));
+    reconnectTimer_.start(backoff_.nextJittered(QRandomGenerator::global()->generateDouble()));
 }
 
 void ControlClient::setState(State state, const QString& error) {

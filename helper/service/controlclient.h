@@ -41,6 +41,7 @@
 #include <functional>
 #include <optional>
 
+#include "core/util/backoff.h"
 #include "helper/service/networkmap.h"
 
 class QNetworkAccessManager;
@@ -125,7 +126,7 @@ public:
     [[nodiscard]] State state() const { return state_; }
     [[nodiscard]] const QString& errorString() const { return error_; }
     [[nodiscard]] const NetworkMap& map() const { return map_; }
-    [[nodiscard]] int attempts() const { return attempts_; }
+    [[nodiscard]] int attempts() const { return backoff_.attempts(); }
     // The endpoints last sent to the server (hello or endpoints message).
     [[nodiscard]] const QStringList& reportedEndpoints() const { return reported_; }
     // Reads the endpoints now and reports them if they changed.
@@ -163,7 +164,7 @@ private:
     qint64 nodeId_ = 0;
     QString credential_;
     qint64 since_ = 0;
-    int attempts_ = 0;
+    Backoff backoff_;
     bool helloSent_ = false;
     bool live_ = false; // a map or delta from the server was applied (not only a restored map)
     QStringList reported_;

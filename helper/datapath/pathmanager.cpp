@@ -1,5 +1,6 @@
 #include "helper/datapath/pathmanager.h"
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 
@@ -146,21 +147,31 @@ static void collectRoutes(const disco::PathFinder& finder, Pending& p) {
 
 namespace {
 
-// CALNET_DEBUG_DISCO=1: every disco datagram sent, on stderr.
+// CALNET_DEBUG_DISCO=1: every disco datagram, relay event and route change, on stderr.
 const bool kDebugDisco = std::getenv("CALNET_DEBUG_DISCO") != nullptr;
+
+[[gnu::format(printf, 1, 2)]] void debugLine(const char* format, ...) {
+    char line[256];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    std::fprintf(stderr, "calnetd: disco: %s\n", line);
+}
 
 void apply(Tunnel& tunnel, RelaySender* relay, const PathManager::Options& options, Pending& p,
            bool stopped = false) {
     if (kDebugDisco) {
         for (const auto& u : p.out.udp)
-            std::fprintf(stderr, "%lld disco: -> %s (%zu bytes)\n", (long long)(wallMs() % 100000),
-                         u.to.toString().c_str(), u.bytes.size());
+            debugLine("-> %s (%zu bytes)", u.to.toString().c_str(), u.bytes.size());
         for (const auto& r : p.out.relay)
-            std::fprintf(stderr, "%lld disco: -> relay (%zu bytes)\n",
-                         (long long)(wallMs() % 100000), r.bytes.size());
+            debugLine("-> relay (%zu bytes)", r.bytes.size());
         for (const auto& [key, route] : p.routes)
-            std::fprintf(stderr, "%lld route %02x: %d %s\n", (long long)(wallMs() % 100000), key[0],
-                         int(route.kind), route.udp.toString().c_str());
+            debugLine("route of %02x%02x…: %s %s", key[0], key[1],
+                      route.kind == Route::Kind::Udp     ? "udp"
+                      : route.kind == Route::Kind::Relay ? "relay"
+                                                         : "drop",
+                      route.udp.toString().c_str());
     }
     for (const auto& [key, route] : p.routes)
         tunnel.paths().setRoute(key, route);
@@ -225,8 +236,7 @@ void PathManager::setRelayConnected(bool connected) {
     if (!call.open)
         return;
     if (kDebugDisco)
-        std::fprintf(stderr, "%lld relay %s\n", (long long)(wallMs() % 100000),
-                     connected ? "up" : "down");
+        debugLine("relay %s", connected ? "up" : "down");
     Pending p;
     {
         std::lock_guard lock(mutex_);
@@ -244,8 +254,7 @@ void PathManager::relayDisco(const crypto::PublicKey& from, std::span<const std:
     if (!call.open)
         return;
     if (kDebugDisco)
-        std::fprintf(stderr, "%lld disco: <- relay %02x (%zu bytes)\n",
-                     (long long)(wallMs() % 100000), from[0], message.size());
+        debugLine("<- relay from %02x%02x… (%zu bytes)", from[0], from[1], message.size());
     Pending p;
     {
         std::lock_guard lock(mutex_);
@@ -262,8 +271,7 @@ void PathManager::relayNotHere(const crypto::PublicKey& node) {
     if (!call.open)
         return;
     if (kDebugDisco)
-        std::fprintf(stderr, "%lld relay: %02x not here\n", (long long)(wallMs() % 100000),
-                     node[0]);
+        debugLine("relay: %02x%02x… not here", node[0], node[1]);
     Pending p;
     {
         std::lock_guard lock(mutex_);
@@ -302,9 +310,7 @@ void PathManager::receive(std::span<const std::uint8_t> datagram, const net::Soc
             }
         } else {
             if (kDebugDisco)
-                std::fprintf(stderr, "%lld disco: <- %s (%zu bytes)\n",
-                             (long long)(wallMs() % 100000), from.toString().c_str(),
-                             datagram.size());
+                debugLine("<- %s (%zu bytes)", from.toString().c_str(), datagram.size());
             finder_.receiveUdp(datagram, from, monoNow(), p.out);
             // A peer saw us at a port other than the one STUN reports: our NAT maps each
             // destination to its own port.

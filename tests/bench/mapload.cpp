@@ -36,7 +36,11 @@
 #include <optional>
 #include <vector>
 
+#include "benchutil.h"
+
 namespace {
+
+using namespace calnet::bench;
 
 constexpr int kStepTimeoutMs = 60'000;
 
@@ -47,50 +51,6 @@ QString randomKey() {
 }
 
 // Runs the event loop until `done` holds or the time is up; false on timeout.
-template <typename Pred> bool spinUntil(Pred done, int timeoutMs) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > timeoutMs)
-            return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
-        QThread::usleep(200);
-    }
-    return true;
-}
-
-// Blocking JSON request, for setup only (not measured).
-std::optional<QJsonObject> request(QNetworkAccessManager& net, const QByteArray& verb,
-                                   const QUrl& url, const QJsonObject& body,
-                                   const QByteArray& bearer = {}) {
-    QNetworkRequest req(url);
-    req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
-    if (!bearer.isEmpty())
-        req.setRawHeader("Authorization", "Bearer " + bearer);
-    QNetworkReply* reply =
-        net.sendCustomRequest(req, verb, QJsonDocument(body).toJson(QJsonDocument::Compact));
-    const bool finished = spinUntil([reply] { return reply->isFinished(); }, 30'000);
-    const QByteArray data = reply->readAll();
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    reply->deleteLater();
-    if (!finished || status != 200) {
-        std::fprintf(stderr, "mapload: %s %s -> %d %s\n", verb.constData(), qPrintable(url.path()),
-                     status, data.constData());
-        return std::nullopt;
-    }
-    return QJsonDocument::fromJson(data).object();
-}
-
-qint64 rssKiB(qint64 pid) {
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray& line : status.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    return -1;
-}
-
 struct SimNode {
     int index = 0;
     qint64 id = 0;

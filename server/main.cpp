@@ -6,11 +6,13 @@
 //                       [--max-connections-per-source N] [--registrations-per-minute N]
 //                       [--address-quarantine DURATION] [--stun-listen HOST:PORT|off]
 //                                                             (serve --help lists them)
+//   calnet-server relay --listen HOST:PORT --server URL --token-file F [--tls-cert F --tls-key F]
+//                       [--stun-listen HOST:PORT|off]         (a relay-only process, relayserver.h)
 //   calnet-server authkey|nodes|users ...   (adminclient.h)
 //
 // `serve` prints "stun listening on HOST:PORT" (unless --stun-listen off), then "listening on
 // HOST:PORT" once it accepts connections (with the real ports when a PORT is 0), and exits 0 on
-// SIGTERM/SIGINT after closing the map streams.
+// SIGTERM/SIGINT after closing the map streams. `relay` prints the same, "relay listening on".
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -22,12 +24,16 @@
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
+#include <QUrl>
 
 #include "server/adminclient.h"
+#include "server/frontend.h"
+#include "server/relayserver.h"
 #include "server/server.h"
 #include "server/serverconfig.h"
 
 using namespace calnet::server;
+namespace wire = calnet::wire;
 
 namespace {
 
@@ -50,6 +56,28 @@ void raiseOpenFileLimit() {
 
 constexpr quint16 kDefaultStunPort = 3478; // RFC 8489 §9
 
+// SIGTERM and SIGINT quit the event loop (through a socketpair: nothing else is safe in a
+// handler); SIGPIPE is ignored.
+bool catchSignals() {
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalFds) != 0) {
+        return false;
+    }
+    auto* notifier = new QSocketNotifier(g_signalFds[1], QSocketNotifier::Read, qApp);
+    QObject::connect(notifier, &QSocketNotifier::activated, qApp, [] {
+        char byte = 0;
+        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[1], &byte, 1);
+        QCoreApplication::quit();
+    });
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}
+
 int fail(const QString& message) {
     std::fputs(qPrintable(QStringLiteral("calnet-server: ") + message + QLatin1Char('\n')), stderr);
     return 2;
@@ -66,24 +94,89 @@ template <class T> bool positive(const QString& text, T max, T* out) {
     return true;
 }
 
+// The options of what every server process has in front (frontend.h): listener, TLS, STUN,
+// connection caps.
+struct FrontendOptions {
+    QCommandLineOption listen{QStringLiteral("listen"),
+                              QStringLiteral("Where to listen (default 127.0.0.1:8080)."),
+                              QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080")};
+    QCommandLineOption tlsCert{QStringLiteral("tls-cert"),
+                               QStringLiteral("PEM certificate (chain) for https/wss."),
+                               QStringLiteral("FILE")};
+    QCommandLineOption tlsKey{QStringLiteral("tls-key"),
+                              QStringLiteral("PEM private key for --tls-cert."),
+                              QStringLiteral("FILE")};
+    QCommandLineOption stunListen{
+        QStringLiteral("stun-listen"),
+        QStringLiteral("STUN on UDP, and on PORT+1 for telling symmetric NATs (default: the "
+                       "--listen host, port 3478; 'off' for none)."),
+        QStringLiteral("HOST:PORT|off")};
+    QCommandLineOption maxConnections{
+        QStringLiteral("max-connections"),
+        QStringLiteral(
+            "Open connections in all (default 4096; lowered to fit the open-file limit)."),
+        QStringLiteral("N")};
+    QCommandLineOption maxPerSource{
+        QStringLiteral("max-connections-per-source"),
+        QStringLiteral("Open connections per IPv4 address or IPv6 /64 (default 256)."),
+        QStringLiteral("N")};
+
+    [[nodiscard]] QList<QCommandLineOption> all() const {
+        return {listen, tlsCert, tlsKey, stunListen, maxConnections, maxPerSource};
+    }
+
+    // Fills config from the parsed options; "" or what is wrong.
+    [[nodiscard]] QString apply(const QCommandLineParser& parser, ServerConfig* config) const {
+        config->tlsCertFile = parser.value(tlsCert);
+        config->tlsKeyFile = parser.value(tlsKey);
+        if (config->tlsCertFile.isEmpty() != config->tlsKeyFile.isEmpty()) {
+            return QStringLiteral("--tls-cert and --tls-key go together");
+        }
+        if (parser.isSet(maxConnections) &&
+            !positive(parser.value(maxConnections), 1'000'000, &config->maxConnections)) {
+            return QStringLiteral("--max-connections wants a number from 1 to 1000000");
+        }
+        if (parser.isSet(maxPerSource) &&
+            !positive(parser.value(maxPerSource), 1'000'000, &config->maxConnectionsPerSource)) {
+            return QStringLiteral("--max-connections-per-source wants a number from 1 to 1000000");
+        }
+        if (!parseHostPort(parser.value(listen), &config->listenHost, &config->listenPort)) {
+            return QStringLiteral("bad --listen %1 (want HOST:PORT)").arg(parser.value(listen));
+        }
+        if (!parser.isSet(stunListen)) {
+            config->stunHost = config->listenHost;
+            config->stunPort = kDefaultStunPort;
+        } else if (parser.value(stunListen) != QStringLiteral("off")) {
+            quint16 port = 0;
+            if (!parseHostPort(parser.value(stunListen), &config->stunHost, &port)) {
+                return QStringLiteral("bad --stun-listen %1 (want HOST:PORT or off)")
+                    .arg(parser.value(stunListen));
+            }
+            config->stunPort = port;
+        }
+        return {};
+    }
+};
+
+// A token from --OPTION FILE, else from the environment variable; "" when neither is set.
+std::optional<QString> tokenFrom(const QCommandLineParser& parser,
+                                 const QCommandLineOption& option, const char* variable,
+                                 QString* error) {
+    if (!parser.isSet(option)) {
+        return qEnvironmentVariable(variable);
+    }
+    return readTokenFile(parser.value(option), error);
+}
+
 int serve(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Runs the coordination server: the API, the map streams and (later) the "
-                       "relay on one HTTP listener."));
+        QStringLiteral("Runs the coordination server: the API, the map streams and the relay on "
+                       "one HTTP listener, and STUN on UDP."));
     parser.addHelpOption();
-    const QCommandLineOption listen(QStringLiteral("listen"),
-                                    QStringLiteral("Where to listen (default 127.0.0.1:8080)."),
-                                    QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
     const QCommandLineOption db(QStringLiteral("db"),
                                 QStringLiteral("sqlite:PATH or postgres:CONNINFO (required)."),
                                 QStringLiteral("DATABASE"));
-    const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
-                                     QStringLiteral("PEM certificate (chain) for https/wss."),
-                                     QStringLiteral("FILE"));
-    const QCommandLineOption tlsKey(QStringLiteral("tls-key"),
-                                    QStringLiteral("PEM private key for --tls-cert."),
-                                    QStringLiteral("FILE"));
     const QCommandLineOption prefix4(QStringLiteral("prefix4"),
                                      QStringLiteral("IPv4 overlay prefix (default 100.70.0.0/24)."),
                                      QStringLiteral("PREFIX"), QStringLiteral("100.70.0.0/24"));
@@ -98,15 +191,6 @@ int serve(const QStringList& args) {
         QStringLiteral("admin-token-file"),
         QStringLiteral("File whose first line is the admin token (else CALNET_ADMIN_TOKEN)."),
         QStringLiteral("FILE"));
-    const QCommandLineOption maxConnections(
-        QStringLiteral("max-connections"),
-        QStringLiteral(
-            "Open connections in all (default 4096; lowered to fit the open-file limit)."),
-        QStringLiteral("N"));
-    const QCommandLineOption maxPerSource(
-        QStringLiteral("max-connections-per-source"),
-        QStringLiteral("Open connections per IPv4 address or IPv6 /64 (default 256)."),
-        QStringLiteral("N"));
     const QCommandLineOption registrationsPerMinute(
         QStringLiteral("registrations-per-minute"),
         QStringLiteral("Registrations per source and minute, half of it at once (default 120)."),
@@ -115,13 +199,25 @@ int serve(const QStringList& args) {
         QStringLiteral("address-quarantine"),
         QStringLiteral("How long a deleted node's overlay address stays unused (default 7d)."),
         QStringLiteral("DURATION"));
-    const QCommandLineOption stunListen(
-        QStringLiteral("stun-listen"),
-        QStringLiteral("STUN on UDP (default: the --listen host, port 3478; 'off' for none)."),
-        QStringLiteral("HOST:PORT|off"));
-    parser.addOptions({listen, db, tlsCert, tlsKey, prefix4, prefix6, keyExpiry, tokenFile,
-                       maxConnections, maxPerSource, registrationsPerMinute, quarantine,
-                       stunListen});
+    const QCommandLineOption region(
+        QStringLiteral("region"),
+        QStringLiteral("Name of this server's own relay region (default 'default')."),
+        QStringLiteral("NAME"), QStringLiteral("default"));
+    const QCommandLineOption relay(
+        QStringLiteral("relay"),
+        QStringLiteral("Also list the relay-only process at URL as region NAME (repeatable); its "
+                       "STUN is at the URL's host, port 3478, unless ,stun=HOST:PORT or ,stun=off "
+                       "follows."),
+        QStringLiteral("NAME=URL[,stun=HOST:PORT|off]"));
+    const QCommandLineOption relayTokenFile(
+        QStringLiteral("relay-token-file"),
+        QStringLiteral("File whose first line is the token relay-only processes present to read "
+                       "the node keys (else CALNET_RELAY_TOKEN; needed with --relay)."),
+        QStringLiteral("FILE"));
+    const FrontendOptions frontend;
+    parser.addOptions(frontend.all());
+    parser.addOptions({db, prefix4, prefix6, keyExpiry, tokenFile, registrationsPerMinute,
+                       quarantine, region, relay, relayTokenFile});
     if (!parser.parse(QStringList{QStringLiteral("calnet-server serve")} + args)) {
         return fail(parser.errorText());
     }
@@ -136,8 +232,6 @@ int serve(const QStringList& args) {
 
     ServerConfig config;
     config.database = parser.value(db);
-    config.tlsCertFile = parser.value(tlsCert);
-    config.tlsKeyFile = parser.value(tlsKey);
     if (parser.isSet(keyExpiry)) {
         const std::optional<qint64> d = parseDuration(parser.value(keyExpiry));
         if (!d) {
@@ -154,95 +248,157 @@ int serve(const QStringList& args) {
         }
         config.addressQuarantineSeconds = *d;
     }
-    if (parser.isSet(maxConnections) &&
-        !positive(parser.value(maxConnections), 1'000'000, &config.maxConnections)) {
-        return fail(QStringLiteral("--max-connections wants a number from 1 to 1000000"));
-    }
-    if (parser.isSet(maxPerSource) &&
-        !positive(parser.value(maxPerSource), 1'000'000, &config.maxConnectionsPerSource)) {
-        return fail(
-            QStringLiteral("--max-connections-per-source wants a number from 1 to 1000000"));
-    }
     if (parser.isSet(registrationsPerMinute)) {
         if (!positive(parser.value(registrationsPerMinute), 1e9, &config.registrationsPerMinute)) {
             return fail(QStringLiteral("--registrations-per-minute wants a positive number"));
         }
         config.registrationsBurst = std::max(1, int(config.registrationsPerMinute / 2));
     }
-    if (!parseHostPort(parser.value(listen), &config.listenHost, &config.listenPort)) {
-        return fail(QStringLiteral("bad --listen %1 (want HOST:PORT)").arg(parser.value(listen)));
+    if (const QString problem = frontend.apply(parser, &config); !problem.isEmpty()) {
+        return fail(problem);
     }
-    if (!parser.isSet(stunListen)) {
-        config.stunHost = config.listenHost;
-        config.stunPort = kDefaultStunPort;
-    } else if (parser.value(stunListen) != QStringLiteral("off")) {
-        quint16 port = 0;
-        if (!parseHostPort(parser.value(stunListen), &config.stunHost, &port)) {
-            return fail(QStringLiteral("bad --stun-listen %1 (want HOST:PORT or off)")
-                            .arg(parser.value(stunListen)));
+    config.regionName = parser.value(region);
+    if (!wire::isValidRelayName(config.regionName)) {
+        return fail(QStringLiteral("bad --region %1: a-z, 0-9 and '-', up to 32")
+                        .arg(config.regionName));
+    }
+    for (const QString& text : parser.values(relay)) {
+        QString why;
+        const std::optional<wire::RelayRegion> r = parseRelayOption(text, &why);
+        if (!r) {
+            return fail(why);
         }
-        config.stunPort = port;
+        const bool taken =
+            r->name == config.regionName ||
+            std::any_of(config.otherRelays.begin(), config.otherRelays.end(),
+                        [&](const wire::RelayRegion& o) { return o.name == r->name; });
+        if (taken) {
+            return fail(QStringLiteral("relay region %1 is named twice").arg(r->name));
+        }
+        config.otherRelays.push_back(*r);
     }
     if (config.database.isEmpty()) {
         return fail(QStringLiteral("--db sqlite:PATH or --db postgres:CONNINFO is required"));
-    }
-    if (config.tlsCertFile.isEmpty() != config.tlsKeyFile.isEmpty()) {
-        return fail(QStringLiteral("--tls-cert and --tls-key go together"));
     }
     QString error;
     if (!config.prefixes.set(parser.value(prefix4), parser.value(prefix6), &error)) {
         return fail(error);
     }
-    config.adminToken = qEnvironmentVariable("CALNET_ADMIN_TOKEN");
-    if (parser.isSet(tokenFile)) {
-        const std::optional<QString> token = readTokenFile(parser.value(tokenFile), &error);
-        if (!token) {
-            return fail(error);
-        }
-        config.adminToken = *token;
+    const std::optional<QString> adminToken =
+        tokenFrom(parser, tokenFile, "CALNET_ADMIN_TOKEN", &error);
+    if (!adminToken) {
+        return fail(error);
     }
+    config.adminToken = *adminToken;
     if (!config.adminToken.isEmpty() && !isValidAdminToken(config.adminToken)) {
         return fail(QStringLiteral("the admin token must be 16-256 printable characters"));
     }
+    const std::optional<QString> relayToken =
+        tokenFrom(parser, relayTokenFile, "CALNET_RELAY_TOKEN", &error);
+    if (!relayToken) {
+        return fail(error);
+    }
+    config.relayToken = *relayToken;
+    if (!config.relayToken.isEmpty() && !isValidAdminToken(config.relayToken)) {
+        return fail(QStringLiteral("the relay token must be 16-256 printable characters"));
+    }
+    if (!config.otherRelays.empty() && config.relayToken.isEmpty()) {
+        return fail(QStringLiteral(
+            "--relay needs --relay-token-file: relay-only processes read node keys with it"));
+    }
+    if (!config.relayToken.isEmpty() && config.relayToken == config.adminToken) {
+        return fail(QStringLiteral("the relay token must differ from the admin token"));
+    }
     raiseOpenFileLimit();
 
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalFds) != 0) {
+    if (!catchSignals()) {
         return fail(QStringLiteral("socketpair failed"));
     }
-    QSocketNotifier notifier(g_signalFds[1], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, qApp, [] {
-        char byte = 0;
-        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[1], &byte, 1);
-        QCoreApplication::quit();
-    });
-    struct sigaction sa {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-
     Server server(config);
     if (!server.start(&error)) {
         return fail(error);
     }
-    const QString host = config.listenHost.contains(QLatin1Char(':'))
-                             ? QLatin1Char('[') + config.listenHost + QLatin1Char(']')
-                             : config.listenHost;
     if (config.stunPort) {
-        const QString stunHost = config.stunHost.contains(QLatin1Char(':'))
-                                     ? QLatin1Char('[') + config.stunHost + QLatin1Char(']')
-                                     : config.stunHost;
-        std::printf("stun listening on %s:%u\n", qPrintable(stunHost), unsigned(server.stunPort()));
+        std::printf("stun listening on %s\n",
+                    qPrintable(hostPortText(config.stunHost, server.stunPort())));
     }
-    std::printf("listening on %s:%u\n", qPrintable(host), unsigned(server.port()));
+    std::printf("listening on %s\n", qPrintable(hostPortText(config.listenHost, server.port())));
     std::fflush(stdout);
     if (config.adminToken.isEmpty()) {
         std::fputs("calnet-server: no admin token configured; the admin API is disabled\n", stderr);
     }
     const int rc = QCoreApplication::exec();
     server.shutdown();
+    return rc;
+}
+
+int relay(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Runs a relay-only process for another region: the relay (WebSocket) and STUN, letting in "
+        "the nodes the coordination server knows. List it there with --relay NAME=URL."));
+    parser.addHelpOption();
+    const FrontendOptions frontend;
+    const QCommandLineOption server(
+        QStringLiteral("server"),
+        QStringLiteral("The coordination server's URL, e.g. https://calnet.example (required)."),
+        QStringLiteral("URL"));
+    const QCommandLineOption tokenFile(
+        QStringLiteral("token-file"),
+        QStringLiteral("File whose first line is the coordination server's relay token (its "
+                       "--relay-token-file; else CALNET_RELAY_TOKEN)."),
+        QStringLiteral("FILE"));
+    parser.addOptions(frontend.all());
+    parser.addOptions({server, tokenFile});
+    if (!parser.parse(QStringList{QStringLiteral("calnet-server relay")} + args)) {
+        return fail(parser.errorText());
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return fail(
+            QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+    }
+    ServerConfig config;
+    if (const QString problem = frontend.apply(parser, &config); !problem.isEmpty()) {
+        return fail(problem);
+    }
+    const QUrl coordination(parser.value(server), QUrl::StrictMode);
+    if (!coordination.isValid() || coordination.host().isEmpty() ||
+        (coordination.scheme() != QLatin1String("https") &&
+         coordination.scheme() != QLatin1String("http"))) {
+        return fail(QStringLiteral("--server https://HOST[:PORT] (or http://) is required"));
+    }
+    QString error;
+    const std::optional<QString> token = tokenFrom(parser, tokenFile, "CALNET_RELAY_TOKEN", &error);
+    if (!token) {
+        return fail(error);
+    }
+    if (!isValidAdminToken(*token)) {
+        return fail(QStringLiteral(
+            "the relay token (--token-file or CALNET_RELAY_TOKEN) must be 16-256 printable "
+            "characters"));
+    }
+    config.relayToken = *token;
+    raiseOpenFileLimit();
+    if (!catchSignals()) {
+        return fail(QStringLiteral("socketpair failed"));
+    }
+    RelayServer relayServer(config, coordination);
+    if (!relayServer.start(&error)) {
+        return fail(error);
+    }
+    if (config.stunPort) {
+        std::printf("stun listening on %s\n",
+                    qPrintable(hostPortText(config.stunHost, relayServer.stunPort())));
+    }
+    std::printf("relay listening on %s\n",
+                qPrintable(hostPortText(config.listenHost, relayServer.port())));
+    std::fflush(stdout);
+    const int rc = QCoreApplication::exec();
+    relayServer.shutdown();
     return rc;
 }
 
@@ -256,12 +412,13 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral(
         "The Calnet coordination server.\n\n"
         "  serve --listen HOST:PORT --db sqlite:PATH|postgres:CONNINFO [options]\n"
+        "  relay --listen HOST:PORT --server URL --token-file FILE [options]\n"
         "  authkey ... | nodes ... | users ...   admin commands (see calnet-server authkey "
         "--help)"));
     const QCommandLineOption help = parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("serve, authkey, nodes or users"),
+                                 QStringLiteral("serve, relay, authkey, nodes or users"),
                                  QStringLiteral("COMMAND [ARGS]"));
     // Everything after the command is the command's own.
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
@@ -283,6 +440,9 @@ int main(int argc, char** argv) {
     }
     if (command == QStringLiteral("serve")) {
         return serve(args.mid(1));
+    }
+    if (command == QStringLiteral("relay")) {
+        return relay(args.mid(1));
     }
     if (command == QStringLiteral("authkey") || command == QStringLiteral("nodes") ||
         command == QStringLiteral("users")) {

@@ -69,7 +69,7 @@ struct MapHub::Client {
     double messageTokens = kMessageBurst;
     qint64 tokensAtMs = 0;
     qint64 lastEndpointWriteMs = -kEndpointWriteIntervalMs;
-    std::optional<QStringList> pendingEndpoints; // merged updates waiting for endpointTimer
+    std::optional<NodeReport> pendingEndpoints; // merged updates waiting for endpointTimer
     QTimer endpointTimer;
 };
 
@@ -284,18 +284,18 @@ void MapHub::onText(http::WebSocket* socket, const QByteArray& text) {
         onHello(client, doc.object());
         return;
     }
-    QStringList endpoints;
-    const QString problem = parseEndpointsMessage(doc.object(), &endpoints);
+    NodeReport report;
+    const QString problem = parseEndpointsMessage(doc.object(), &report);
     if (!problem.isEmpty()) {
         closeClient(client, kBadMessage, problem);
         return;
     }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (now - client.lastEndpointWriteMs >= kEndpointWriteIntervalMs) {
-        writeEndpoints(client, endpoints);
+        writeEndpoints(client, report);
         return;
     }
-    client.pendingEndpoints = endpoints; // merged: only the latest is written
+    client.pendingEndpoints = report; // merged: only the latest is written
     if (!client.endpointTimer.isActive()) {
         client.endpointTimer.start(
             int(client.lastEndpointWriteMs + kEndpointWriteIntervalMs - now));
@@ -315,11 +315,11 @@ bool MapHub::withinBudget(Client& client) {
     return true;
 }
 
-void MapHub::writeEndpoints(Client& client, QStringList endpoints) {
+void MapHub::writeEndpoints(Client& client, NodeReport report) { // a copy: it may be pendingEndpoints
     client.lastEndpointWriteMs = QDateTime::currentMSecsSinceEpoch();
     client.pendingEndpoints.reset();
     if (ApiError e = m_registry->streamEndpoints(
-            client.nodeId, endpoints, seenEndpoint(client, endpoints), m_config->clock())) {
+            client.nodeId, report, seenEndpoint(client, report.endpoints), m_config->clock())) {
         closeClient(client, 1011, e.message);
     }
 }
@@ -355,8 +355,8 @@ void MapHub::onHello(Client& client, const QJsonObject& message) {
             closeClient(*other, 1000, QStringLiteral("replaced by a newer stream"));
         }
     }
-    if (ApiError e = m_registry->streamOpened(node->id, m_serverId, client.stream, hello.endpoints,
-                                              seenEndpoint(client, hello.endpoints), now)) {
+    if (ApiError e = m_registry->streamOpened(node->id, m_serverId, client.stream, hello.report,
+                                              seenEndpoint(client, hello.report.endpoints), now)) {
         closeClient(client, 1011, e.message);
         return;
     }

@@ -42,6 +42,7 @@ class Metrics;
 class Registry;
 class Storage;
 struct NodeRecord;
+struct NodeReport;
 struct ServerConfig;
 
 class MapHub : public QObject {
@@ -78,7 +79,7 @@ private:
     bool withinBudget(Client& client);
     // By value: the merged list it is often given lives in client.pendingEndpoints, which it
     // clears.
-    void writeEndpoints(Client& client, QStringList endpoints);
+    void writeEndpoints(Client& client, NodeReport report);
     void onDisconnected(http::WebSocket* socket);
     // Removes a client; its node goes offline unless a newer stream took over.
     void forget(std::map<http::WebSocket*, std::unique_ptr<Client>>::iterator it);

@@ -26,19 +26,27 @@ QByteArray Metrics::render(const Gauges& g) const {
         return list;
     };
 
-    single("calnet_nodes_online", "gauge", "Nodes with an open map stream.", g.nodesOnline);
-    single("calnet_nodes_total", "gauge", "Registered nodes.", g.nodesTotal);
-    family("calnet_registrations_total", "counter", "Registration requests by result.");
-    labelled("calnet_registrations_total", "result", utf8(m_registrations));
-    single("calnet_map_pushes_total", "counter", "Map and delta messages sent to nodes.",
-           qint64(m_pushes));
+    if (g.coordination) {
+        single("calnet_nodes_online", "gauge", "Nodes with an open map stream.", g.nodesOnline);
+        single("calnet_nodes_total", "gauge", "Registered nodes.", g.nodesTotal);
+        family("calnet_registrations_total", "counter", "Registration requests by result.");
+        labelled("calnet_registrations_total", "result", utf8(m_registrations));
+        single("calnet_map_pushes_total", "counter", "Map and delta messages sent to nodes.",
+               qint64(m_pushes));
+    } else {
+        single("calnet_relay_known_keys", "gauge",
+               "Node keys the coordination server said may use this relay.", g.relayKnownKeys);
+        single("calnet_relay_keys_age_seconds", "gauge",
+               "Seconds since the node keys were last read (-1: never).", g.relayKeysAgeSeconds);
+    }
     family("calnet_http_requests_total", "counter", "HTTP requests by status code.");
     std::vector<std::pair<QByteArray, qint64>> statuses;
     for (const auto& [status, n] : m_http)
         statuses.emplace_back(QByteArray::number(status), qint64(n));
     labelled("calnet_http_requests_total", "status", statuses);
-    single("calnet_websocket_clients", "gauge", "Open map streams on this server.",
-           g.websocketClients);
+    if (g.coordination)
+        single("calnet_websocket_clients", "gauge", "Open map streams on this server.",
+               g.websocketClients);
     single("calnet_http_connections", "gauge", "Open HTTP and WebSocket connections.",
            g.httpConnections);
     family(
@@ -55,11 +63,14 @@ QByteArray Metrics::render(const Gauges& g) const {
            g.httpBadRequests);
     single("calnet_http_accept_errors_total", "counter", "accept() failures (open-file limit).",
            g.httpAcceptErrors);
-    single("calnet_address_pool_size", "gauge", "Overlay addresses the IPv4 prefix holds.",
-           g.poolSize);
-    single("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.", g.poolUsed);
-    single("calnet_address_pool_quarantined", "gauge",
-           "Addresses of deleted nodes not yet given out again.", g.poolQuarantined);
+    if (g.coordination) {
+        single("calnet_address_pool_size", "gauge", "Overlay addresses the IPv4 prefix holds.",
+               g.poolSize);
+        single("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.",
+               g.poolUsed);
+        single("calnet_address_pool_quarantined", "gauge",
+               "Addresses of deleted nodes not yet given out again.", g.poolQuarantined);
+    }
     single("calnet_relay_clients", "gauge",
            "Open relay connections (before and after their hello).", g.relayClients);
     single("calnet_relay_packets_total", "counter", "Packets relayed.", g.relayPackets);

@@ -19,6 +19,11 @@ public:
 
     // What is read when scraped.
     struct Gauges {
+        // A coordination server (nodes, registrations, map, address pool), or a relay-only
+        // process (the node keys it knows instead).
+        bool coordination = true;
+        qint64 relayKnownKeys = 0;
+        qint64 relayKeysAgeSeconds = -1; // since the last good read of the keys; -1 never
         qint64 nodesOnline = 0;
         qint64 nodesTotal = 0;
         qint64 websocketClients = 0;

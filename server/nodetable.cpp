@@ -16,7 +16,8 @@ namespace {
 const QString kNodeColumns =
     QStringLiteral("SELECT n.id, n.user_id, u.name, n.node_key, n.disco_key, n.hostname, n.os, "
                    "n.client_version, n.addr_index, n.credential_hash, n.key_expiry, n.endpoints, "
-                   "n.seen_endpoint, n.online, n.stream, n.last_seen, n.created FROM nodes n "
+                   "n.seen_endpoint, n.online, n.stream, n.last_seen, n.created, n.home_relay "
+                   "FROM nodes n "
                    "JOIN users u ON u.id = n.user_id ");
 
 NodeRecord readNode(const QSqlQuery& q) {
@@ -38,6 +39,7 @@ NodeRecord readNode(const QSqlQuery& q) {
     n.stream = q.value(14).toString();
     n.lastSeen = q.value(15).toLongLong();
     n.created = q.value(16).toLongLong();
+    n.homeRelay = q.value(17).toString();
     return n;
 }
 
@@ -58,6 +60,7 @@ QJsonObject NodeRecord::toJson(const OverlayPrefixes& prefixes) const {
     n.user = user;
     n.addresses = prefixes.addresses(addrIndex);
     n.endpoints = eps;
+    n.relay = homeRelay;
     n.online = online;
     n.lastSeen = lastSeen;
     n.keyExpiry = keyExpiry;
@@ -177,11 +180,12 @@ ApiError NodeTable::updateRegistration(const NodeRecord& n) {
 }
 
 ApiError NodeTable::setStream(qint64 id, const QString& server, const QString& stream,
-                            const QStringList& endpoints, const QString& seen, qint64 now) {
+                            const NodeReport& report, const QString& seen, qint64 now) {
     return m_s.run(QStringLiteral("updating a node"),
                QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
-                              "seen_endpoint = ?, last_seen = ? WHERE id = ?"),
-               {server, stream, Storage::listToJson(endpoints), seen, now, id});
+                              "home_relay = ?, seen_endpoint = ?, last_seen = ? WHERE id = ?"),
+               {server, stream, Storage::listToJson(report.endpoints), report.relay, seen, now,
+                id});
 }
 
 ApiError NodeTable::clearStream(qint64 id, const QString& stream, qint64 now, bool* changed) {
@@ -191,10 +195,11 @@ ApiError NodeTable::clearStream(qint64 id, const QString& stream, qint64 now, bo
                {now, id, stream}, changed);
 }
 
-ApiError NodeTable::setEndpoints(qint64 id, const QStringList& endpoints, const QString& seen) {
-    return m_s.run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET endpoints = ?, seen_endpoint = ? WHERE id = ?"),
-               {Storage::listToJson(endpoints), seen, id});
+ApiError NodeTable::setEndpoints(qint64 id, const NodeReport& report, const QString& seen) {
+    return m_s.run(
+        QStringLiteral("updating a node"),
+        QStringLiteral("UPDATE nodes SET endpoints = ?, home_relay = ?, seen_endpoint = ? WHERE id = ?"),
+        {Storage::listToJson(report.endpoints), report.relay, seen, id});
 }
 
 ApiError NodeTable::remove(qint64 id, bool* found, qint64* addrIndex) {

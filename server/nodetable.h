@@ -18,6 +18,15 @@ namespace calnet::server {
 class OverlayPrefixes;
 class Storage;
 
+// What a node reports about itself on its map stream: where it may be reached directly, and its
+// home relay.
+struct NodeReport {
+    QStringList endpoints;
+    QString relay;
+
+    friend bool operator==(const NodeReport&, const NodeReport&) = default;
+};
+
 struct NodeRecord {
     qint64 id = 0;
     qint64 userId = 0;
@@ -32,6 +41,7 @@ struct NodeRecord {
     qint64 keyExpiry = 0;
     QStringList endpoints; // as reported by the node
     QString seenEndpoint;  // address the map stream came from, with the reported port
+    QString homeRelay;     // the relay region the node receives on ("" = not reported)
     bool online = false;
     QString stream; // token of the map stream that set online
     qint64 lastSeen = 0;
@@ -60,10 +70,10 @@ public:
     ApiError updateRegistration(const NodeRecord& node); // keys, names, credential, expiry
     // Marks a node online, held by `stream` of the server process `server`.
     ApiError setStream(qint64 id, const QString& server, const QString& stream,
-                       const QStringList& endpoints, const QString& seen, qint64 now);
+                       const NodeReport& report, const QString& seen, qint64 now);
     // Marks a node offline if `stream` still owns it; *changed says whether it did.
     ApiError clearStream(qint64 id, const QString& stream, qint64 now, bool* changed);
-    ApiError setEndpoints(qint64 id, const QStringList& endpoints, const QString& seen);
+    ApiError setEndpoints(qint64 id, const NodeReport& report, const QString& seen);
     // Deletes a node; *addrIndex (if found) is the overlay address index it held.
     ApiError remove(qint64 id, bool* found, qint64* addrIndex = nullptr);
     ApiError expire(qint64 id, qint64 now, bool* found);

@@ -218,9 +218,9 @@ ApiError Registry::expireNode(qint64 id, qint64 now) {
 }
 
 ApiError Registry::streamOpened(qint64 nodeId, const QString& server, const QString& stream,
-                                const QStringList& endpoints, const QString& seen, qint64 now) {
+                                const NodeReport& report, const QString& seen, qint64 now) {
     return write([&]() -> ApiError {
-        if (ApiError e = m_storage->nodes().setStream(nodeId, server, stream, endpoints, seen, now)) {
+        if (ApiError e = m_storage->nodes().setStream(nodeId, server, stream, report, seen, now)) {
             return e;
         }
         return m_storage->changes().append(nodeId, kUpsert, now);
@@ -239,17 +239,18 @@ ApiError Registry::streamClosed(qint64 nodeId, const QString& stream, qint64 now
     return write([&] { return markOffline(nodeId, stream, now); });
 }
 
-ApiError Registry::streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
+ApiError Registry::streamEndpoints(qint64 nodeId, const NodeReport& report, const QString& seen,
                                    qint64 now) {
     return write([&]() -> ApiError {
         std::optional<NodeRecord> node;
         if (ApiError e = m_storage->nodes().get(nodeId, &node)) {
             return e;
         }
-        if (!node || (node->endpoints == endpoints && node->seenEndpoint == seen)) {
+        if (!node || (node->endpoints == report.endpoints && node->homeRelay == report.relay &&
+                      node->seenEndpoint == seen)) {
             return {};
         }
-        if (ApiError e = m_storage->nodes().setEndpoints(nodeId, endpoints, seen)) {
+        if (ApiError e = m_storage->nodes().setEndpoints(nodeId, report, seen)) {
             return e;
         }
         return m_storage->changes().append(nodeId, kUpsert, now);

@@ -42,9 +42,9 @@ public:
     // The map stream of a node opened (online), closed (offline unless another stream took
     // over) or reported new endpoints.
     ApiError streamOpened(qint64 nodeId, const QString& server, const QString& stream,
-                          const QStringList& endpoints, const QString& seen, qint64 now);
+                          const NodeReport& report, const QString& seen, qint64 now);
     ApiError streamClosed(qint64 nodeId, const QString& stream, qint64 now);
-    ApiError streamEndpoints(qint64 nodeId, const QStringList& endpoints, const QString& seen,
+    ApiError streamEndpoints(qint64 nodeId, const NodeReport& report, const QString& seen,
                              qint64 now);
 
     // Announces (as a change) every node key that has expired since the last sweep.

@@ -12,6 +12,7 @@
 #include "core/crypto/x25519.h"
 #include "core/ipc/protocol.h"
 #include "core/net/ipaddress.h"
+#include "core/wire/mapnode.h"
 #include "server/secrets.h"
 
 namespace calnet::server {
@@ -262,18 +263,33 @@ ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest*
     return {};
 }
 
+namespace {
+
+// The optional "relay" of a hello or endpoints message: a region name, "" when absent.
+QString relayName(Fields& f) {
+    const QString name = f.string(QStringLiteral("relay"), false, 32);
+    if (!name.isEmpty() && !wire::isValidRelayName(name)) {
+        f.fail(QStringLiteral("\"relay\" must be a relay region name"));
+        return {};
+    }
+    return name;
+}
+
+} // namespace
+
 QString parseHello(const QJsonObject& message, HelloMessage* out) {
     if (message.value(QStringLiteral("type")).toString() != QStringLiteral("hello")) {
         return QStringLiteral("the first message must be a hello");
     }
     Fields f(message,
              {QStringLiteral("type"), QStringLiteral("nodeId"), QStringLiteral("credential"),
-              QStringLiteral("since"), QStringLiteral("endpoints")});
+              QStringLiteral("since"), QStringLiteral("endpoints"), QStringLiteral("relay")});
     HelloMessage h;
     h.nodeId = f.integer(QStringLiteral("nodeId"), true, 1, (qint64(1) << 53), 0);
     h.credential = f.string(QStringLiteral("credential"), true, 128);
     h.since = f.integer(QStringLiteral("since"), false, 0, (qint64(1) << 53), 0);
-    h.endpoints = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    h.report.endpoints = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    h.report.relay = relayName(f);
     if (!f.error().isEmpty()) {
         return f.error();
     }
@@ -281,19 +297,21 @@ QString parseHello(const QJsonObject& message, HelloMessage* out) {
     return {};
 }
 
-QString parseEndpointsMessage(const QJsonObject& message, QStringList* endpoints) {
+QString parseEndpointsMessage(const QJsonObject& message, NodeReport* report) {
     if (message.value(QStringLiteral("type")).toString() != QStringLiteral("endpoints")) {
         return QStringLiteral("unknown message type");
     }
-    Fields f(message, {QStringLiteral("type"), QStringLiteral("endpoints")});
+    Fields f(message, {QStringLiteral("type"), QStringLiteral("endpoints"), QStringLiteral("relay")});
     if (!f.has(QStringLiteral("endpoints"))) {
         f.fail(QStringLiteral("missing field \"endpoints\""));
     }
-    const QStringList list = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    NodeReport r;
+    r.endpoints = f.strings(QStringLiteral("endpoints"), kMaxEndpoints, isValidEndpoint);
+    r.relay = relayName(f);
     if (!f.error().isEmpty()) {
         return f.error();
     }
-    *endpoints = list;
+    *report = r;
     return {};
 }
 

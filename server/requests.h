@@ -11,6 +11,7 @@
 #include <QStringList>
 
 #include "server/apierror.h"
+#include "server/nodetable.h"
 
 namespace calnet::server {
 
@@ -40,11 +41,11 @@ struct HelloMessage {
     qint64 nodeId = 0;
     QString credential;
     qint64 since = 0;
-    QStringList endpoints;
+    NodeReport report;
 };
 // Map stream messages; return an empty string or the reason to close with 4400.
 QString parseHello(const QJsonObject& message, HelloMessage* out);
-QString parseEndpointsMessage(const QJsonObject& message, QStringList* endpoints);
+QString parseEndpointsMessage(const QJsonObject& message, NodeReport* report);
 
 bool isValidHostname(const QString& hostname);
 bool isValidUserName(const QString& name);

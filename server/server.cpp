@@ -2,12 +2,11 @@
 
 #include "core/wire/mapnode.h"
 
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSslCertificate>
-#include <QSslKey>
+#include <QUrlQuery>
 
+#include "server/frontend.h"
 #include "server/http/websocket.h"
 #include "server/maphub.h"
 #include "server/metrics.h"
@@ -27,9 +26,17 @@ constexpr int kStreamSendBuffer = 128 * 1024;
 
 const QByteArray kMapPath = QByteArrayLiteral("/api/v1/map");
 const QByteArray kRelayPath = QByteArrayLiteral("/api/v1/relay");
-// The relay's kernel send buffer per connection: room for a few ms at relay speeds.
-constexpr int kRelaySendBuffer = 512 * 1024;
 const QByteArray kAdminPrefix = QByteArrayLiteral("/api/v1/admin/");
+const QByteArray kRelayKeysPath = QByteArrayLiteral("/api/v1/relay/keys");
+
+// Whether the request carries "Authorization: Bearer TOKEN" (compared in constant time); never
+// for an empty token (that feature is off).
+bool bearerIs(const http::Request& request, const QString& token) {
+    static const QByteArray scheme = QByteArrayLiteral("Bearer ");
+    const QByteArray value = request.header("authorization");
+    return !token.isEmpty() && value.startsWith(scheme) &&
+           secrets::constantTimeEquals(QString::fromUtf8(value.mid(scheme.size())), token);
+}
 
 bool isAdmin(const http::Request& r) {
     return r.path.startsWith(kAdminPrefix);
@@ -82,65 +89,12 @@ bool Server::start(QString* error) {
         relayOptions);
     connect(m_storage.get(), &Storage::changed, m_relay.get(), &RelayHub::scheduleRecheck);
 
-    http::ListenerLimits limits;
-    limits.maxConnections = m_config.maxConnections;
-    limits.maxConnectionsPerSource = m_config.maxConnectionsPerSource;
-    limits.headTimeoutMs = m_config.headTimeoutMs;
-    limits.bodyTimeoutMs = m_config.headTimeoutMs;
-    limits.idleTimeoutMs = m_config.idleTimeoutMs;
-    limits.maxBody = std::size_t(kMaxBodyBytes);
-    limits.maxWebSocketMessage = std::size_t(kMaxBodyBytes);
-    m_listener = std::make_unique<http::HttpListener>(static_cast<http::Handler*>(this), limits);
-
-    if (!m_config.tlsCertFile.isEmpty() || !m_config.tlsKeyFile.isEmpty()) {
-        QFile certFile(m_config.tlsCertFile);
-        QFile keyFile(m_config.tlsKeyFile);
-        if (!certFile.open(QIODevice::ReadOnly) || !keyFile.open(QIODevice::ReadOnly)) {
-            *error = QStringLiteral("cannot read --tls-cert/--tls-key");
-            return false;
-        }
-        const QList<QSslCertificate> chain = QSslCertificate::fromData(certFile.readAll());
-        const QByteArray keyPem = keyFile.readAll();
-        QSslKey key(keyPem, QSsl::Rsa);
-        if (key.isNull()) {
-            key = QSslKey(keyPem, QSsl::Ec);
-        }
-        if (chain.isEmpty() || key.isNull()) {
-            *error = QStringLiteral("--tls-cert/--tls-key are not a PEM certificate and key");
-            return false;
-        }
-        m_listener->setTls(chain.front(), key);
-    }
-
-    QHostAddress address;
-    if (m_config.listenHost == QStringLiteral("localhost")) {
-        address = QHostAddress::LocalHost;
-    } else {
-        address.setAddress(m_config.listenHost);
-    }
-    QString why;
-    if (!m_listener->listen(address, m_config.listenPort, &why)) {
-        *error = QStringLiteral("cannot listen on %1:%2: %3")
-                     .arg(m_config.listenHost)
-                     .arg(m_config.listenPort)
-                     .arg(why);
+    m_listener = std::make_unique<http::HttpListener>(static_cast<http::Handler*>(this),
+                                                      listenerLimits(m_config));
+    if (!openListeners(m_config, *m_listener, &m_stun, error)) {
         return false;
     }
     m_port = m_listener->port();
-    if (m_config.stunPort) {
-        QHostAddress stunAddress = m_config.stunHost == QStringLiteral("localhost")
-                                       ? QHostAddress(QHostAddress::LocalHost)
-                                       : QHostAddress(m_config.stunHost);
-        m_stun = std::make_unique<StunServer>();
-        if (!m_stun->listen(stunAddress, *m_config.stunPort, &why)) {
-            *error = QStringLiteral("cannot listen for STUN on UDP %1:%2: %3")
-                         .arg(m_config.stunHost)
-                         .arg(*m_config.stunPort)
-                         .arg(why);
-            m_listener->close();
-            return false;
-        }
-    }
     m_hub->setRelays(relays());
     return true;
 }
@@ -154,7 +108,7 @@ QJsonArray Server::relays() const {
     // URL it has, path /api/v1/relay) and its STUN listener. A wildcard STUN address is reached
     // at the host of that URL too, so only a specific one is named.
     wire::RelayRegion region;
-    region.name = QStringLiteral("default");
+    region.name = m_config.regionName;
     if (m_stun) {
         region.stunPort = m_stun->port();
         region.stunAltPort = m_stun->altPort();
@@ -164,7 +118,9 @@ QJsonArray Server::relays() const {
             region.stunHost = m_config.stunHost;
         }
     }
-    return wire::toJson(std::vector<wire::RelayRegion>{region});
+    std::vector<wire::RelayRegion> all{region};
+    all.insert(all.end(), m_config.otherRelays.begin(), m_config.otherRelays.end());
+    return wire::toJson(all);
 }
 
 void Server::shutdown() {
@@ -194,6 +150,18 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
     if ((head.path == kMapPath || head.path == kRelayPath) && head.method == "GET" &&
         head.headerHasToken("upgrade", "websocket")) {
         return Decision::WebSocket;
+    }
+    if (head.path == kRelayKeysPath) {
+        if (const auto wait = m_badAdminTokens.retryAfter(source)) {
+            *answer = counted(tooMany(*wait, QStringLiteral("too many wrong relay tokens")));
+            return Decision::Answer;
+        }
+        if (!bearerIs(head, m_config.relayToken)) {
+            m_badAdminTokens.spend(source, peer);
+            *answer = counted(
+                error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong"))));
+            return Decision::Answer;
+        }
     }
     if (isAdmin(head)) {
         // Authorization comes first: nothing of the body is read for a caller without it.
@@ -233,9 +201,7 @@ http::Response Server::onRequest(const http::Request& request, const QHostAddres
 void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
     m_metrics->countHttp(101);
     if (socket->path() == kRelayPath) {
-        // Bounded in the kernel too, so that what a receiver does not read shows in the
-        // relay's own per-receiver queue (and is dropped there) instead of piling up unseen.
-        socket->setSendBufferSize(kRelaySendBuffer);
+        socket->setSendBufferSize(kRelaySendBufferBytes);
         m_relay->accept(std::move(socket));
         return;
     }
@@ -247,14 +213,11 @@ void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAdd
 }
 
 Server::Reply Server::json(const QJsonObject& object, int status) {
-    Reply r;
-    r.status = status;
-    r.body = QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n';
-    return r;
+    return jsonResponse(object, status);
 }
 
 Server::Reply Server::error(const ApiError& e) {
-    return json(e.toJson(), e.status);
+    return errorResponse(e);
 }
 
 Server::Reply Server::tooMany(int retryAfterSeconds, const QString& message) {
@@ -290,6 +253,15 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
         }
         return registerNode(request, peer);
     }
+    if (path == kRelayKeysPath) {
+        if (auto r = only("GET")) {
+            return *r;
+        }
+        if (!bearerIs(request, m_config.relayToken)) { // onHead checked it
+            return error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong")));
+        }
+        return relayKeys(request);
+    }
     if (path == kMapPath || path == kRelayPath) {
         if (auto r = only("GET")) {
             return *r;
@@ -313,16 +285,35 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
 }
 
 bool Server::adminAuthorized(const http::Request& request) const {
-    if (m_config.adminToken.isEmpty()) {
-        return false; // no token configured: the admin API is off
+    return bearerIs(request, m_config.adminToken); // no token configured: the admin API is off
+}
+
+Server::Reply Server::relayKeys(const http::Request& request) {
+    // ?since=SEQ: the caller has the keys as of SEQ; if nothing changed since, only the seq.
+    const QUrlQuery query(QString::fromLatin1(request.target.mid(request.path.size() + 1)));
+    bool hasSince = false;
+    const qint64 since = query.queryItemValue(QStringLiteral("since")).toLongLong(&hasSince);
+    qint64 seq = 0;
+    qint64 pruned = 0;
+    if (ApiError e = m_storage->changes().currentSeq(&seq, &pruned)) {
+        return error(e);
     }
-    static const QByteArray scheme = QByteArrayLiteral("Bearer ");
-    const QByteArray value = request.header("authorization");
-    if (!value.startsWith(scheme)) {
-        return false;
+    if (hasSince && since == seq) {
+        return json(QJsonObject{{QStringLiteral("seq"), seq}});
     }
-    return secrets::constantTimeEquals(QString::fromUtf8(value.mid(scheme.size())),
-                                       m_config.adminToken);
+    QList<NodeRecord> nodes;
+    if (ApiError e = m_storage->nodes().all(&nodes)) {
+        return error(e);
+    }
+    const qint64 now = m_config.clock();
+    QJsonArray keys;
+    for (const NodeRecord& n : nodes) {
+        if (n.keyExpiry > now) {
+            keys.append(QJsonObject{{QStringLiteral("nodeKey"), n.nodeKey},
+                                    {QStringLiteral("keyExpiry"), n.keyExpiry}});
+        }
+    }
+    return json(QJsonObject{{QStringLiteral("seq"), seq}, {QStringLiteral("nodes"), keys}});
 }
 
 Server::Reply Server::registerNode(const http::Request& request, const QHostAddress& peer) {
@@ -460,16 +451,7 @@ Server::Reply Server::metrics() {
     g.nodesOnline = online;
     g.nodesTotal = total;
     g.websocketClients = m_hub ? m_hub->clientCount() : 0;
-    if (m_listener) {
-        const http::ListenerStats& st = m_listener->stats();
-        g.httpConnections = m_listener->connections();
-        g.httpAccepted = st.accepted;
-        g.httpRefusedTotalCap = st.refusedTotalCap;
-        g.httpRefusedSourceCap = st.refusedSourceCap;
-        g.httpTimeouts = st.timeouts;
-        g.httpBadRequests = st.badRequests;
-        g.httpAcceptErrors = st.acceptErrors;
-    }
+    addFrontendGauges(g, m_listener.get(), m_relay.get(), m_stun.get());
     AddressPool::Usage pool;
     if (ApiError e = m_storage->addresses().usage(m_config.prefixes.capacity(), m_config.clock(),
                                                   m_config.addressQuarantineSeconds, &pool)) {
@@ -478,23 +460,6 @@ Server::Reply Server::metrics() {
     g.poolSize = pool.capacity;
     g.poolUsed = pool.used;
     g.poolQuarantined = pool.quarantined;
-    if (m_relay) {
-        const RelayHub::Stats& st = m_relay->stats();
-        g.relayClients = m_relay->clientCount();
-        g.relayPackets = st.packets;
-        g.relayBytes = st.bytes;
-        g.relayDrops = {{QStringLiteral("no_peer"), st.dropNoPeer},
-                        {QStringLiteral("queue_full"), st.dropQueueFull},
-                        {QStringLiteral("bad_frame"), st.dropBadFrame}};
-        g.relayAuthFailed = st.authFailed;
-    }
-    if (m_stun) {
-        const StunServer::Stats& st = m_stun->stats();
-        g.stun = {{QStringLiteral("answered"), st.answered},
-                  {QStringLiteral("malformed"), st.malformed},
-                  {QStringLiteral("rate_limited"), st.rateLimited},
-                  {QStringLiteral("too_short"), st.tooShort}};
-    }
     for (const SourceLimiter* l : {&m_badAuthKeys, &m_badAdminTokens, &m_registrations}) {
         g.limited.emplace_back(l->what(), l->refused());
     }

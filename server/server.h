@@ -11,6 +11,9 @@
 //                                                tokens) without reading the body
 //     /api/v1/map                                WebSocket upgrade -> MapHub
 //     /api/v1/relay                              WebSocket upgrade -> RelayHub
+//     /api/v1/relay/keys                         GET with the relay token: unexpired node keys
+//                                                for relay-only processes (?since=SEQ: only the
+//                                                seq when nothing changed)
 //   and STUN Binding on UDP beside it (StunServer, when configured)
 //   -> reply JSON; errors as {"error": {"code", "message"}}; count the status for /metrics
 //
@@ -69,6 +72,8 @@ private:
     Reply admin(const http::Request& request, const QStringList& parts);
     Reply registerNode(const http::Request& request, const QHostAddress& peer);
     Reply metrics();
+    // GET /api/v1/relay/keys: the node keys relay-only processes let in (relayserver.h).
+    Reply relayKeys(const http::Request& request);
     QJsonArray relays() const; // the "relays" of /api/v1/info
     static Reply json(const QJsonObject& object, int status = 200);
     static Reply error(const ApiError& e);

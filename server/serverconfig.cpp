@@ -2,6 +2,7 @@
 
 #include <QFile>
 #include <QHostAddress>
+#include <QUrl>
 
 namespace calnet::server {
 
@@ -74,6 +75,74 @@ bool isValidAdminToken(const QString& token) {
         }
     }
     return true;
+}
+
+namespace {
+
+// An IP address literal, or a DNS name of letters, digits, '-' and '.'.
+bool isHostName(const QString& host) {
+    if (!QHostAddress(host).isNull())
+        return true;
+    if (host.isEmpty() || host.size() > 253)
+        return false;
+    for (const QChar c : host)
+        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != QLatin1Char('-') &&
+            c != QLatin1Char('.'))
+            return false;
+    return true;
+}
+
+} // namespace
+
+std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* error) {
+    const qsizetype eq = text.indexOf(QLatin1Char('='));
+    const QString name = text.left(eq);
+    if (eq <= 0 || !wire::isValidRelayName(name)) {
+        *error = QStringLiteral("bad --relay %1: want NAME=URL, NAME of a-z, 0-9 and '-'").arg(text);
+        return std::nullopt;
+    }
+    QStringList parts = text.mid(eq + 1).split(QLatin1Char(','));
+    const QUrl url(parts.takeFirst(), QUrl::StrictMode);
+    const QString scheme = url.scheme();
+    if (!url.isValid() || url.host().isEmpty() || !url.userInfo().isEmpty() ||
+        url.hasQuery() || url.hasFragment() ||
+        !(scheme == QLatin1String("https") || scheme == QLatin1String("http") ||
+          scheme == QLatin1String("wss") || scheme == QLatin1String("ws"))) {
+        *error = QStringLiteral("bad --relay %1: the URL must be https://HOST[:PORT] (or http, "
+                                "wss, ws)")
+                     .arg(text);
+        return std::nullopt;
+    }
+    wire::RelayRegion r;
+    r.name = name;
+    r.url = url.toString();
+    r.stunHost = url.host();
+    r.stunPort = 3478;
+    r.stunAltPort = 3479;
+    for (const QString& part : parts) {
+        if (part == QStringLiteral("stun=off")) {
+            r.stunHost.clear();
+            r.stunPort = r.stunAltPort = 0;
+            continue;
+        }
+        const qsizetype colon = part.lastIndexOf(QLatin1Char(':'));
+        bool ok = false;
+        const uint port = colon > 0 ? part.mid(colon + 1).toUInt(&ok) : 0;
+        QString host = part.mid(5, colon - 5);
+        if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+            host = host.mid(1, host.size() - 2);
+        if (!part.startsWith(QStringLiteral("stun=")) || !ok || port == 0 || port > 65534 ||
+            !isHostName(host)) {
+            *error = QStringLiteral("bad --relay %1: after the URL only ,stun=HOST:PORT or "
+                                    ",stun=off")
+                         .arg(text);
+            return std::nullopt;
+        }
+        r.stunHost = host;
+        r.stunPort = int(port);
+        r.stunAltPort = int(port + 1);
+    }
+    return r;
 }
 
 std::optional<QString> readTokenFile(const QString& path, QString* error) {

@@ -8,6 +8,7 @@
 #include <QDateTime>
 #include <QString>
 
+#include "core/wire/mapnode.h"
 #include "server/overlayprefixes.h"
 
 namespace calnet::server {
@@ -28,6 +29,12 @@ struct ServerConfig {
     // it on by default, on the --listen host and port 3478; port 0 picks a free one).
     QString stunHost;
     std::optional<quint16> stunPort;
+    // The relay region of this process (its relay on the API listener and its STUN listener),
+    // and the relay-only processes it lists after it (--relay NAME=URL), which check node keys
+    // with GET /api/v1/relay/keys and relayToken.
+    QString regionName = QStringLiteral("default");
+    std::vector<wire::RelayRegion> otherRelays;
+    QString relayToken; // empty = /api/v1/relay/keys refuses everything
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;
@@ -61,6 +68,9 @@ std::optional<qint64> parseDuration(const QString& text);
 bool parseHostPort(const QString& text, QString* host, quint16* port);
 // The contract's admin token: 16-256 printable ASCII characters.
 bool isValidAdminToken(const QString& token);
+// "NAME=URL[,stun=HOST:PORT|off]" (--relay): a relay-only process's region. URL is http(s) or
+// ws(s) with a host; STUN defaults to the URL's host, port 3478 (and 3479, the alternate).
+std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* error);
 // Reads a token file: the first line, surrounding whitespace removed.
 std::optional<QString> readTokenFile(const QString& path, QString* error);
 

@@ -50,7 +50,10 @@ bool StunServer::listen(const QHostAddress& address, quint16 port, QString* erro
         *error = socket_.errorString();
         return false;
     }
-    if (!alt_.bind(address, 0))
+    // PORT+1 when the port is fixed (so firewalls and other servers' --relay options can name
+    // it), else any; a busy PORT+1 falls back to any (advertised as bound).
+    if (!(port != 0 && port < 65535 && alt_.bind(address, quint16(port + 1))) &&
+        !alt_.bind(address, 0))
         qWarning("calnet-server: no alternate STUN port (%s): nodes cannot tell a symmetric NAT",
                  qPrintable(alt_.errorString()));
     return true;

@@ -31,9 +31,10 @@ public:
 
     explicit StunServer(QObject* parent = nullptr);
 
-    // Binds `port` and, on the same address, an alternate port chosen by the system (RFC 5780's
-    // idea): a node that asks both and is told two different ports sits behind a NAT whose
-    // mapping depends on the destination (symmetric). Only the first bind can fail listen().
+    // Binds `port` and, on the same address, an alternate port (RFC 5780's idea): port + 1 when
+    // `port` is not 0 and that is free, else one chosen by the system. A node that asks both and
+    // is told two different ports sits behind a NAT whose mapping depends on the destination
+    // (symmetric). Only the first bind can fail listen().
     bool listen(const QHostAddress& address, quint16 port, QString* error);
     [[nodiscard]] quint16 port() const { return socket_.localPort(); }
     // 0 when the alternate port could not be bound.

@@ -51,6 +51,8 @@ std::optional<MapNode> MapNode::fromJson(const QJsonObject& o) {
     n.user = o.value("user"_L1).toString();
     n.addresses = strings(o.value("addresses"_L1));
     n.endpoints = strings(o.value("endpoints"_L1));
+    if (const QString relay = o.value("relay"_L1).toString(); isValidRelayName(relay))
+        n.relay = relay;
     n.online = o.value("online"_L1).toBool();
     n.lastSeen = jsonInteger(o.value("lastSeen"_L1)).value_or(0);
     n.keyExpiry = jsonInteger(o.value("keyExpiry"_L1)).value_or(0);
@@ -66,6 +68,7 @@ QJsonObject MapNode::toJson() const {
             {"user"_L1, user},
             {"addresses"_L1, QJsonArray::fromStringList(addresses)},
             {"endpoints"_L1, QJsonArray::fromStringList(endpoints)},
+            {"relay"_L1, relay},
             {"online"_L1, online},
             {"lastSeen"_L1, lastSeen},
             {"keyExpiry"_L1, keyExpiry}};
@@ -78,7 +81,7 @@ std::optional<crypto::PublicKey> MapNode::publicKey() const {
 std::optional<RelayRegion> RelayRegion::fromJson(const QJsonObject& o) {
     RelayRegion r;
     r.name = o.value("name"_L1).toString();
-    if (r.name.isEmpty())
+    if (!isValidRelayName(r.name))
         return std::nullopt;
     r.url = o.value("url"_L1).toString();
     r.stunHost = o.value("stunHost"_L1).toString();
@@ -108,6 +111,16 @@ std::optional<qint64> jsonInteger(const QJsonValue& v) {
     if (i == kNot)
         return std::nullopt;
     return i;
+}
+
+bool isValidRelayName(const QString& name) {
+    if (name.isEmpty() || name.size() > 32 || name.front() == QLatin1Char('-'))
+        return false;
+    for (const QChar c : name)
+        if (!((c >= QLatin1Char('a') && c <= QLatin1Char('z')) ||
+              (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('-')))
+            return false;
+    return true;
 }
 
 std::vector<RelayRegion> relaysFromJson(const QJsonArray& array) {

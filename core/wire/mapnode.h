@@ -27,6 +27,7 @@ struct MapNode {
     QString user;
     QStringList addresses; // "100.70.0.7/32", "fd70:6361:6c6e::7/128"
     QStringList endpoints; // "192.168.1.20:41641", "[2001:db8::20]:41641"
+    QString relay;         // the node's home relay region ("" = not reported yet)
     bool online = false;
     qint64 lastSeen = 0;
     qint64 keyExpiry = 0;
@@ -51,7 +52,7 @@ struct RelayRegion {
     int stunPort = 0;
     int stunAltPort = 0;
 
-    // nullopt without a name; ports outside 1-65535 read as 0.
+    // nullopt without a valid name; ports outside 1-65535 read as 0.
     [[nodiscard]] static std::optional<RelayRegion> fromJson(const QJsonObject& o);
     // Only the fields that are set (name always).
     [[nodiscard]] QJsonObject toJson() const;
@@ -59,6 +60,8 @@ struct RelayRegion {
     friend bool operator==(const RelayRegion&, const RelayRegion&) = default;
 };
 
+// A relay region's name: 1-32 of a-z, 0-9 and '-', starting with a letter or digit.
+[[nodiscard]] bool isValidRelayName(const QString& name);
 [[nodiscard]] std::vector<RelayRegion> relaysFromJson(const QJsonArray& array);
 // A JSON number that is an integer (sequence numbers, ids, times); nullopt for anything else.
 [[nodiscard]] std::optional<qint64> jsonInteger(const QJsonValue& v);

@@ -21,11 +21,12 @@ private slots:
         n.user = QStringLiteral("default");
         n.addresses = {QStringLiteral("100.70.0.7/32")};
         n.endpoints = {QStringLiteral("203.0.113.9:41641")};
+        n.relay = QStringLiteral("fra-1");
         n.online = true;
         n.lastSeen = 1764633600;
         n.keyExpiry = 1780000000;
         const QJsonObject json = n.toJson();
-        QCOMPARE(json.size(), 11); // every field, always
+        QCOMPARE(json.size(), 12); // every field, always
         // Through text, as on the wire.
         const auto back =
             wire::MapNode::fromJson(QJsonDocument::fromJson(QJsonDocument(json).toJson()).object());
@@ -41,6 +42,25 @@ private slots:
         bad = json;
         bad["id"] = "7";
         QVERIFY(!wire::MapNode::fromJson(bad));
+        // A home relay that is not a region name reads as none, the node itself stays.
+        bad = json;
+        bad["relay"] = "Fra 1";
+        const auto noRelay = wire::MapNode::fromJson(bad);
+        QVERIFY(noRelay);
+        QVERIFY(noRelay->relay.isEmpty());
+    }
+
+    void relayNames() {
+        QVERIFY(wire::isValidRelayName(QStringLiteral("default")));
+        QVERIFY(wire::isValidRelayName(QStringLiteral("fra-1")));
+        QVERIFY(wire::isValidRelayName(QStringLiteral("9")));
+        QVERIFY(wire::isValidRelayName(QString(32, QLatin1Char('a'))));
+        QVERIFY(!wire::isValidRelayName(QString(33, QLatin1Char('a'))));
+        QVERIFY(!wire::isValidRelayName(QString()));
+        QVERIFY(!wire::isValidRelayName(QStringLiteral("-x")));
+        QVERIFY(!wire::isValidRelayName(QStringLiteral("Fra")));
+        QVERIFY(!wire::isValidRelayName(QStringLiteral("a b")));
+        QVERIFY(!wire::isValidRelayName(QStringLiteral("a_b")));
     }
 
     void relayRegions() {
@@ -57,6 +77,7 @@ private slots:
         QVERIFY(back[0] == r);
         // No name: not a region. Ports out of range read as none; no alternate without a port.
         QVERIFY(!wire::RelayRegion::fromJson({{"stunPort", 3478}}));
+        QVERIFY(!wire::RelayRegion::fromJson({{"name", "Bad Name"}}));
         const auto odd = wire::RelayRegion::fromJson(
             {{"name", "x"}, {"stunPort", 70000}, {"stunAltPort", 5}, {"url", "wss://r.example"}});
         QVERIFY(odd);

@@ -11,6 +11,7 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
+#include "core/wire/mapnode.h"
 #include "fuzzcheck.h"
 #include "server/requests.h"
 
@@ -54,14 +55,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             HelloMessage h;
             if (parseHello(doc.object(), &h).isEmpty()) {
                 CHECK(h.nodeId >= 1 && h.since >= 0);
-                for (const QString& ep : h.endpoints)
+                for (const QString& ep : h.report.endpoints)
                     CHECK(isValidEndpoint(ep));
+                CHECK(h.report.relay.isEmpty() || wire::isValidRelayName(h.report.relay));
             }
         } else {
-            QStringList endpoints;
-            if (parseEndpointsMessage(doc.object(), &endpoints).isEmpty()) {
-                for (const QString& ep : endpoints)
+            NodeReport report;
+            if (parseEndpointsMessage(doc.object(), &report).isEmpty()) {
+                for (const QString& ep : report.endpoints)
                     CHECK(isValidEndpoint(ep));
+                CHECK(report.relay.isEmpty() || wire::isValidRelayName(report.relay));
             }
         }
         break;

@@ -176,6 +176,23 @@ void TestCli::refusesBadOptions() {
          QStringLiteral("127.0.0.1:0"), QStringLiteral("--bogus"), QStringLiteral("1")},
         {QStringLiteral("frobnicate")},
         {},
+        // Several relays: another region needs the relay token; names are region names.
+        {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--relay"),
+         QStringLiteral("fra=https://relay.example")},
+        {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--region"), QStringLiteral("Home")},
+        {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--relay"), QStringLiteral("fra=ftp://x")},
+        // A relay-only process needs a coordination server and a good token.
+        {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")},
+        {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+         QStringLiteral("--server"), QStringLiteral("ftp://x")},
+        {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+         QStringLiteral("--server"), QStringLiteral("http://127.0.0.1:1")},
+        {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+         QStringLiteral("--server"), QStringLiteral("http://127.0.0.1:1"),
+         QStringLiteral("--token-file"), QStringLiteral("/nonexistent/token")},
         // The admin commands check their command line before they send anything.
         {QStringLiteral("authkey"), QStringLiteral("create"), QStringLiteral("--uses"),
          QStringLiteral("3")},

@@ -87,10 +87,11 @@ void TestMapStream::fullMapOnHello() {
         peer.value(QStringLiteral("addresses")).toArray(),
         (QJsonArray{QStringLiteral("100.70.0.2/32"), QStringLiteral("fd70:6361:6c6e::2/128")}));
     for (const char* field : {"id", "nodeKey", "discoKey", "hostname", "os", "user", "addresses",
-                              "endpoints", "online", "lastSeen", "keyExpiry"}) {
+                              "endpoints", "relay", "online", "lastSeen", "keyExpiry"}) {
         QVERIFY2(peer.contains(QLatin1String(field)), field);
     }
-    QCOMPARE(peer.keys().size(), 11);
+    QCOMPARE(peer.keys().size(), 12);
+    QCOMPARE(peer.value(QStringLiteral("relay")).toString(), QString()); // not reported yet
 }
 
 void TestMapStream::deltaOnJoinAndEndpoints() {

@@ -1,0 +1,136 @@
+#include "server/relaykeys.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QNetworkReply>
+#include <QUrlQuery>
+
+#include "core/wire/mapnode.h"
+
+Q_LOGGING_CATEGORY(lcRelayKeys, "calnet.server.relaykeys")
+
+namespace calnet::server {
+
+namespace {
+
+constexpr int kRequestTimeoutMs = 10'000;
+constexpr qint64 kMaxAnswerBytes = 64LL * 1024 * 1024;
+
+} // namespace
+
+RelayKeys::RelayKeys(QUrl coordination, QString token, int pollIntervalMs,
+                     std::function<qint64()> clock, QObject* parent)
+    : QObject(parent), url_(std::move(coordination)),
+      authorization_(QByteArrayLiteral("Bearer ") + token.toUtf8()), clock_(std::move(clock)) {
+    QString path = url_.path();
+    while (path.endsWith(QLatin1Char('/'))) {
+        path.chop(1);
+    }
+    url_.setPath(path + QStringLiteral("/api/v1/relay/keys"));
+    timer_.setInterval(pollIntervalMs);
+    connect(&timer_, &QTimer::timeout, this, &RelayKeys::poll);
+    connect(&network_, &QNetworkAccessManager::finished, this, &RelayKeys::finished);
+}
+
+void RelayKeys::start() {
+    poll();
+    timer_.start();
+}
+
+void RelayKeys::poll() {
+    if (inFlight_) {
+        return; // the last one is still out (it times out on its own)
+    }
+    QUrl url = url_;
+    if (seq_ >= 0) {
+        url.setQuery(QStringLiteral("since=%1").arg(seq_));
+    }
+    QNetworkRequest request(url);
+    request.setRawHeader("Authorization", authorization_);
+    request.setTransferTimeout(kRequestTimeoutMs);
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
+                         QNetworkRequest::ManualRedirectPolicy);
+    inFlight_ = network_.get(request);
+}
+
+void RelayKeys::finished(QNetworkReply* reply) {
+    reply->deleteLater();
+    if (reply == inFlight_) {
+        inFlight_ = nullptr;
+    }
+    auto failed = [this](const QString& why) {
+        if (why != lastError_) {
+            qCWarning(lcRelayKeys, "cannot read the node keys from %s: %s",
+                      qPrintable(url_.toString(QUrl::RemoveQuery)), qPrintable(why));
+        }
+        lastError_ = why;
+    };
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (reply->error() != QNetworkReply::NoError && status == 0) {
+        failed(reply->errorString());
+        return;
+    }
+    if (status == 401) {
+        failed(QStringLiteral("the relay token was refused (compare --token-file with the "
+                              "coordination server's --relay-token-file)"));
+        return;
+    }
+    if (status != 200) {
+        failed(QStringLiteral("HTTP status %1").arg(status));
+        return;
+    }
+    const QByteArray body = reply->read(kMaxAnswerBytes);
+    const QJsonObject answer = QJsonDocument::fromJson(body).object();
+    const std::optional<qint64> seq = wire::jsonInteger(answer.value(QStringLiteral("seq")));
+    if (!seq || *seq < 0) {
+        failed(QStringLiteral("the answer has no seq"));
+        return;
+    }
+    if (answer.contains(QStringLiteral("nodes"))) {
+        QHash<QByteArray, qint64> keys;
+        for (const QJsonValue& v : answer.value(QStringLiteral("nodes")).toArray()) {
+            const QJsonObject o = v.toObject();
+            const auto decoded = QByteArray::fromBase64Encoding(
+                o.value(QStringLiteral("nodeKey")).toString().toLatin1(),
+                QByteArray::AbortOnBase64DecodingErrors);
+            const std::optional<qint64> expiry =
+                wire::jsonInteger(o.value(QStringLiteral("keyExpiry")));
+            if (decoded && decoded.decoded.size() == 32 && expiry) {
+                keys.insert(decoded.decoded, *expiry);
+            }
+        }
+        const bool first = seq_ < 0;
+        keys_ = std::move(keys);
+        seq_ = *seq;
+        if (first) {
+            qCInfo(lcRelayKeys, "%d node keys from the coordination server (seq %lld)",
+                   int(keys_.size()), seq_);
+        }
+        emit changed();
+    } else if (seq_ < 0) {
+        failed(QStringLiteral("the first answer has no nodes"));
+        return;
+    }
+    if (!lastError_.isEmpty()) {
+        qCInfo(lcRelayKeys, "reading the node keys works again");
+    }
+    lastError_.clear();
+    sinceGood_.start();
+}
+
+RelayHub::KeyStatus RelayKeys::check(const QByteArray& nodeKey) const {
+    if (seq_ < 0) {
+        return RelayHub::KeyStatus::Unavailable;
+    }
+    const auto it = keys_.constFind(nodeKey);
+    return it != keys_.constEnd() && it.value() > clock_() ? RelayHub::KeyStatus::Allowed
+                                                           : RelayHub::KeyStatus::Denied;
+}
+
+qint64 RelayKeys::ageSeconds() const {
+    return sinceGood_.isValid() ? sinceGood_.elapsed() / 1000 : -1;
+}
+
+} // namespace calnet::server

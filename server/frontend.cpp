@@ -6,8 +6,8 @@
 #include <QSslCertificate>
 #include <QSslKey>
 
-#include "server/requests.h"
 #include "server/relayhub.h"
+#include "server/requests.h"
 #include "server/stunserver.h"
 
 namespace calnet::server {

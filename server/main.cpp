@@ -159,9 +159,8 @@ struct FrontendOptions {
 };
 
 // A token from --OPTION FILE, else from the environment variable; "" when neither is set.
-std::optional<QString> tokenFrom(const QCommandLineParser& parser,
-                                 const QCommandLineOption& option, const char* variable,
-                                 QString* error) {
+std::optional<QString> tokenFrom(const QCommandLineParser& parser, const QCommandLineOption& option,
+                                 const char* variable, QString* error) {
     if (!parser.isSet(option)) {
         return qEnvironmentVariable(variable);
     }
@@ -259,8 +258,8 @@ int serve(const QStringList& args) {
     }
     config.regionName = parser.value(region);
     if (!wire::isValidRelayName(config.regionName)) {
-        return fail(QStringLiteral("bad --region %1: a-z, 0-9 and '-', up to 32")
-                        .arg(config.regionName));
+        return fail(
+            QStringLiteral("bad --region %1: a-z, 0-9 and '-', up to 32").arg(config.regionName));
     }
     for (const QString& text : parser.values(relay)) {
         QString why;

@@ -315,7 +315,8 @@ bool MapHub::withinBudget(Client& client) {
     return true;
 }
 
-void MapHub::writeEndpoints(Client& client, NodeReport report) { // a copy: it may be pendingEndpoints
+void MapHub::writeEndpoints(Client& client,
+                            NodeReport report) { // a copy: it may be pendingEndpoints
     client.lastEndpointWriteMs = QDateTime::currentMSecsSinceEpoch();
     client.pendingEndpoints.reset();
     if (ApiError e = m_registry->streamEndpoints(

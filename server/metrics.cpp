@@ -66,8 +66,7 @@ QByteArray Metrics::render(const Gauges& g) const {
     if (g.coordination) {
         single("calnet_address_pool_size", "gauge", "Overlay addresses the IPv4 prefix holds.",
                g.poolSize);
-        single("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.",
-               g.poolUsed);
+        single("calnet_address_pool_used", "gauge", "Overlay addresses held by nodes.", g.poolUsed);
         single("calnet_address_pool_quarantined", "gauge",
                "Addresses of deleted nodes not yet given out again.", g.poolQuarantined);
     }

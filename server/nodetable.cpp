@@ -87,7 +87,8 @@ ApiError NodeTable::byKey(const QString& nodeKey, std::optional<NodeRecord>* out
 
 ApiError NodeTable::all(QList<NodeRecord>* out) {
     QSqlQuery q = m_s.query();
-    if (!m_s.exec(q, kNodeColumns + QStringLiteral("WHERE n.network = ? ORDER BY n.id"), {Storage::kNetwork})) {
+    if (!m_s.exec(q, kNodeColumns + QStringLiteral("WHERE n.network = ? ORDER BY n.id"),
+                  {Storage::kNetwork})) {
         return m_s.failure(QStringLiteral("listing nodes"));
     }
     out->clear();
@@ -109,7 +110,8 @@ ApiError NodeTable::byIds(const QSet<qint64>& ids, QHash<qint64, NodeRecord>* ou
         args.append(id);
     }
     QSqlQuery q = m_s.query();
-    if (!m_s.exec(q, kNodeColumns + QStringLiteral("WHERE n.id IN (%1)").arg(marks.join(u',')), args)) {
+    if (!m_s.exec(q, kNodeColumns + QStringLiteral("WHERE n.id IN (%1)").arg(marks.join(u',')),
+                  args)) {
         return m_s.failure(QStringLiteral("reading nodes"));
     }
     while (q.next()) {
@@ -122,9 +124,9 @@ ApiError NodeTable::byIds(const QSet<qint64>& ids, QHash<qint64, NodeRecord>* ou
 ApiError NodeTable::expiredUnannounced(qint64 now, QList<qint64>* ids) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q,
-              QStringLiteral("SELECT id FROM nodes WHERE expiry_announced = 0 AND "
-                             "key_expiry <= ? AND network = ?"),
-              {now, Storage::kNetwork})) {
+                  QStringLiteral("SELECT id FROM nodes WHERE expiry_announced = 0 AND "
+                                 "key_expiry <= ? AND network = ?"),
+                  {now, Storage::kNetwork})) {
         return m_s.failure(QStringLiteral("looking for expired nodes"));
     }
     ids->clear();
@@ -136,10 +138,11 @@ ApiError NodeTable::expiredUnannounced(qint64 now, QList<qint64>* ids) {
 
 ApiError NodeTable::orphanedStreams(qint64 deadline, QList<std::pair<qint64, QString>>* out) {
     QSqlQuery q = m_s.query();
-    if (!m_s.exec(q,
-              QStringLiteral("SELECT id, stream FROM nodes WHERE network = ? AND online = 1 AND "
-                             "server NOT IN (SELECT id FROM servers WHERE heartbeat >= ?)"),
-              {Storage::kNetwork, deadline})) {
+    if (!m_s.exec(
+            q,
+            QStringLiteral("SELECT id, stream FROM nodes WHERE network = ? AND online = 1 AND "
+                           "server NOT IN (SELECT id FROM servers WHERE heartbeat >= ?)"),
+            {Storage::kNetwork, deadline})) {
         return m_s.failure(QStringLiteral("looking for streams of dead servers"));
     }
     out->clear();
@@ -151,17 +154,18 @@ ApiError NodeTable::orphanedStreams(qint64 deadline, QList<std::pair<qint64, QSt
 
 ApiError NodeTable::countOnline(qint64* count) {
     return m_s.scalar(QStringLiteral("counting nodes"),
-                  QStringLiteral("SELECT COUNT(*) FROM nodes WHERE online = 1"), {}, count);
+                      QStringLiteral("SELECT COUNT(*) FROM nodes WHERE online = 1"), {}, count);
 }
 
 ApiError NodeTable::insert(NodeRecord* n) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q,
-              QStringLiteral("INSERT INTO nodes (network, user_id, node_key, disco_key, "
-                             "hostname, os, client_version, addr_index, credential_hash, "
-                             "key_expiry, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-              {Storage::kNetwork, n->userId, n->nodeKey, n->discoKey, n->hostname, n->os, n->clientVersion,
-               n->addrIndex, QString::fromLatin1(n->credentialHash), n->keyExpiry, n->created}) ||
+                  QStringLiteral("INSERT INTO nodes (network, user_id, node_key, disco_key, "
+                                 "hostname, os, client_version, addr_index, credential_hash, "
+                                 "key_expiry, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                  {Storage::kNetwork, n->userId, n->nodeKey, n->discoKey, n->hostname, n->os,
+                   n->clientVersion, n->addrIndex, QString::fromLatin1(n->credentialHash),
+                   n->keyExpiry, n->created}) ||
         !m_s.exec(q, QStringLiteral("SELECT id FROM nodes WHERE node_key = ?"), {n->nodeKey}) ||
         !q.next()) {
         return m_s.failure(QStringLiteral("creating a node"));
@@ -172,33 +176,34 @@ ApiError NodeTable::insert(NodeRecord* n) {
 
 ApiError NodeTable::updateRegistration(const NodeRecord& n) {
     return m_s.run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET user_id = ?, node_key = ?, disco_key = ?, "
-                              "hostname = ?, os = ?, client_version = ?, credential_hash = ?, "
-                              "key_expiry = ?, expiry_announced = 0 WHERE id = ?"),
-               {n.userId, n.nodeKey, n.discoKey, n.hostname, n.os, n.clientVersion,
-                QString::fromLatin1(n.credentialHash), n.keyExpiry, n.id});
+                   QStringLiteral("UPDATE nodes SET user_id = ?, node_key = ?, disco_key = ?, "
+                                  "hostname = ?, os = ?, client_version = ?, credential_hash = ?, "
+                                  "key_expiry = ?, expiry_announced = 0 WHERE id = ?"),
+                   {n.userId, n.nodeKey, n.discoKey, n.hostname, n.os, n.clientVersion,
+                    QString::fromLatin1(n.credentialHash), n.keyExpiry, n.id});
 }
 
 ApiError NodeTable::setStream(qint64 id, const QString& server, const QString& stream,
-                            const NodeReport& report, const QString& seen, qint64 now) {
-    return m_s.run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
-                              "home_relay = ?, seen_endpoint = ?, last_seen = ? WHERE id = ?"),
-               {server, stream, Storage::listToJson(report.endpoints), report.relay, seen, now,
-                id});
+                              const NodeReport& report, const QString& seen, qint64 now) {
+    return m_s.run(
+        QStringLiteral("updating a node"),
+        QStringLiteral("UPDATE nodes SET server = ?, stream = ?, online = 1, endpoints = ?, "
+                       "home_relay = ?, seen_endpoint = ?, last_seen = ? WHERE id = ?"),
+        {server, stream, Storage::listToJson(report.endpoints), report.relay, seen, now, id});
 }
 
 ApiError NodeTable::clearStream(qint64 id, const QString& stream, qint64 now, bool* changed) {
     return m_s.run(QStringLiteral("updating a node"),
-               QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', "
-                              "last_seen = ? WHERE id = ? AND stream = ?"),
-               {now, id, stream}, changed);
+                   QStringLiteral("UPDATE nodes SET online = 0, stream = '', server = '', "
+                                  "last_seen = ? WHERE id = ? AND stream = ?"),
+                   {now, id, stream}, changed);
 }
 
 ApiError NodeTable::setEndpoints(qint64 id, const NodeReport& report, const QString& seen) {
     return m_s.run(
         QStringLiteral("updating a node"),
-        QStringLiteral("UPDATE nodes SET endpoints = ?, home_relay = ?, seen_endpoint = ? WHERE id = ?"),
+        QStringLiteral(
+            "UPDATE nodes SET endpoints = ?, home_relay = ?, seen_endpoint = ? WHERE id = ?"),
         {Storage::listToJson(report.endpoints), report.relay, seen, id});
 }
 
@@ -219,16 +224,17 @@ ApiError NodeTable::remove(qint64 id, bool* found, qint64* addrIndex) {
 }
 
 ApiError NodeTable::expire(qint64 id, qint64 now, bool* found) {
-    return m_s.run(QStringLiteral("expiring a node"),
-               QStringLiteral("UPDATE nodes SET key_expiry = ?, expiry_announced = 1 WHERE id = ?"),
-               {now, id}, found);
+    return m_s.run(
+        QStringLiteral("expiring a node"),
+        QStringLiteral("UPDATE nodes SET key_expiry = ?, expiry_announced = 1 WHERE id = ?"),
+        {now, id}, found);
 }
 
 ApiError NodeTable::markExpiryAnnounced(qint64 id, bool* won) {
     return m_s.run(QStringLiteral("expiring a node"),
-               QStringLiteral("UPDATE nodes SET expiry_announced = 1 WHERE id = ? AND "
-                              "expiry_announced = 0"),
-               {id}, won);
+                   QStringLiteral("UPDATE nodes SET expiry_announced = 1 WHERE id = ? AND "
+                                  "expiry_announced = 0"),
+                   {id}, won);
 }
 
 } // namespace calnet::server

@@ -109,10 +109,9 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                 // The identity first: the credential embeds the node id the insert assigns, so
                 // everything else is written by the update below, as for a known node.
                 NodeRecord fresh;
-                if (ApiError e =
-                        m_storage->addresses().allocate(m_config->prefixes.capacity(), now,
-                                                        m_config->addressQuarantineSeconds,
-                                                        &fresh.addrIndex)) {
+                if (ApiError e = m_storage->addresses().allocate(m_config->prefixes.capacity(), now,
+                                                                 m_config->addressQuarantineSeconds,
+                                                                 &fresh.addrIndex)) {
                     return e;
                 }
                 fresh.nodeKey = r.nodeKey;
@@ -283,7 +282,8 @@ ApiError Registry::sweepExpired(qint64 now) {
 
 ApiError Registry::sweepDeadServers(qint64 deadline, qint64 now, qint64* candidates) {
     QList<std::pair<qint64, QString>> orphans;
-    if (ApiError e = m_storage->nodes().orphanedStreams(deadline, &orphans)) { // cheap check, no lock
+    if (ApiError e =
+            m_storage->nodes().orphanedStreams(deadline, &orphans)) { // cheap check, no lock
         return e;
     }
     *candidates = qint64(orphans.size());
@@ -304,7 +304,8 @@ ApiError Registry::sweepDeadServers(qint64 deadline, qint64 now, qint64* candida
 
 ApiError Registry::pruneChanges(qint64 before) {
     qint64 through = 0;
-    if (ApiError e = m_storage->changes().prunableThrough(before, &through)) { // cheap check, no lock
+    if (ApiError e =
+            m_storage->changes().prunableThrough(before, &through)) { // cheap check, no lock
         return e;
     }
     qint64 seq = 0;

@@ -30,8 +30,8 @@ class RelayKeys : public QObject {
     Q_OBJECT
 public:
     // `coordination` is the coordination server's base URL (http or https).
-    RelayKeys(QUrl coordination, QString token, int pollIntervalMs,
-              std::function<qint64()> clock, QObject* parent = nullptr);
+    RelayKeys(QUrl coordination, QString token, int pollIntervalMs, std::function<qint64()> clock,
+              QObject* parent = nullptr);
 
     void start();
     [[nodiscard]] RelayHub::KeyStatus check(const QByteArray& nodeKey) const;

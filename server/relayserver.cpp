@@ -26,8 +26,8 @@ RelayServer::RelayServer(ServerConfig config, QUrl coordination, QObject* parent
     RelayHub::Options options;
     options.helloTimeoutMs = config_.helloTimeoutMs;
     options.pingIntervalMs = config_.pingIntervalMs;
-    relay_ = std::make_unique<RelayHub>(
-        [this](const QByteArray& key) { return keys_->check(key); }, options);
+    relay_ = std::make_unique<RelayHub>([this](const QByteArray& key) { return keys_->check(key); },
+                                        options);
     connect(keys_.get(), &RelayKeys::changed, relay_.get(), &RelayHub::scheduleRecheck);
     expiryTimer_.setInterval(kExpiryCheckMs);
     connect(&expiryTimer_, &QTimer::timeout, relay_.get(), &RelayHub::scheduleRecheck);
@@ -94,8 +94,8 @@ void RelayServer::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHo
 }
 
 RelayServer::Reply RelayServer::route(const http::Request& request) {
-    const bool known = request.path == "/api/v1/info" || request.path == "/metrics" ||
-                       request.path == kRelayPath;
+    const bool known =
+        request.path == "/api/v1/info" || request.path == "/metrics" || request.path == kRelayPath;
     if (!known) {
         return errorResponse(ApiError::notFound(QStringLiteral("no such endpoint")));
     }
@@ -104,8 +104,7 @@ RelayServer::Reply RelayServer::route(const http::Request& request) {
             QStringLiteral("%1 is not allowed here").arg(QString::fromLatin1(request.method))));
     }
     if (request.path == kRelayPath) {
-        return errorResponse(
-            ApiError::badRequest(QStringLiteral("this endpoint is a WebSocket")));
+        return errorResponse(ApiError::badRequest(QStringLiteral("this endpoint is a WebSocket")));
     }
     if (request.path == "/api/v1/info") {
         return jsonResponse(QJsonObject{{QStringLiteral("version"), QStringLiteral(CALNET_VERSION)},

@@ -239,9 +239,9 @@ ApiError parseCreateAuthKeyRequest(const QByteArray& body, CreateAuthKeyRequest*
     if (ApiError e = parseObject(body.isEmpty() ? QByteArrayLiteral("{}") : body, &object)) {
         return e;
     }
-    Fields f(object, {QStringLiteral("user"), QStringLiteral("reusable"),
-                      QStringLiteral("expiresIn"), QStringLiteral("tags"),
-                      QStringLiteral("maxUses")});
+    Fields f(object,
+             {QStringLiteral("user"), QStringLiteral("reusable"), QStringLiteral("expiresIn"),
+              QStringLiteral("tags"), QStringLiteral("maxUses")});
     CreateAuthKeyRequest r;
     if (f.has(QStringLiteral("user"))) {
         r.user = f.string(QStringLiteral("user"), true, 63);
@@ -301,7 +301,8 @@ QString parseEndpointsMessage(const QJsonObject& message, NodeReport* report) {
     if (message.value(QStringLiteral("type")).toString() != QStringLiteral("endpoints")) {
         return QStringLiteral("unknown message type");
     }
-    Fields f(message, {QStringLiteral("type"), QStringLiteral("endpoints"), QStringLiteral("relay")});
+    Fields f(message,
+             {QStringLiteral("type"), QStringLiteral("endpoints"), QStringLiteral("relay")});
     if (!f.has(QStringLiteral("endpoints"))) {
         f.fail(QStringLiteral("missing field \"endpoints\""));
     }

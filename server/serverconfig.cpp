@@ -98,14 +98,15 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
     const qsizetype eq = text.indexOf(QLatin1Char('='));
     const QString name = text.left(eq);
     if (eq <= 0 || !wire::isValidRelayName(name)) {
-        *error = QStringLiteral("bad --relay %1: want NAME=URL, NAME of a-z, 0-9 and '-'").arg(text);
+        *error =
+            QStringLiteral("bad --relay %1: want NAME=URL, NAME of a-z, 0-9 and '-'").arg(text);
         return std::nullopt;
     }
     QStringList parts = text.mid(eq + 1).split(QLatin1Char(','));
     const QUrl url(parts.takeFirst(), QUrl::StrictMode);
     const QString scheme = url.scheme();
-    if (!url.isValid() || url.host().isEmpty() || !url.userInfo().isEmpty() ||
-        url.hasQuery() || url.hasFragment() ||
+    if (!url.isValid() || url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() ||
+        url.hasFragment() ||
         !(scheme == QLatin1String("https") || scheme == QLatin1String("http") ||
           scheme == QLatin1String("wss") || scheme == QLatin1String("ws"))) {
         *error = QStringLiteral("bad --relay %1: the URL must be https://HOST[:PORT] (or http, "

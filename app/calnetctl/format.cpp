@@ -115,12 +115,17 @@ QString formatNetcheck(const QJsonObject& n) {
     out += QStringLiteral("local endpoints: %1\n").arg(joined(n.value("localEndpoints")));
     for (const QJsonValue& v : n.value("relays").toArray()) {
         const QJsonObject r = v.toObject();
+        // Regions other than home are connected only while packets go through them.
         QString state = r.value("connected").toBool() ? QStringLiteral("connected")
-                                                      : QStringLiteral("not connected");
+                        : r.value("error").isString()
+                            ? QStringLiteral("not connected: %1").arg(r.value("error").toString())
+                        : r.value("home").toBool() ? QStringLiteral("connecting")
+                                                   : QStringLiteral("not in use");
         if (r.value("latencyMs").isDouble())
             state += QStringLiteral(", %1 ms").arg(r.value("latencyMs").toDouble(), 0, 'f', 1);
-        if (r.value("error").isString())
-            state += QStringLiteral(": %1").arg(r.value("error").toString());
+        if (r.value("stunLatencyMs").isDouble())
+            state +=
+                QStringLiteral(" (STUN %1 ms)").arg(r.value("stunLatencyMs").toDouble(), 0, 'f', 1);
         out += QStringLiteral("relay %1: %2\n").arg(r.value("name").toString(), state);
     }
     if (n.value("homeRelay").isString())

@@ -341,7 +341,13 @@ void PathManager::handleStun(std::span<const std::uint8_t> datagram,
     auto it = stunPending_.find(response->id);
     if (it == stunPending_.end() || it->second.first != from)
         return;
+    const auto now = Clock::now();
+    const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.second);
     stunPending_.erase(it);
+    // Smoothed (7/8 old), so one slow answer does not move the home relay.
+    auto& [latency, answered] = stunLatency_[from];
+    latency = answered == Clock::time_point{} ? rtt : (latency * 7 + rtt) / 8;
+    answered = now;
     if (mapped_[from] != response->mapped)
         std::fprintf(stderr, "calnetd: STUN %s sees this node at %s\n", from.toString().c_str(),
                      response->mapped.toString().c_str());
@@ -394,8 +400,18 @@ std::optional<PathManager::PeerView> PathManager::peer(const crypto::PublicKey& 
     v.sinceMs =
         wallMs() -
         std::chrono::duration_cast<std::chrono::milliseconds>(monoNow() - path->since).count();
-    v.relayName = options_.relayName;
+    v.relayName = relay_ ? relay_->regionFor(key) : std::string();
     return v;
+}
+
+std::map<net::SocketAddress, std::chrono::microseconds> PathManager::stunLatencies() const {
+    std::lock_guard lock(mutex_);
+    std::map<net::SocketAddress, std::chrono::microseconds> out;
+    const auto now = Clock::now();
+    for (const auto& [server, entry] : stunLatency_)
+        if (now - entry.second < 3 * options_.stunInterval)
+            out.emplace(server, entry.first);
+    return out;
 }
 
 PathManager::Netcheck PathManager::netcheck() const {
@@ -407,7 +423,6 @@ PathManager::Netcheck PathManager::netcheck() const {
         if (!n.reflexive || mapped.address.family == net::Family::V4)
             n.reflexive = mapped;
     n.mappingVariesByDestination = varies_;
-    n.relayName = options_.relayName;
     n.relayConnected = relayUp_;
     n.localEndpoints = local_;
     return n;

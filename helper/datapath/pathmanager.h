@@ -36,7 +36,6 @@ public:
         crypto::PublicKey nodeKey{};
         crypto::PrivateKey discoKey;
         std::vector<net::SocketAddress> stunServers;
-        std::string relayName;
         disco::Timings timings;
         std::chrono::milliseconds stunInterval{
             23'000}; // under the 30 s a NAT keeps an idle UDP mapping
@@ -52,7 +51,6 @@ public:
         std::optional<bool> udp; // nullopt until the first STUN round ended
         std::optional<net::SocketAddress> reflexive;
         std::optional<bool> mappingVariesByDestination;
-        std::string relayName;
         bool relayConnected = false;
         std::vector<net::SocketAddress> localEndpoints;
     };
@@ -90,6 +88,9 @@ public:
 
     [[nodiscard]] std::optional<PeerView> peer(const crypto::PublicKey& key) const;
     [[nodiscard]] Netcheck netcheck() const;
+    // The smoothed round trip to each STUN server that answered within the last three rounds
+    // (what the home relay is chosen by).
+    [[nodiscard]] std::map<net::SocketAddress, std::chrono::microseconds> stunLatencies() const;
     // The STUN-reflexive endpoint, to report to the server alongside the local ones.
     [[nodiscard]] std::optional<net::SocketAddress> reflexive() const;
 
@@ -123,6 +124,9 @@ private:
     int stunFailedRounds_ = 0;
     std::optional<bool> udpWorks_;
     std::map<net::SocketAddress, net::SocketAddress> mapped_; // STUN server -> what it saw
+    std::map<net::SocketAddress,
+             std::pair<std::chrono::microseconds, std::chrono::steady_clock::time_point>>
+        stunLatency_; // STUN server -> smoothed round trip, last answer
     std::optional<bool> varies_;
     std::vector<net::SocketAddress> local_;
     std::map<crypto::PublicKey, std::int64_t> lastActivity_;

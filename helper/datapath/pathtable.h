@@ -23,6 +23,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/crypto/x25519.h"
@@ -37,6 +38,8 @@ class RelaySender {
 public:
     virtual ~RelaySender() = default;
     virtual bool sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) = 0;
+    // The name of the relay region packets to `node` go through ("" when unknown).
+    [[nodiscard]] virtual std::string regionFor(const crypto::PublicKey& node) const = 0;
 };
 
 // Receives what arrives on the WireGuard socket that is not WireGuard (called without any lock

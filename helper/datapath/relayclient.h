@@ -68,6 +68,9 @@ public:
     void stop();
 
     bool sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) override;
+    [[nodiscard]] std::string regionFor(const crypto::PublicKey&) const override {
+        return target_.name;
+    }
 
     [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
     // The last round trip of a WebSocket ping to the relay (sent every 5 s), in microseconds;

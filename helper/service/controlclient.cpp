@@ -206,12 +206,15 @@ void ControlClient::onConnected() {
         return;
     lastReceived_.start();
     reported_ = currentEndpoints();
+    reportedRelay_ = homeRelay_;
     const qint64 since = map_.hasMap() ? map_.seq() : since_;
-    const QJsonObject hello{{"type"_L1, "hello"_L1},
-                            {"nodeId"_L1, nodeId_},
-                            {"credential"_L1, credential_},
-                            {"since"_L1, since},
-                            {"endpoints"_L1, QJsonArray::fromStringList(reported_)}};
+    QJsonObject hello{{"type"_L1, "hello"_L1},
+                      {"nodeId"_L1, nodeId_},
+                      {"credential"_L1, credential_},
+                      {"since"_L1, since},
+                      {"endpoints"_L1, QJsonArray::fromStringList(reported_)}};
+    if (!reportedRelay_.isEmpty())
+        hello.insert("relay"_L1, reportedRelay_);
     socket_->sendTextMessage(
         QString::fromUtf8(QJsonDocument(hello).toJson(QJsonDocument::Compact)));
     helloSent_ = true;
@@ -310,6 +313,13 @@ void ControlClient::checkIdle() {
     socket_->ping();
 }
 
+void ControlClient::setHomeRelay(const QString& region) {
+    if (region == homeRelay_)
+        return;
+    homeRelay_ = region;
+    refreshEndpoints();
+}
+
 QStringList ControlClient::currentEndpoints() const {
     return options_.endpoints ? options_.endpoints() : QStringList();
 }
@@ -318,11 +328,14 @@ void ControlClient::refreshEndpoints() {
     if (!socket_ || !helloSent_ || socket_->state() != QAbstractSocket::ConnectedState)
         return;
     const QStringList now = currentEndpoints();
-    if (now == reported_)
+    if (now == reported_ && homeRelay_ == reportedRelay_)
         return;
     reported_ = now;
-    const QJsonObject message{{"type"_L1, "endpoints"_L1},
-                              {"endpoints"_L1, QJsonArray::fromStringList(now)}};
+    reportedRelay_ = homeRelay_;
+    QJsonObject message{{"type"_L1, "endpoints"_L1},
+                        {"endpoints"_L1, QJsonArray::fromStringList(now)}};
+    if (!reportedRelay_.isEmpty())
+        message.insert("relay"_L1, reportedRelay_);
     socket_->sendTextMessage(
         QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)));
 }

@@ -131,6 +131,9 @@ public:
     [[nodiscard]] const QStringList& reportedEndpoints() const { return reported_; }
     // Reads the endpoints now and reports them if they changed.
     void refreshEndpoints();
+    // The relay region this node receives on, reported with the endpoints (now, if connected).
+    void setHomeRelay(const QString& region);
+    [[nodiscard]] const QString& reportedRelay() const { return reportedRelay_; }
 
 signals:
     void stateChanged();
@@ -168,6 +171,8 @@ private:
     bool helloSent_ = false;
     bool live_ = false; // a map or delta from the server was applied (not only a restored map)
     QStringList reported_;
+    QString homeRelay_;
+    QString reportedRelay_;
 };
 
 // Every address of an interface that is up, not loopback, not point-to-point and not

@@ -5,9 +5,10 @@
 
 #include "core/config/keyencoding.h"
 #include "helper/datapath/pathmanager.h"
-#include "helper/datapath/relayclient.h"
+#include "helper/datapath/relayset.h"
 #include "helper/service/connectioncontroller.h"
 #include "helper/service/meshsession.h"
+#include "helper/service/relayregions.h"
 
 namespace calnet::helper {
 
@@ -81,16 +82,29 @@ QJsonObject MeshDiagnostics::netcheck(qint64 id) {
     QJsonArray local;
     for (const auto& e : n.localEndpoints)
         local.append(QString::fromStdString(e.toString()));
+    // Every region of the map: its STUN round trip (what the home is chosen by), and for
+    // those connected now, the WebSocket round trip.
     QJsonArray relays;
-    if (const RelayClient* relay = mesh->relay()) {
-        const std::int64_t us = relay->latencyUs();
-        QJsonObject r{{"name", QString::fromStdString(relay->target().name)},
-                      {"connected", relay->connected()},
-                      {"latencyMs", relay->connected() && us >= 0 ? QJsonValue(double(us) / 1000.0)
-                                                                  : QJsonValue()}};
-        if (!relay->connected() && !relay->lastError().empty())
-            r.insert("error", QString::fromStdString(relay->lastError()));
-        relays.append(r);
+    QString home;
+    if (const RelayRegions* regions = mesh->relays()) {
+        const auto stun = regions->latencies();
+        home = QString::fromStdString(regions->relays()->home());
+        for (const RelaySet::RegionStatus& s : regions->relays()->status()) {
+            const auto measured = stun.find(s.name);
+            QJsonObject r{
+                {"name", QString::fromStdString(s.name)},
+                {"home", s.home},
+                {"connected", s.connected},
+                {"latencyMs", s.connected && s.latencyUs >= 0
+                                  ? QJsonValue(double(s.latencyUs) / 1000.0)
+                                  : QJsonValue()},
+                {"stunLatencyMs", measured != stun.end()
+                                      ? QJsonValue(double(measured->second.count()) / 1000.0)
+                                      : QJsonValue()}};
+            if (!s.connected && !s.error.empty())
+                r.insert("error", QString::fromStdString(s.error));
+            relays.append(r);
+        }
     }
     return ipc::makeResult(
         id,
@@ -101,8 +115,7 @@ QJsonObject MeshDiagnostics::netcheck(qint64 id) {
          {"mappingVariesByDestination", optionalBool(n.mappingVariesByDestination)},
          {"localEndpoints", local},
          {"relays", relays},
-         {"homeRelay",
-          relays.isEmpty() ? QJsonValue() : QJsonValue(QString::fromStdString(n.relayName))}});
+         {"homeRelay", home.isEmpty() ? QJsonValue() : QJsonValue(home)}});
 }
 
 QJsonObject MeshDiagnostics::ping(qint64 id, const QJsonObject& params) {

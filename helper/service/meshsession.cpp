@@ -2,12 +2,12 @@
 
 #include <QDateTime>
 #include <QHostAddress>
-#include <QHostInfo>
 #include <QUrl>
 
 #include "core/config/keyencoding.h"
 #include "helper/datapath/pathmanager.h"
-#include "helper/datapath/relayclient.h"
+#include "helper/datapath/relayset.h"
+#include "helper/service/relayregions.h"
 
 #include "helper/datapath/tunnel.h"
 #include "helper/service/addresswatcher.h"
@@ -65,8 +65,8 @@ MeshSession::MeshSession(QString name, MeshProfile mesh, Connection& connection,
 MeshSession::~MeshSession() {
     // The data path stops using the relay and the path manager before they stop.
     connection_.tunnel().paths().clear();
-    if (relay_)
-        relay_->stop();
+    if (relays_)
+        relays_->relays()->stop();
     if (paths_)
         paths_->stop();
     // (the map cache writes a pending map)
@@ -78,7 +78,6 @@ void MeshSession::startPaths() {
     PathManager::Options o;
     o.nodeKey = crypto::publicKeyOf(mesh_.nodeKey);
     o.discoKey = mesh_.discoKey;
-    o.relayName = "default";
     o.localEndpoints = [&tunnel, ifname] {
         std::vector<net::SocketAddress> out;
         for (const QString& text : localEndpoints(tunnel.listenPort(), ifname))
@@ -97,33 +96,23 @@ void MeshSession::startPaths() {
     paths_ = std::make_shared<PathManager>(tunnel, std::move(o));
     connect(this, &MeshSession::pathsChanged, this, &MeshSession::logPaths);
 
-    // The relay of the coordination server itself, on its API listener.
-    const QUrl url(mesh_.server);
-    const bool tls = url.scheme() == QLatin1String("https");
-    if ((tls || url.scheme() == QLatin1String("http")) && !url.host().isEmpty()) {
-        RelayClient::Target target;
-        target.host = url.host().toStdString();
-        target.port = std::uint16_t(url.port(tls ? 443 : 80));
-        target.tls = tls;
-        target.name = "default";
-        PathManager* pm = paths_.get();
-        RelayClient::Callbacks cb;
-        cb.state = [pm](bool up) { pm->setRelayConnected(up); };
-        cb.disco = [pm](const crypto::PublicKey& from, std::span<const std::uint8_t> m) {
-            pm->relayDisco(from, m);
-        };
-        cb.notHere = [pm](const crypto::PublicKey& node) { pm->relayNotHere(node); };
-        relay_ =
-            std::make_shared<RelayClient>(tunnel, std::move(target), mesh_.nodeKey, std::move(cb));
-        tunnel.paths().setRelay(relay_);
-    } else {
-        qWarning("calnetd: %s: no relay for %s", qPrintable(name_), qPrintable(mesh_.server));
-    }
+    // The relays: regions come with the map; the home region is chosen by latency and
+    // reported to the server so that peers know where to reach this node.
+    PathManager* pm = paths_.get();
+    RelaySet::Callbacks cb;
+    cb.homeState = [pm](bool up) { pm->setRelayConnected(up); };
+    cb.disco = [pm](const crypto::PublicKey& from, std::span<const std::uint8_t> m) {
+        pm->relayDisco(from, m);
+    };
+    cb.notHere = [pm](const crypto::PublicKey& node) { pm->relayNotHere(node); };
+    auto set = std::make_shared<RelaySet>(tunnel, mesh_.nodeKey, std::move(cb));
+    relays_ = std::make_unique<RelayRegions>(mesh_.server, set, pm);
+    connect(relays_.get(), &RelayRegions::homeChanged, control_.get(),
+            &ControlClient::setHomeRelay);
+    tunnel.paths().setRelay(set);
     // The manager has its relay before the data path can hand it anything.
-    paths_->start(relay_);
+    paths_->start(set);
     tunnel.paths().setOtherSink(paths_);
-    if (relay_)
-        relay_->start();
 }
 
 // One line per change of a peer's path, for the journal.
@@ -147,60 +136,6 @@ void MeshSession::logPaths() {
             qInfo("calnetd: %s: path to %s: %s", qPrintable(name_), qPrintable(node.hostname),
                   qPrintable(text));
         }
-    }
-}
-
-void MeshSession::updateStunServers() {
-    const auto& regions = control_->map().relays();
-    if (!paths_ || regions == stunFor_)
-        return;
-    stunFor_ = regions;
-    const QUrl url(mesh_.server);
-    std::vector<std::pair<QString, int>> wanted;
-    for (const RelayRegion& r : regions) {
-        const QString host = r.stunHost.isEmpty() ? url.host() : r.stunHost;
-        if (r.stunPort > 0)
-            wanted.emplace_back(host, r.stunPort);
-        if (r.stunAltPort > 0)
-            wanted.emplace_back(host, r.stunAltPort);
-    }
-    const int generation = ++stunLookup_;
-    auto resolved = std::make_shared<std::vector<net::SocketAddress>>();
-    auto left = std::make_shared<int>(int(wanted.size()));
-    auto finish = [this, generation, resolved] {
-        if (generation == stunLookup_ && paths_)
-            paths_->setStunServers(*resolved);
-    };
-    if (wanted.empty()) {
-        finish();
-        return;
-    }
-    for (const auto& [host, port] : wanted) {
-        auto add = [resolved, port = port](const QHostAddress& a) {
-            if (auto s = net::SocketAddress::parse(
-                    QStringLiteral("%1:%2")
-                        .arg(a.protocol() == QAbstractSocket::IPv6Protocol
-                                 ? QStringLiteral("[%1]").arg(a.toString())
-                                 : a.toString())
-                        .arg(port)
-                        .toStdString()))
-                resolved->push_back(*s);
-        };
-        if (QHostAddress literal(host); !literal.isNull()) {
-            add(literal);
-            if (--*left == 0)
-                finish();
-            continue;
-        }
-        QHostInfo::lookupHost(host, this, [add, left, finish](const QHostInfo& info) {
-            for (const QHostAddress& a : info.addresses())
-                if (a.protocol() == QAbstractSocket::IPv4Protocol) {
-                    add(a); // one address per server: v4 where there is one
-                    break;
-                }
-            if (--*left == 0)
-                finish();
-        });
     }
 }
 
@@ -257,11 +192,18 @@ void MeshSession::addStatus(QJsonObject& status) const {
     status.insert("server", mesh_.server);
     status.insert("nodeId", mesh_.nodeId);
     status.insert("hostname", mesh_.hostname);
-    QJsonObject relay{{"name", "default"}};
-    relay.insert("connected", relay_ && relay_->connected());
-    if (relay_ && !relay_->connected() && !relay_->lastError().empty())
-        relay.insert("error", QString::fromStdString(relay_->lastError()));
-    status.insert("relay", relay_ ? QJsonValue(relay) : QJsonValue());
+    QJsonValue relay;
+    if (relays_ && !relays_->relays()->home().empty()) {
+        const auto regions = relays_->relays()->status();
+        const auto home = std::find_if(regions.begin(), regions.end(),
+                                       [](const RelaySet::RegionStatus& r) { return r.home; });
+        QJsonObject o{{"name", QString::fromStdString(relays_->relays()->home())},
+                      {"connected", home != regions.end() && home->connected}};
+        if (home != regions.end() && !home->connected && !home->error.empty())
+            o.insert("error", QString::fromStdString(home->error));
+        relay = o;
+    }
+    status.insert("relay", relay);
 }
 
 void MeshSession::onMapChanged() {
@@ -288,7 +230,7 @@ void MeshSession::onMapChanged() {
             specs.push_back(std::move(spec));
         }
         paths_->setPeers(specs);
-        updateStunServers();
+        relays_->update(control_->map());
     }
     const PeerDiff diff = diffPeers(peers_, desired);
     if (!diff.empty())

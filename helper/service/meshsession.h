@@ -30,7 +30,7 @@ class Connection;
 class MapCache;
 class PathManager;
 class ProfileStore;
-class RelayClient;
+class RelayRegions;
 
 // What a node tells the server about itself; authorised by `authKey` when given, else by the
 // stored credential.
@@ -61,7 +61,8 @@ public:
     // How each peer is reached (null before start()).
     [[nodiscard]] const PathManager* paths() const { return paths_.get(); }
     [[nodiscard]] PathManager* paths() { return paths_.get(); }
-    [[nodiscard]] const RelayClient* relay() const { return relay_.get(); }
+    // The relay regions and connections (null before start()).
+    [[nodiscard]] const RelayRegions* relays() const { return relays_.get(); }
 
 signals:
     void controlStateChanged();
@@ -74,7 +75,6 @@ private:
     void onMapChanged();
     void onKeyExpired();
     void startPaths();
-    void updateStunServers();
     void logPaths();
 
     QString name_;
@@ -86,9 +86,7 @@ private:
     std::unique_ptr<AddressWatcher> addressWatcher_;
     std::vector<MeshPeerConfig> peers_; // applied to the device from the last map
     std::shared_ptr<PathManager> paths_;
-    std::shared_ptr<RelayClient> relay_;
-    std::vector<RelayRegion> stunFor_;       // the regions the STUN servers were resolved for
-    int stunLookup_ = 0;                     // the generation of the latest lookup
+    std::unique_ptr<RelayRegions> relays_;
     std::map<QString, QString> loggedPaths_; // node key -> the path last written to the log
 };
 

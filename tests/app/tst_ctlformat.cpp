@@ -66,20 +66,34 @@ private slots:
                  QStringLiteral("no peers (not connected)\n"));
     }
     void netcheck() {
-        const QString text = formatNetcheck(
-            {{"udp", true},
-             {"stun", true},
-             {"publicAddress", "203.0.113.11:41641"},
-             {"mappingVariesByDestination", false},
-             {"localEndpoints", QJsonArray{"203.0.113.11:41641", "10.1.0.2:41641"}},
-             {"relays", QJsonArray{QJsonObject{
-                            {"name", "default"}, {"connected", true}, {"latencyMs", 2.25}}}},
-             {"homeRelay", "default"}});
+        const QString text =
+            formatNetcheck({{"udp", true},
+                            {"stun", true},
+                            {"publicAddress", "203.0.113.11:41641"},
+                            {"mappingVariesByDestination", false},
+                            {"localEndpoints", QJsonArray{"203.0.113.11:41641", "10.1.0.2:41641"}},
+                            {"relays", QJsonArray{QJsonObject{{"name", "default"},
+                                                              {"home", true},
+                                                              {"connected", true},
+                                                              {"latencyMs", 2.25},
+                                                              {"stunLatencyMs", 1.04}},
+                                                  QJsonObject{{"name", "fra"},
+                                                              {"home", false},
+                                                              {"connected", false},
+                                                              {"latencyMs", QJsonValue()},
+                                                              {"stunLatencyMs", 31.5}},
+                                                  QJsonObject{{"name", "nyc"},
+                                                              {"home", false},
+                                                              {"connected", false},
+                                                              {"stunLatencyMs", QJsonValue()}}}},
+                            {"homeRelay", "default"}});
         QCOMPARE(text, QStringLiteral("UDP: yes\n"
                                       "public address: 203.0.113.11:41641\n"
                                       "mapping varies by destination (symmetric NAT): no\n"
                                       "local endpoints: 203.0.113.11:41641, 10.1.0.2:41641\n"
-                                      "relay default: connected, 2.3 ms\n"
+                                      "relay default: connected, 2.3 ms (STUN 1.0 ms)\n"
+                                      "relay fra: not in use (STUN 31.5 ms)\n"
+                                      "relay nyc: not in use\n"
                                       "home relay: default\n"));
         const QString blocked =
             formatNetcheck({{"udp", false},
@@ -88,6 +102,7 @@ private slots:
                             {"mappingVariesByDestination", QJsonValue()},
                             {"localEndpoints", QJsonArray{}},
                             {"relays", QJsonArray{QJsonObject{{"name", "default"},
+                                                              {"home", true},
                                                               {"connected", false},
                                                               {"latencyMs", QJsonValue()},
                                                               {"error", "connect: refused"}}}},
@@ -96,6 +111,10 @@ private slots:
         QVERIFY(blocked.contains("public address: unknown\n"));
         QVERIFY(blocked.contains("(symmetric NAT): unknown\n"));
         QVERIFY(blocked.contains("relay default: not connected: connect: refused\n"));
+        QVERIFY(formatNetcheck(
+                    {{"relays", QJsonArray{QJsonObject{
+                                    {"name", "default"}, {"home", true}, {"connected", false}}}}})
+                    .contains("relay default: connecting\n"));
     }
     void ping() {
         QCOMPARE(

@@ -135,8 +135,8 @@ lab_certs() {
   cp "$tmp/ca.pem" "$tmp/certs/$(openssl x509 -hash -noout -in "$tmp/ca.pem").0"
 }
 
-# lab_server: calnet-server in $pub, HTTP (API, map stream, relay) on TCP 443, STUN on UDP 3478;
-# writes $tmp/authkey (reusable).
+# lab_server [SERVE_OPTION...]: calnet-server in $pub, HTTP (API, map stream, relay) on TCP 443,
+# STUN on UDP 3478; writes $tmp/authkey (reusable).
 lab_server() {
   head -c 24 /dev/urandom | base64 | tr -d '\n' >"$tmp/admin-token"
   chmod 600 "$tmp/admin-token"
@@ -146,7 +146,7 @@ lab_server() {
     tls=(--tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key")
   fi
   ip netns exec "$pub" "$CALNET_SERVER" serve --listen 203.0.113.1:443 --db "sqlite:$tmp/server.db" \
-    --stun-listen 203.0.113.1:3478 --admin-token-file "$tmp/admin-token" "${tls[@]}" \
+    --stun-listen 203.0.113.1:3478 --admin-token-file "$tmp/admin-token" "${tls[@]}" "$@" \
     >"$tmp/server.out" 2>>"$tmp/server.log" &
   pids+=("$!")
   server_pid=$!

@@ -30,7 +30,8 @@ struct Keys {
 };
 
 // The hello that proves `keys` to a relay that sent `challenge` under `serverKey`.
-inline QJsonObject hello(const Keys& keys, const QByteArray& serverKey, const QByteArray& challenge) {
+inline QJsonObject hello(const Keys& keys, const QByteArray& serverKey,
+                         const QByteArray& challenge) {
     QByteArray nonce(crypto_box_NONCEBYTES, '\0');
     randombytes_buf(nonce.data(), std::size_t(nonce.size()));
     QByteArray box(challenge.size() + crypto_box_MACBYTES, '\0');

@@ -108,7 +108,6 @@ private:
     QByteArray buffer_;
 };
 
-
 } // namespace
 
 class TestRelay : public QObject {

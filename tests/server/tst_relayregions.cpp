@@ -123,8 +123,10 @@ private slots:
 
     // /api/v1/info and every map list the server's own region first, then the others.
     void regionsAreListed() {
-        const QJsonArray relays =
-            httpCall(port(), "GET", QStringLiteral("/api/v1/info")).json().value("relays").toArray();
+        const QJsonArray relays = httpCall(port(), "GET", QStringLiteral("/api/v1/info"))
+                                      .json()
+                                      .value("relays")
+                                      .toArray();
         QCOMPARE(relays.size(), 3);
         QCOMPARE(relays[0].toObject().value("name").toString(), QStringLiteral("home"));
         QVERIFY(!relays[0].toObject().contains("url")); // on the server's own listener

@@ -1,0 +1,235 @@
+#include "helper/datapath/relayset.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "helper/datapath/tunnel.h"
+
+namespace calnet::helper {
+
+struct RelaySet::Live {
+    std::shared_ptr<RelayClient> client;
+    std::uint64_t lastCount = 0; // packets sent and received at the last reapIdle()
+    std::chrono::steady_clock::time_point lastChange = std::chrono::steady_clock::now();
+};
+
+RelaySet::RelaySet(Tunnel& tunnel, const crypto::PrivateKey& nodeKey, Callbacks callbacks)
+    : tunnel_(tunnel), nodeKey_(nodeKey), callbacks_(std::move(callbacks)) {}
+
+RelaySet::~RelaySet() {
+    stop();
+}
+
+void RelaySet::stop() {
+    std::map<std::string, std::shared_ptr<Live>> gone;
+    {
+        std::unique_lock lock(mutex_);
+        stopped_ = true;
+        gone.swap(live_);
+    }
+    for (auto& [name, live] : gone)
+        live->client->stop();
+}
+
+std::shared_ptr<RelaySet::Live> RelaySet::liveFor(const std::string& region) {
+    {
+        std::shared_lock lock(mutex_);
+        if (auto it = live_.find(region); it != live_.end())
+            return it->second;
+        if (stopped_)
+            return nullptr;
+    }
+    std::unique_lock lock(mutex_);
+    if (auto it = live_.find(region); it != live_.end())
+        return it->second;
+    const auto r = std::find_if(regions_.begin(), regions_.end(),
+                                [&](const Region& x) { return x.name == region; });
+    if (stopped_ || r == regions_.end())
+        return nullptr;
+    RelayClient::Callbacks cb;
+    cb.state = [this, region](bool up) { onState(region, up); };
+    cb.disco = [this, region](const crypto::PublicKey& from, std::span<const std::uint8_t> m) {
+        {
+            std::unique_lock l(mutex_);
+            heardFrom_[from] = region;
+        }
+        if (callbacks_.disco)
+            callbacks_.disco(from, m);
+    };
+    cb.notHere = [this, region](const crypto::PublicKey& node) {
+        if (regionFor(node) == region && callbacks_.notHere)
+            callbacks_.notHere(node);
+    };
+    auto live = std::make_shared<Live>();
+    live->client = std::make_shared<RelayClient>(tunnel_, r->target, nodeKey_, std::move(cb));
+    live_.emplace(region, live);
+    live->client->start();
+    return live;
+}
+
+void RelaySet::onState(const std::string& region, bool up) {
+    std::vector<crypto::PublicKey> waiting;
+    bool isHome = false;
+    {
+        std::shared_lock lock(mutex_);
+        isHome = region == home_;
+        if (up) {
+            for (const auto& [node, home] : peerHomes_)
+                if (regionLocked(node) == region)
+                    waiting.push_back(node);
+            for (const auto& [node, from] : heardFrom_)
+                if (!peerHomes_.contains(node) && regionLocked(node) == region)
+                    waiting.push_back(node);
+        }
+    }
+    // Handshakes that went out while this region was still connecting were dropped.
+    for (const auto& node : waiting)
+        tunnel_.paths().resendHeld(node);
+    if (isHome && callbacks_.homeState)
+        callbacks_.homeState(up);
+}
+
+void RelaySet::setRegions(std::vector<Region> regions) {
+    std::vector<std::shared_ptr<Live>> gone;
+    {
+        std::unique_lock lock(mutex_);
+        for (auto it = live_.begin(); it != live_.end();) {
+            const auto r = std::find_if(regions.begin(), regions.end(),
+                                        [&](const Region& x) { return x.name == it->first; });
+            const bool same = r != regions.end() &&
+                              r->target.host == it->second->client->target().host &&
+                              r->target.port == it->second->client->target().port &&
+                              r->target.tls == it->second->client->target().tls &&
+                              r->target.path == it->second->client->target().path;
+            if (same) {
+                ++it;
+            } else {
+                gone.push_back(it->second);
+                it = live_.erase(it);
+            }
+        }
+        regions_ = std::move(regions);
+    }
+    for (auto& live : gone)
+        live->client->stop();
+    std::string home;
+    {
+        std::shared_lock lock(mutex_);
+        home = home_;
+    }
+    if (!home.empty())
+        liveFor(home); // reconnects the home region if its address changed
+}
+
+bool RelaySet::setHome(const std::string& name) {
+    bool connected = false;
+    {
+        std::unique_lock lock(mutex_);
+        if (std::none_of(regions_.begin(), regions_.end(),
+                         [&](const Region& r) { return r.name == name; }))
+            return false;
+        if (home_ == name)
+            return true;
+        home_ = name;
+    }
+    if (const auto live = liveFor(name))
+        connected = live->client->connected();
+    if (callbacks_.homeState)
+        callbacks_.homeState(connected);
+    return true;
+}
+
+void RelaySet::setPeerHomes(std::map<crypto::PublicKey, std::string> homes) {
+    std::unique_lock lock(mutex_);
+    peerHomes_ = std::move(homes);
+    for (auto it = heardFrom_.begin(); it != heardFrom_.end();)
+        it = peerHomes_.contains(it->first) ? heardFrom_.erase(it) : std::next(it);
+}
+
+void RelaySet::reapIdle(std::chrono::steady_clock::duration idle) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<Live>> gone;
+    {
+        std::unique_lock lock(mutex_);
+        for (auto it = live_.begin(); it != live_.end();) {
+            Live& l = *it->second;
+            auto& st = l.client->stats();
+            const std::uint64_t count = st.sentPackets.load() + st.receivedPackets.load();
+            if (count != l.lastCount) {
+                l.lastCount = count;
+                l.lastChange = now;
+            }
+            if (it->first != home_ && now - l.lastChange >= idle) {
+                gone.push_back(it->second);
+                it = live_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& live : gone)
+        live->client->stop();
+}
+
+std::string RelaySet::regionLocked(const crypto::PublicKey& node) const {
+    const auto exists = [this](const std::string& name) {
+        return std::any_of(regions_.begin(), regions_.end(),
+                           [&](const Region& r) { return r.name == name; });
+    };
+    if (auto it = peerHomes_.find(node); it != peerHomes_.end() && exists(it->second))
+        return it->second;
+    if (auto it = heardFrom_.find(node); it != heardFrom_.end() && exists(it->second))
+        return it->second;
+    return home_;
+}
+
+std::string RelaySet::regionFor(const crypto::PublicKey& node) const {
+    std::shared_lock lock(mutex_);
+    return regionLocked(node);
+}
+
+bool RelaySet::sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) {
+    std::string region;
+    {
+        std::shared_lock lock(mutex_);
+        region = regionLocked(node);
+    }
+    const auto live = region.empty() ? nullptr : liveFor(region);
+    return live && live->client->sendTo(node, packet);
+}
+
+std::string RelaySet::home() const {
+    std::shared_lock lock(mutex_);
+    return home_;
+}
+
+bool RelaySet::homeConnected() const {
+    std::shared_lock lock(mutex_);
+    const auto it = live_.find(home_);
+    return it != live_.end() && it->second->client->connected();
+}
+
+std::vector<RelaySet::RegionStatus> RelaySet::status() const {
+    std::shared_lock lock(mutex_);
+    std::vector<RegionStatus> out;
+    for (const Region& r : regions_) {
+        RegionStatus s;
+        s.name = r.name;
+        s.home = r.name == home_;
+        if (auto it = live_.find(r.name); it != live_.end()) {
+            const RelayClient& c = *it->second->client;
+            s.connected = c.connected();
+            s.latencyUs = s.connected ? c.latencyUs() : -1;
+            s.error = s.connected ? std::string() : c.lastError();
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::vector<RelaySet::Region> RelaySet::regions() const {
+    std::shared_lock lock(mutex_);
+    return regions_;
+}
+
+} // namespace calnet::helper

@@ -1,0 +1,93 @@
+// RelaySet: this node's connections to the relays of its network (docs/protocol.md "Several
+// relays"), one RelayClient per region in use, as the single RelaySender of the data path.
+//
+//   home region: always connected; this node receives there, and reports its name to the
+//     coordination server (the owner chooses it by latency, setHome())
+//   sendTo(node): through the node's home region (from the map), else the region the node was
+//     last heard from, else our own home; a region not connected yet is connected on demand,
+//     and the latest handshake initiation to each of its nodes is sent again once it is up
+//   reapIdle(): a region other than home that carried nothing for a while is disconnected
+//
+// Packets received through any region go to the Tunnel and disco as before; a "not here"
+// notice counts only from the region the node is reached through.
+//
+// Thread-safe: sendTo() runs on the data path's threads, the rest on the owner's; callbacks
+// come from the clients' threads and are never made with the set's lock held.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "helper/datapath/relayclient.h"
+
+namespace calnet::helper {
+
+class RelaySet final : public RelaySender {
+public:
+    struct Region {
+        std::string name;
+        RelayClient::Target target;
+        friend bool operator==(const Region&, const Region&) = default;
+    };
+    struct Callbacks {
+        std::function<void(bool connected)> homeState; // the home region's connection
+        std::function<void(const crypto::PublicKey& from, std::span<const std::uint8_t> message)>
+            disco;
+        std::function<void(const crypto::PublicKey& node)> notHere;
+    };
+    struct RegionStatus {
+        std::string name;
+        bool home = false;
+        bool connected = false;
+        std::int64_t latencyUs = -1; // WebSocket ping round trip; -1 unknown
+        std::string error;
+    };
+
+    RelaySet(Tunnel& tunnel, const crypto::PrivateKey& nodeKey, Callbacks callbacks);
+    ~RelaySet() override;
+    RelaySet(const RelaySet&) = delete;
+    RelaySet& operator=(const RelaySet&) = delete;
+
+    // The regions of the map (kept clients stay connected; gone ones are closed).
+    void setRegions(std::vector<Region> regions);
+    // Makes `name` the home region (connecting it); false if there is no such region.
+    bool setHome(const std::string& name);
+    // Where each peer receives (from the map); peers not listed have none.
+    void setPeerHomes(std::map<crypto::PublicKey, std::string> homes);
+    // Disconnects regions other than home that sent and received nothing for `idle`.
+    void reapIdle(std::chrono::steady_clock::duration idle);
+    // Closes every connection (the mesh session ended).
+    void stop();
+
+    bool sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) override;
+    [[nodiscard]] std::string regionFor(const crypto::PublicKey& node) const override;
+
+    [[nodiscard]] std::string home() const;
+    [[nodiscard]] bool homeConnected() const;
+    [[nodiscard]] std::vector<RegionStatus> status() const;
+    [[nodiscard]] std::vector<Region> regions() const;
+
+private:
+    struct Live;
+    std::shared_ptr<Live> liveFor(const std::string& region); // connects on demand
+    std::string regionLocked(const crypto::PublicKey& node) const;
+    void onState(const std::string& region, bool up);
+
+    Tunnel& tunnel_;
+    crypto::PrivateKey nodeKey_;
+    Callbacks callbacks_;
+    mutable std::shared_mutex mutex_; // guards everything below
+    std::vector<Region> regions_;
+    std::map<std::string, std::shared_ptr<Live>> live_;
+    std::string home_;
+    std::map<crypto::PublicKey, std::string> peerHomes_;
+    std::map<crypto::PublicKey, std::string> heardFrom_; // region a node's disco came through
+    bool stopped_ = false;
+};
+
+} // namespace calnet::helper

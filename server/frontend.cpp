@@ -6,6 +6,7 @@
 #include <QSslCertificate>
 #include <QSslKey>
 
+#include "server/http/websocket.h"
 #include "server/relayhub.h"
 #include "server/requests.h"
 #include "server/stunserver.h"
@@ -106,6 +107,12 @@ void addFrontendGauges(Metrics::Gauges& g, const http::HttpListener* listener,
                   {QStringLiteral("rate_limited"), st.rateLimited},
                   {QStringLiteral("too_short"), st.tooShort}};
     }
+}
+
+void prepareRelaySocket(http::WebSocket& socket) {
+    constexpr int kRelaySendBufferBytes = 512 * 1024;
+    socket.setSendBufferSize(kRelaySendBufferBytes);
+    socket.setLowDelay();
 }
 
 http::Response jsonResponse(const QJsonObject& object, int status) {

@@ -27,10 +27,11 @@ bool openListeners(const ServerConfig& config, http::HttpListener& listener,
 // The HTTP, relay and STUN gauges (any pointer may be null).
 void addFrontendGauges(Metrics::Gauges& g, const http::HttpListener* listener,
                        const RelayHub* relay, const StunServer* stun);
-// The relay's kernel send buffer per connection: room for a few ms at relay speeds, and small
-// enough that what a receiver does not read shows in the relay's own per-receiver queue (and is
-// dropped there) instead of piling up unseen.
-inline constexpr int kRelaySendBufferBytes = 512 * 1024;
+// Prepares a relay connection: a kernel send buffer with room for a few ms at relay speeds, and
+// small enough that what a receiver does not read shows in the relay's own per-receiver queue
+// (and is dropped there) instead of piling up unseen; and TCP_NODELAY, so that a relayed packet
+// (or a pong) never waits for the previous one's ACK (up to 40 ms with delayed ACKs).
+void prepareRelaySocket(http::WebSocket& socket);
 
 // A JSON answer (and the API's error form, {"error": {"code", "message"}}).
 http::Response jsonResponse(const QJsonObject& object, int status = 200);

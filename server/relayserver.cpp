@@ -89,7 +89,7 @@ http::Response RelayServer::onRequest(const http::Request& request, const QHostA
 
 void RelayServer::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
     metrics_->countHttp(101);
-    socket->setSendBufferSize(kRelaySendBufferBytes);
+    prepareRelaySocket(*socket);
     relay_->accept(std::move(socket));
 }
 

@@ -201,7 +201,7 @@ http::Response Server::onRequest(const http::Request& request, const QHostAddres
 void Server::onWebSocket(std::unique_ptr<http::WebSocket> socket, const QHostAddress&) {
     m_metrics->countHttp(101);
     if (socket->path() == kRelayPath) {
-        socket->setSendBufferSize(kRelaySendBufferBytes);
+        prepareRelaySocket(*socket);
         m_relay->accept(std::move(socket));
         return;
     }

@@ -9,7 +9,7 @@ namespace calnet::server::http {
 namespace {
 constexpr int kCloseWaitMs = 5000;
 constexpr qint64 kMaxPongBacklog = 1024 * 1024; // unsent bytes beyond which pings go unanswered
-constexpr qint64 kFrameOverhead = 14; // the largest client frame header
+constexpr qint64 kFrameOverhead = 14;           // the largest client frame header
 } // namespace
 
 WebSocket::WebSocket(QTcpSocket* socket, QByteArray path, QByteArray leftover,
@@ -49,6 +49,10 @@ qint64 WebSocket::bytesToWrite() const {
 
 void WebSocket::setSendBufferSize(int bytes) {
     socket_->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, bytes);
+}
+
+void WebSocket::setLowDelay() {
+    socket_->setSocketOption(QAbstractSocket::LowDelayOption, 1);
 }
 
 void WebSocket::sendFrame(WsOpcode opcode, const QByteArray& payload) {

@@ -50,6 +50,8 @@ public:
     // The kernel's send buffer for this connection (SO_SNDBUF), so that what a peer does not
     // read queues where the application can see and bound it.
     void setSendBufferSize(int bytes);
+    // TCP_NODELAY: small frames leave at once instead of waiting for the last one's ACK.
+    void setLowDelay();
 
 signals:
     void textMessageReceived(const QByteArray& message);

@@ -85,7 +85,16 @@ void RelaySet::onState(const std::string& region, bool up) {
     // Handshakes that went out while this region was still connecting were dropped.
     for (const auto& node : waiting)
         tunnel_.paths().resendHeld(node);
-    if (isHome && callbacks_.homeState)
+    if (isHome)
+        notifyHome();
+}
+
+void RelaySet::notifyHome() {
+    // Serialised, and the state read inside: of two racing calls (a client thread's state
+    // change, setHome() on the owner's), the last one made tells the truth.
+    std::lock_guard notify(notifyMutex_);
+    const bool up = homeConnected();
+    if (callbacks_.homeState)
         callbacks_.homeState(up);
 }
 
@@ -122,7 +131,6 @@ void RelaySet::setRegions(std::vector<Region> regions) {
 }
 
 bool RelaySet::setHome(const std::string& name) {
-    bool connected = false;
     {
         std::unique_lock lock(mutex_);
         if (std::none_of(regions_.begin(), regions_.end(),
@@ -132,10 +140,8 @@ bool RelaySet::setHome(const std::string& name) {
             return true;
         home_ = name;
     }
-    if (const auto live = liveFor(name))
-        connected = live->client->connected();
-    if (callbacks_.homeState)
-        callbacks_.homeState(connected);
+    liveFor(name);
+    notifyHome();
     return true;
 }
 

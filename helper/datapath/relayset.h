@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -77,10 +78,12 @@ private:
     std::shared_ptr<Live> liveFor(const std::string& region); // connects on demand
     std::string regionLocked(const crypto::PublicKey& node) const;
     void onState(const std::string& region, bool up);
+    void notifyHome();
 
     Tunnel& tunnel_;
     crypto::PrivateKey nodeKey_;
     Callbacks callbacks_;
+    std::mutex notifyMutex_;          // serialises homeState calls (taken before mutex_)
     mutable std::shared_mutex mutex_; // guards everything below
     std::vector<Region> regions_;
     std::map<std::string, std::shared_ptr<Live>> live_;

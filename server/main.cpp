@@ -274,6 +274,13 @@ int serve(const QStringList& args) {
         if (taken) {
             return fail(QStringLiteral("relay region %1 is named twice").arg(r->name));
         }
+        // Two regions on one relay would make each node's two connections replace each other.
+        const bool sameUrl =
+            std::any_of(config.otherRelays.begin(), config.otherRelays.end(),
+                        [&](const wire::RelayRegion& o) { return o.url == r->url; });
+        if (sameUrl) {
+            return fail(QStringLiteral("relay URL %1 is listed twice").arg(r->url));
+        }
         config.otherRelays.push_back(*r);
     }
     if (config.database.isEmpty()) {

@@ -17,6 +17,8 @@ namespace {
 
 constexpr int kRequestTimeoutMs = 10'000;
 constexpr qint64 kMaxAnswerBytes = 64LL * 1024 * 1024;
+// Keys older than this let no new connection in (connected nodes stay).
+constexpr qint64 kMaxAgeMs = 30LL * 60 * 1000;
 
 } // namespace
 
@@ -72,12 +74,20 @@ void RelayKeys::finished(QNetworkReply* reply) {
         failed(reply->errorString());
         return;
     }
-    if (status == 401) {
+    if (status == 401 || status == 403) {
+        // The token was changed or withdrawn (this relay retired): nobody stays.
         failed(QStringLiteral("the relay token was refused (compare --token-file with the "
                               "coordination server's --relay-token-file)"));
+        const bool had = seq_ >= 0;
+        keys_.clear();
+        seq_ = -1;
+        refused_ = true;
+        if (had) {
+            emit changed();
+        }
         return;
     }
-    if (status != 200) {
+    if (status != 200 || reply->error() != QNetworkReply::NoError) {
         failed(QStringLiteral("HTTP status %1").arg(status));
         return;
     }
@@ -86,6 +96,11 @@ void RelayKeys::finished(QNetworkReply* reply) {
     const std::optional<qint64> seq = wire::jsonInteger(answer.value(QStringLiteral("seq")));
     if (!seq || *seq < 0) {
         failed(QStringLiteral("the answer has no seq"));
+        return;
+    }
+    if (answer.contains(QStringLiteral("nodes")) &&
+        !answer.value(QStringLiteral("nodes")).isArray()) {
+        failed(QStringLiteral("\"nodes\" is not a list"));
         return;
     }
     if (answer.contains(QStringLiteral("nodes"))) {
@@ -117,11 +132,15 @@ void RelayKeys::finished(QNetworkReply* reply) {
         qCInfo(lcRelayKeys, "reading the node keys works again");
     }
     lastError_.clear();
+    refused_ = false;
     sinceGood_.start();
 }
 
 RelayHub::KeyStatus RelayKeys::check(const QByteArray& nodeKey) const {
-    if (seq_ < 0) {
+    if (refused_) {
+        return RelayHub::KeyStatus::Denied;
+    }
+    if (seq_ < 0 || sinceGood_.elapsed() > kMaxAgeMs) {
         return RelayHub::KeyStatus::Unavailable;
     }
     const auto it = keys_.constFind(nodeKey);

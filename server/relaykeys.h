@@ -7,8 +7,10 @@
 //
 // Until the first good answer nobody can be told apart: check() says Unavailable (the relay
 // closes hellos with 1011, try again). Afterwards the last good set is kept while the
-// coordination server is away (no node can register meanwhile either); each failure is logged
-// once until the next success. A key is let in until its expiry by this host's clock.
+// coordination server is away (no node can register meanwhile either), for at most 30 min:
+// then new hellos get 1011 again, connected nodes stay. A refused token (401/403: the relay
+// was retired or its token changed) denies everyone, connected nodes too. Each failure is
+// logged once until the next success. A key is let in until its expiry by this host's clock.
 //
 // Not thread-safe: runs on the event loop thread.
 #pragma once
@@ -57,6 +59,7 @@ private:
     QNetworkReply* inFlight_ = nullptr;
     QHash<QByteArray, qint64> keys_; // raw node key -> key expiry (Unix seconds)
     qint64 seq_ = -1;
+    bool refused_ = false;
     QElapsedTimer sinceGood_;
     QString lastError_;
 };

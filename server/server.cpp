@@ -58,6 +58,8 @@ Server::Server(ServerConfig config, QObject* parent)
                     m_config.badKeysBurst),
       m_badAdminTokens(QStringLiteral("wrong admin token"), m_config.badKeysPerMinute,
                        m_config.badKeysBurst),
+      m_badRelayTokens(QStringLiteral("wrong relay token"), m_config.badKeysPerMinute,
+                       m_config.badKeysBurst),
       m_registrations(QStringLiteral("registration"), m_config.registrationsPerMinute,
                       m_config.registrationsBurst) {}
 
@@ -152,12 +154,12 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
         return Decision::WebSocket;
     }
     if (head.path == kRelayKeysPath) {
-        if (const auto wait = m_badAdminTokens.retryAfter(source)) {
+        if (const auto wait = m_badRelayTokens.retryAfter(source)) {
             *answer = counted(tooMany(*wait, QStringLiteral("too many wrong relay tokens")));
             return Decision::Answer;
         }
         if (!bearerIs(head, m_config.relayToken)) {
-            m_badAdminTokens.spend(source, peer);
+            m_badRelayTokens.spend(source, peer);
             *answer = counted(
                 error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong"))));
             return Decision::Answer;
@@ -460,7 +462,8 @@ Server::Reply Server::metrics() {
     g.poolSize = pool.capacity;
     g.poolUsed = pool.used;
     g.poolQuarantined = pool.quarantined;
-    for (const SourceLimiter* l : {&m_badAuthKeys, &m_badAdminTokens, &m_registrations}) {
+    for (const SourceLimiter* l :
+         {&m_badAuthKeys, &m_badAdminTokens, &m_badRelayTokens, &m_registrations}) {
         g.limited.emplace_back(l->what(), l->refused());
     }
     Reply r;

@@ -92,6 +92,7 @@ private:
     // Wrong pre-auth keys, wrong admin tokens, and registrations, per source.
     SourceLimiter m_badAuthKeys;
     SourceLimiter m_badAdminTokens;
+    SourceLimiter m_badRelayTokens; // its own budget: a misconfigured relay cannot lock out admins
     SourceLimiter m_registrations;
     quint16 m_port = 0;
     bool m_shutDown = false;

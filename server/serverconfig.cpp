@@ -1,5 +1,7 @@
 #include "server/serverconfig.h"
 
+#include <algorithm>
+
 #include <QFile>
 #include <QHostAddress>
 #include <QUrl>
@@ -79,16 +81,21 @@ bool isValidAdminToken(const QString& token) {
 
 namespace {
 
-// An IP address literal, or a DNS name of letters, digits, '-' and '.'.
+// A specific IP address literal, or a DNS name: labels of 1-63 ASCII letters, digits and '-'
+// (not at either end), joined by dots.
 bool isHostName(const QString& host) {
-    if (!QHostAddress(host).isNull())
-        return true;
+    if (const QHostAddress a(host); !a.isNull())
+        return a != QHostAddress::AnyIPv4 && a != QHostAddress::AnyIPv6;
     if (host.isEmpty() || host.size() > 253)
         return false;
-    for (const QChar c : host)
-        if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != QLatin1Char('-') &&
-            c != QLatin1Char('.'))
+    for (const QString& label : host.split(QLatin1Char('.'))) {
+        if (label.isEmpty() || label.size() > 63 || label.front() == QLatin1Char('-') ||
+            label.back() == QLatin1Char('-'))
             return false;
+        for (const QChar c : label)
+            if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != QLatin1Char('-'))
+                return false;
+    }
     return true;
 }
 
@@ -105,8 +112,8 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
     QStringList parts = text.mid(eq + 1).split(QLatin1Char(','));
     const QUrl url(parts.takeFirst(), QUrl::StrictMode);
     const QString scheme = url.scheme();
-    if (!url.isValid() || url.host().isEmpty() || !url.userInfo().isEmpty() || url.hasQuery() ||
-        url.hasFragment() ||
+    if (!url.isValid() || !isHostName(url.host()) || url.port() == 0 || !url.userInfo().isEmpty() ||
+        url.hasQuery() || url.hasFragment() ||
         !(scheme == QLatin1String("https") || scheme == QLatin1String("http") ||
           scheme == QLatin1String("wss") || scheme == QLatin1String("ws"))) {
         *error = QStringLiteral("bad --relay %1: the URL must be https://HOST[:PORT] (or http, "
@@ -120,6 +127,10 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
     r.stunHost = url.host();
     r.stunPort = 3478;
     r.stunAltPort = 3479;
+    if (parts.size() > 1) {
+        *error = QStringLiteral("bad --relay %1: at most one ,stun=… after the URL").arg(text);
+        return std::nullopt;
+    }
     for (const QString& part : parts) {
         if (part == QStringLiteral("stun=off")) {
             r.stunHost.clear();
@@ -128,7 +139,10 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
         }
         const qsizetype colon = part.lastIndexOf(QLatin1Char(':'));
         bool ok = false;
-        const uint port = colon > 0 ? part.mid(colon + 1).toUInt(&ok) : 0;
+        const QString portText = colon > 0 ? part.mid(colon + 1) : QString();
+        const bool digits = !portText.isEmpty() && std::all_of(portText.begin(), portText.end(),
+                                                               [](QChar c) { return c.isDigit(); });
+        const uint port = digits ? portText.toUInt(&ok) : 0;
         QString host = part.mid(5, colon - 5);
         if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
             host = host.mid(1, host.size() - 2);

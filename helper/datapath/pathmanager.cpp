@@ -289,6 +289,10 @@ void PathManager::networkChanged() {
     {
         std::lock_guard lock(mutex_);
         stunNow_ = true;
+        // Round trips from the old network say little about the new one: the next answer of
+        // each server replaces its smoothed value instead of moving it by an eighth.
+        for (auto& [server, entry] : stunLatency_)
+            relearn_.insert(server);
     }
     wake_.notify_all();
 }
@@ -346,7 +350,8 @@ void PathManager::handleStun(std::span<const std::uint8_t> datagram,
     stunPending_.erase(it);
     // Smoothed (7/8 old), so one slow answer does not move the home relay.
     auto& [latency, answered] = stunLatency_[from];
-    latency = answered == Clock::time_point{} ? rtt : (latency * 7 + rtt) / 8;
+    latency =
+        answered == Clock::time_point{} || relearn_.erase(from) ? rtt : (latency * 7 + rtt) / 8;
     answered = now;
     if (mapped_[from] != response->mapped)
         std::fprintf(stderr, "calnetd: STUN %s sees this node at %s\n", from.toString().c_str(),
@@ -479,7 +484,8 @@ void PathManager::run() {
                 const auto age = steady - stunRoundStarted_;
                 if (!retried && age >= kStunRetry) {
                     retried = true;
-                    for (const auto& [id, entry] : stunPending_) {
+                    for (auto& [id, entry] : stunPending_) {
+                        entry.second = steady; // the round trip counts from the last send
                         const auto req = stun::encodeBindingRequest(id);
                         p.stun.emplace_back(entry.first,
                                             std::vector<std::uint8_t>(req.begin(), req.end()));

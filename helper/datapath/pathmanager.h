@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,7 +127,8 @@ private:
     std::map<net::SocketAddress, net::SocketAddress> mapped_; // STUN server -> what it saw
     std::map<net::SocketAddress,
              std::pair<std::chrono::microseconds, std::chrono::steady_clock::time_point>>
-        stunLatency_; // STUN server -> smoothed round trip, last answer
+        stunLatency_;                      // STUN server -> smoothed round trip, last answer
+    std::set<net::SocketAddress> relearn_; // servers whose next answer replaces the smoothed value
     std::optional<bool> varies_;
     std::vector<net::SocketAddress> local_;
     std::map<crypto::PublicKey, std::int64_t> lastActivity_;

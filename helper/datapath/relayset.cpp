@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include "helper/datapath/tunnel.h"
 
@@ -22,13 +23,41 @@ RelaySet::~RelaySet() {
 
 void RelaySet::stop() {
     std::map<std::string, std::shared_ptr<Live>> gone;
+    std::vector<Reaper> reapers;
     {
         std::unique_lock lock(mutex_);
         stopped_ = true;
         gone.swap(live_);
+        reapers.swap(reapers_);
     }
     for (auto& [name, live] : gone)
         live->client->stop();
+    for (Reaper& r : reapers)
+        r.thread.join();
+}
+
+void RelaySet::retire(std::vector<std::shared_ptr<Live>> gone) {
+    // Stopping joins the client's thread, which may sit in getaddrinfo() for seconds: never on
+    // the owner's (Qt) thread. stop() joins these.
+    if (gone.empty())
+        return;
+    std::unique_lock lock(mutex_);
+    for (auto it = reapers_.begin(); it != reapers_.end();) {
+        if (it->done->load()) {
+            it->thread.join();
+            it = reapers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    Reaper r;
+    r.done = std::make_shared<std::atomic<bool>>(false);
+    r.thread = std::thread([gone = std::move(gone), done = r.done] {
+        for (const auto& live : gone)
+            live->client->stop();
+        done->store(true);
+    });
+    reapers_.push_back(std::move(r));
 }
 
 std::shared_ptr<RelaySet::Live> RelaySet::liveFor(const std::string& region) {
@@ -49,7 +78,13 @@ std::shared_ptr<RelaySet::Live> RelaySet::liveFor(const std::string& region) {
     RelayClient::Callbacks cb;
     cb.state = [this, region](bool up) { onState(region, up); };
     cb.disco = [this, region](const crypto::PublicKey& from, std::span<const std::uint8_t> m) {
+        bool known = false;
         {
+            std::shared_lock l(mutex_);
+            const auto it = heardFrom_.find(from);
+            known = it != heardFrom_.end() && it->second == region;
+        }
+        if (!known) {
             std::unique_lock l(mutex_);
             heardFrom_[from] = region;
         }
@@ -70,6 +105,13 @@ std::shared_ptr<RelaySet::Live> RelaySet::liveFor(const std::string& region) {
 void RelaySet::onState(const std::string& region, bool up) {
     std::vector<crypto::PublicKey> waiting;
     bool isHome = false;
+    if (up) {
+        std::unique_lock lock(mutex_);
+        if (region == pendingHome_) { // connected: now it can be home
+            home_ = region;
+            pendingHome_.clear();
+        }
+    }
     {
         std::shared_lock lock(mutex_);
         isHome = region == home_;
@@ -102,6 +144,9 @@ void RelaySet::setRegions(std::vector<Region> regions) {
     std::vector<std::shared_ptr<Live>> gone;
     {
         std::unique_lock lock(mutex_);
+        if (std::none_of(regions.begin(), regions.end(),
+                         [&](const Region& x) { return x.name == pendingHome_; }))
+            pendingHome_.clear();
         for (auto it = live_.begin(); it != live_.end();) {
             const auto r = std::find_if(regions.begin(), regions.end(),
                                         [&](const Region& x) { return x.name == it->first; });
@@ -119,8 +164,7 @@ void RelaySet::setRegions(std::vector<Region> regions) {
         }
         regions_ = std::move(regions);
     }
-    for (auto& live : gone)
-        live->client->stop();
+    retire(std::move(gone));
     std::string home;
     {
         std::shared_lock lock(mutex_);
@@ -128,28 +172,64 @@ void RelaySet::setRegions(std::vector<Region> regions) {
     }
     if (!home.empty())
         liveFor(home); // reconnects the home region if its address changed
+    keepFallback();
 }
 
 bool RelaySet::setHome(const std::string& name) {
     {
-        std::unique_lock lock(mutex_);
+        std::shared_lock lock(mutex_);
         if (std::none_of(regions_.begin(), regions_.end(),
                          [&](const Region& r) { return r.name == name; }))
             return false;
-        if (home_ == name)
+        if (home_ == name && pendingHome_.empty())
             return true;
-        home_ = name;
     }
-    liveFor(name);
+    const auto live = liveFor(name);
+    {
+        std::unique_lock lock(mutex_);
+        const auto current = live_.find(home_);
+        const bool currentUp = current != live_.end() && current->second->client->connected();
+        // Move at once when the new one is up, or the current one is of no use; else keep
+        // receiving on the current one until the new one is connected (onState).
+        if (name == home_ || !currentUp || (live && live->client->connected())) {
+            home_ = name;
+            pendingHome_.clear();
+        } else {
+            pendingHome_ = name;
+            return true;
+        }
+    }
     notifyHome();
     return true;
 }
 
 void RelaySet::setPeerHomes(std::map<crypto::PublicKey, std::string> homes) {
-    std::unique_lock lock(mutex_);
-    peerHomes_ = std::move(homes);
-    for (auto it = heardFrom_.begin(); it != heardFrom_.end();)
-        it = peerHomes_.contains(it->first) ? heardFrom_.erase(it) : std::next(it);
+    {
+        std::unique_lock lock(mutex_);
+        peerHomes_ = std::move(homes);
+        // Only peers of the map without a reported home are looked up by where they were heard.
+        for (auto it = heardFrom_.begin(); it != heardFrom_.end();) {
+            const auto home = peerHomes_.find(it->first);
+            it = home == peerHomes_.end() || !home->second.empty() ? heardFrom_.erase(it)
+                                                                   : std::next(it);
+        }
+    }
+    keepFallback();
+}
+
+void RelaySet::keepFallback() {
+    // Peers that report no home (older versions, or not yet) are on the first region, the
+    // coordination server's own: stay connected there to hear them too.
+    std::string first;
+    {
+        std::shared_lock lock(mutex_);
+        const bool needed = std::any_of(peerHomes_.begin(), peerHomes_.end(),
+                                        [](const auto& p) { return p.second.empty(); });
+        if (!needed || regions_.empty() || stopped_)
+            return;
+        first = regions_.front().name;
+    }
+    liveFor(first);
 }
 
 void RelaySet::reapIdle(std::chrono::steady_clock::duration idle) {
@@ -165,7 +245,11 @@ void RelaySet::reapIdle(std::chrono::steady_clock::duration idle) {
                 l.lastCount = count;
                 l.lastChange = now;
             }
-            if (it->first != home_ && now - l.lastChange >= idle) {
+            const bool fallback = !regions_.empty() && it->first == regions_.front().name &&
+                                  std::any_of(peerHomes_.begin(), peerHomes_.end(),
+                                              [](const auto& p) { return p.second.empty(); });
+            if (it->first != home_ && it->first != pendingHome_ && !fallback &&
+                now - l.lastChange >= idle) {
                 gone.push_back(it->second);
                 it = live_.erase(it);
             } else {
@@ -173,8 +257,7 @@ void RelaySet::reapIdle(std::chrono::steady_clock::duration idle) {
             }
         }
     }
-    for (auto& live : gone)
-        live->client->stop();
+    retire(std::move(gone));
 }
 
 std::string RelaySet::regionLocked(const crypto::PublicKey& node) const {
@@ -182,10 +265,15 @@ std::string RelaySet::regionLocked(const crypto::PublicKey& node) const {
         return std::any_of(regions_.begin(), regions_.end(),
                            [&](const Region& r) { return r.name == name; });
     };
-    if (auto it = peerHomes_.find(node); it != peerHomes_.end() && exists(it->second))
-        return it->second;
+    const auto home = peerHomes_.find(node);
+    if (home != peerHomes_.end() && exists(home->second))
+        return home->second;
     if (auto it = heardFrom_.find(node); it != heardFrom_.end() && exists(it->second))
         return it->second;
+    // A peer that reported no home (or one we do not know) is on the coordination server's
+    // own region, where every node starts; a node not in the map at all, on ours.
+    if (home != peerHomes_.end() && !regions_.empty())
+        return regions_.front().name;
     return home_;
 }
 

@@ -12,9 +12,12 @@
 // notice counts only from the region the node is reached through.
 //
 // Thread-safe: sendTo() runs on the data path's threads, the rest on the owner's; callbacks
-// come from the clients' threads and are never made with the set's lock held.
+// come from the clients' threads and are never made with the set's lock held (homeState is
+// made under a mutex of its own: it must not call back into the set). Retired clients are
+// stopped on a thread of their own, never the owner's.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -22,6 +25,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "helper/datapath/relayclient.h"
@@ -56,9 +60,11 @@ public:
 
     // The regions of the map (kept clients stay connected; gone ones are closed).
     void setRegions(std::vector<Region> regions);
-    // Makes `name` the home region (connecting it); false if there is no such region.
+    // Makes `name` the home region; false if there is no such region. While the current home is
+    // connected and `name` is not yet, the switch waits until it is (home() changes then).
     bool setHome(const std::string& name);
-    // Where each peer receives (from the map); peers not listed have none.
+    // Every peer of the map and the region it receives on ("" = not reported: it is reached on
+    // the first region, which then stays connected).
     void setPeerHomes(std::map<crypto::PublicKey, std::string> homes);
     // Disconnects regions other than home that sent and received nothing for `idle`.
     void reapIdle(std::chrono::steady_clock::duration idle);
@@ -79,6 +85,8 @@ private:
     std::string regionLocked(const crypto::PublicKey& node) const;
     void onState(const std::string& region, bool up);
     void notifyHome();
+    void keepFallback();
+    void retire(std::vector<std::shared_ptr<Live>> gone);
 
     Tunnel& tunnel_;
     crypto::PrivateKey nodeKey_;
@@ -88,6 +96,12 @@ private:
     std::vector<Region> regions_;
     std::map<std::string, std::shared_ptr<Live>> live_;
     std::string home_;
+    std::string pendingHome_;
+    struct Reaper {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Reaper> reapers_; // stopping retired clients; joined when done, or by stop()
     std::map<crypto::PublicKey, std::string> peerHomes_;
     std::map<crypto::PublicKey, std::string> heardFrom_; // region a node's disco came through
     bool stopped_ = false;

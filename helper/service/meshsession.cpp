@@ -229,8 +229,9 @@ void MeshSession::onMapChanged() {
                     spec.endpoints.push_back(*a);
             specs.push_back(std::move(spec));
         }
-        paths_->setPeers(specs);
+        // Peers' home regions first: the first disco to a new peer goes to the right one.
         relays_->update(control_->map());
+        paths_->setPeers(specs);
     }
     const PeerDiff diff = diffPeers(peers_, desired);
     if (!diff.empty())

@@ -77,8 +77,8 @@ RelayRegions::RelayRegions(QString serverUrl, std::shared_ptr<RelaySet> relays, 
 void RelayRegions::update(const NetworkMap& map) {
     std::map<crypto::PublicKey, std::string> homes;
     for (const auto& [id, node] : map.peers())
-        if (const auto key = node.publicKey(); key && !node.relay.isEmpty())
-            homes.emplace(*key, node.relay.toStdString());
+        if (const auto key = node.publicKey())
+            homes.emplace(*key, node.relay.toStdString()); // "" = not reported
     relays_->setPeerHomes(std::move(homes));
     if (map.relays() == regions_)
         return;
@@ -109,6 +109,8 @@ std::map<std::string, std::chrono::microseconds> RelayRegions::latencies() const
 void RelayRegions::chooseHome() {
     const std::string current = relays_->home();
     const auto now = std::chrono::steady_clock::now();
+    if (current != reported_)
+        homeDownSince_.reset(); // a new home gets its own 10 s
     bool homeDown = false;
     for (const RelaySet::RegionStatus& s : relays_->status())
         if (s.home)
@@ -130,11 +132,16 @@ void RelayRegions::chooseHome() {
         if (auto it = avoidUntil_.find(name); it == avoidUntil_.end() || it->second <= now)
             usable.push_back(name);
     const std::string next = pickHomeRegion(usable.empty() ? names_ : usable, current, latencies());
-    if (next.empty() || next == current || !relays_->setHome(next))
+    if (!next.empty())
+        relays_->setHome(next); // may wait for the new region to connect: reported once it has
+    const std::string home = relays_->home();
+    if (home == reported_)
         return;
-    qInfo("calnetd: home relay: %s%s%s", next.c_str(), current.empty() ? "" : " (was ",
-          current.empty() ? "" : (current + ")").c_str());
-    emit homeChanged(QString::fromStdString(next));
+    qInfo("calnetd: home relay: %s%s%s", home.c_str(), reported_.empty() ? "" : " (was ",
+          reported_.empty() ? "" : (reported_ + ")").c_str());
+    reported_ = home;
+    homeDownSince_.reset();
+    emit homeChanged(QString::fromStdString(home));
 }
 
 void RelayRegions::resolveStun(const std::vector<RelayRegion>& regions) {

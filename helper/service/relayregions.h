@@ -64,6 +64,7 @@ private:
     int lookup_ = 0; // the generation of the latest lookup
     QTimer timer_;
     int ticks_ = 0;
+    std::string reported_; // the home last announced (homeChanged)
     std::optional<std::chrono::steady_clock::time_point> homeDownSince_;
     std::map<std::string, std::chrono::steady_clock::time_point> avoidUntil_;
 };

@@ -175,6 +175,33 @@ private slots:
         QVERIFY(nyc.waitAllClosed());
         QVERIFY(!set.sendTo(a, packet));
     }
+
+    // Peers that report no home are on the first region (the coordination server's own): sent
+    // to there, and that region stays connected to hear them, however idle.
+    void peersWithoutAHomeAreOnTheFirstRegion() {
+        Tunnel tunnel;
+        Listener first, fra;
+        RelaySet set(tunnel, crypto::generatePrivateKey(), {});
+        set.setRegions({first.region("first"), fra.region("fra")});
+        QVERIFY(set.setHome("fra"));
+        QVERIFY(fra.waitAccepted(1));
+        QTest::qWait(200);
+        QCOMPARE(first.accepted.size(), 0); // nobody needs it yet
+        const auto old = keyOf(7), modern = keyOf(8), stranger = keyOf(9);
+        set.setPeerHomes({{old, ""}, {modern, "fra"}});
+        QCOMPARE(set.regionFor(old), std::string("first"));
+        QCOMPARE(set.regionFor(modern), std::string("fra"));
+        QCOMPARE(set.regionFor(stranger), std::string("fra")); // not in the map: our home
+        QVERIFY(first.waitAccepted(1));
+        set.reapIdle(std::chrono::seconds(0));
+        QTest::qWait(300);
+        QCOMPARE(first.accepted.first()->state(), QAbstractSocket::ConnectedState);
+        // Once every peer reports a home, the first region is an idle one like any other.
+        set.setPeerHomes({{old, "fra"}, {modern, "fra"}});
+        set.reapIdle(std::chrono::seconds(0));
+        QVERIFY(first.waitAllClosed());
+        QCOMPARE(fra.accepted.first()->state(), QAbstractSocket::ConnectedState); // home stays
+    }
 };
 
 QTEST_MAIN(TestRelayRegions)

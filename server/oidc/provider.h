@@ -1,0 +1,91 @@
+// Provider: one OpenID provider as the coordination server sees it (OpenID Connect Discovery
+// 1.0): its discovery document and signing keys fetched and cached, and ID tokens verified
+// against them (idtoken.h).
+//
+//   start() -> GET ISSUER/.well-known/openid-configuration -> its "issuer" must be ISSUER
+//     exactly -> GET jwks_uri -> ready; a failure is retried after 5 s doubling to 5 min
+//   verify(token) -> with the cached keys; a kid they do not have -> the JWKS again (at most
+//     once a minute: a token naming made-up kids cannot make us hammer the provider) -> again
+//   every hour the keys are fetched again (rotation without an unknown kid first)
+//
+// Answers come on the event loop (the callback is never called from within verify() itself).
+// Not thread-safe: runs on the server's event loop thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <QElapsedTimer>
+#include <QNetworkAccessManager>
+#include <QObject>
+#include <QTimer>
+#include <QUrl>
+
+#include "server/oidc/idtoken.h"
+
+namespace calnet::server::oidc {
+
+class Provider : public QObject {
+    Q_OBJECT
+public:
+    struct Options {
+        QString issuer;
+        QString clientId;
+        int jwksRefetchMinMs = 60'000; // unknown kid: at most one refetch per this
+        int jwksRefreshMs = 3'600'000; // refetched this often anyway
+        int retryMinMs = 5'000;
+        int retryMaxMs = 300'000;
+        int requestTimeoutMs = 10'000;
+    };
+    // The provider's endpoints, from its discovery document.
+    struct Endpoints {
+        QString authorization;
+        QString token;
+        QString deviceAuthorization; // empty when the provider has none (RFC 8628)
+        QString jwks;
+    };
+    using Callback = std::function<void(const Verified&)>;
+
+    explicit Provider(Options options, QObject* parent = nullptr);
+    ~Provider() override;
+
+    void start();
+    [[nodiscard]] bool ready() const { return keys_ != nullptr; }
+    [[nodiscard]] const Endpoints& endpoints() const { return endpoints_; }
+    [[nodiscard]] const QString& lastError() const { return lastError_; }
+    [[nodiscard]] const Options& options() const { return options_; }
+
+    // Verifies `token` (with `nonce` when not empty) at `now` (Unix seconds).
+    void verify(const QByteArray& token, const QString& nonce, qint64 now, Callback done);
+
+signals:
+    void readyChanged();
+
+private:
+    struct Pending {
+        QByteArray token;
+        QString nonce;
+        qint64 now = 0;
+        Callback done;
+    };
+    void fetchDiscovery();
+    void fetchKeys();
+    void failed(const QString& why);
+    void finish(Pending& p, bool mayRefetch);
+    QNetworkReply* get(const QUrl& url);
+
+    Options options_;
+    QNetworkAccessManager network_;
+    Endpoints endpoints_;
+    std::unique_ptr<KeySet> keys_;
+    QString lastError_;
+    QTimer retryTimer_;
+    QTimer refreshTimer_;
+    int retryMs_ = 0;
+    bool fetching_ = false;
+    QElapsedTimer sinceKeys_;      // since the keys were last fetched
+    std::vector<Pending> waiting_; // for the first keys, or a refetch after an unknown kid
+};
+
+} // namespace calnet::server::oidc

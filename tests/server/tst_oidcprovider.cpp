@@ -1,0 +1,189 @@
+// The OpenID provider as the server sees it (server/oidc/provider.h), against a small provider
+// served here on loopback: discovery and keys fetched, a token verified; a rotated key fetched
+// once on its first unknown kid, and made-up kids not refetched within the minute; a provider
+// that names another issuer, or is down, is not trusted and says why.
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+
+#include "jwttest.h"
+#include "server/oidc/provider.h"
+
+using namespace calnet::server::oidc;
+using namespace jwttest;
+
+namespace {
+
+// Serves /.well-known/openid-configuration and /jwks on 127.0.0.1, counting requests.
+class FakeProvider {
+public:
+    FakeProvider() {
+        server_.listen(QHostAddress::LocalHost, 0);
+        QObject::connect(&server_, &QTcpServer::newConnection, [this] {
+            while (QTcpSocket* s = server_.nextPendingConnection()) {
+                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s] { serve(s); });
+                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+            }
+        });
+    }
+    QString url() const { return QStringLiteral("http://127.0.0.1:%1").arg(server_.serverPort()); }
+    QString issuerClaim; // what discovery says the issuer is ("" = url())
+    QJsonArray keys;
+    int discoveries = 0;
+    int jwksFetches = 0;
+    bool down = false;
+
+private:
+    void serve(QTcpSocket* s) {
+        buffer_[s] += s->readAll();
+        if (!buffer_[s].contains("\r\n\r\n"))
+            return;
+        const QByteArray path = buffer_[s].split(' ').value(1);
+        buffer_.remove(s);
+        QByteArray body;
+        int status = 200;
+        if (down) {
+            status = 503;
+        } else if (path == "/.well-known/openid-configuration") {
+            ++discoveries;
+            body = compact({{"issuer", issuerClaim.isEmpty() ? url() : issuerClaim},
+                            {"authorization_endpoint", url() + "/auth"},
+                            {"token_endpoint", url() + "/token"},
+                            {"device_authorization_endpoint", url() + "/device"},
+                            {"jwks_uri", url() + "/jwks"}});
+        } else if (path == "/jwks") {
+            ++jwksFetches;
+            body = compact({{"keys", keys}});
+        } else {
+            status = 404;
+        }
+        s->write("HTTP/1.1 " + QByteArray::number(status) +
+                 " X\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                 QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        s->disconnectFromHost();
+    }
+    QTcpServer server_;
+    QHash<QTcpSocket*, QByteArray> buffer_;
+};
+
+QJsonObject claimsFor(const QString& issuer) {
+    QJsonObject c = goodClaims();
+    c["iss"] = issuer;
+    return c;
+}
+
+Verified verifyNow(Provider& p, const QByteArray& token) {
+    std::optional<Verified> got;
+    p.verify(token, QStringLiteral("n-0S6_WzA2Mj"), kNow, [&](const Verified& v) { got = v; });
+    QElapsedTimer t;
+    t.start();
+    while (!got && t.elapsed() < 5000)
+        QTest::qWait(10);
+    if (!got) {
+        Verified none;
+        none.error = TokenError::Malformed;
+        none.message = QStringLiteral("no answer within 5 s");
+        return none;
+    }
+    return *got;
+}
+
+bool waitReady(Provider& p) {
+    QElapsedTimer t;
+    t.start();
+    while (!p.ready() && t.elapsed() < 5000)
+        QTest::qWait(10);
+    return p.ready();
+}
+
+} // namespace
+
+class TestOidcProvider : public QObject {
+    Q_OBJECT
+private:
+    TestKey first{false, QStringLiteral("k1")};
+    TestKey second{true, QStringLiteral("k2")};
+
+    Provider::Options options(const FakeProvider& f) {
+        Provider::Options o;
+        o.issuer = f.url();
+        o.clientId = kClient;
+        o.retryMinMs = 200;
+        return o;
+    }
+
+private slots:
+    void discoveryKeysAndRotation() {
+        FakeProvider f;
+        f.keys = QJsonArray{first.jwk()};
+        Provider p(options(f));
+        p.start();
+        QVERIFY(waitReady(p));
+        QCOMPARE(p.endpoints().authorization, f.url() + "/auth");
+        QCOMPARE(p.endpoints().deviceAuthorization, f.url() + "/device");
+        const Verified good = verifyNow(p, token(first, claimsFor(f.url())));
+        QVERIFY2(good.error == TokenError::None, qPrintable(good.message));
+        QCOMPARE(good.claims->email, QStringLiteral("ada@example.com"));
+        QCOMPARE(f.jwksFetches, 1);
+        // The provider rotates: the first token with the new kid fetches the keys once.
+        f.keys = QJsonArray{second.jwk()};
+        Provider::Options o = options(f);
+        o.jwksRefetchMinMs = 0;
+        Provider rotating(o);
+        rotating.start();
+        QVERIFY(waitReady(rotating));
+        f.keys = QJsonArray{first.jwk(), second.jwk()};
+        const int before = f.jwksFetches;
+        const Verified rotated = verifyNow(rotating, token(first, claimsFor(f.url())));
+        QVERIFY2(rotated.error == TokenError::None, qPrintable(rotated.message));
+        QCOMPARE(f.jwksFetches, before + 1);
+    }
+
+    void madeUpKidsDoNotHammer() {
+        FakeProvider f;
+        f.keys = QJsonArray{first.jwk()};
+        Provider p(options(f)); // one refetch per minute at most
+        p.start();
+        QVERIFY(waitReady(p));
+        QCOMPARE(f.jwksFetches, 1);
+        TestKey stranger(true, QStringLiteral("made-up"));
+        for (int i = 0; i < 20; ++i)
+            QCOMPARE(verifyNow(p, token(stranger, claimsFor(f.url()))).error,
+                     TokenError::UnknownKey);
+        QCOMPARE(f.jwksFetches, 1); // the keys were fetched under a minute ago
+    }
+
+    void anotherIssuerIsNotTrusted() {
+        FakeProvider f;
+        f.keys = QJsonArray{first.jwk()};
+        f.issuerClaim = QStringLiteral("https://evil.example");
+        Provider p(options(f));
+        p.start();
+        QTRY_VERIFY_WITH_TIMEOUT(!p.lastError().isEmpty(), 5000);
+        QVERIFY(!p.ready());
+        QVERIFY(p.lastError().contains(QStringLiteral("evil.example")));
+        QCOMPARE(f.jwksFetches, 0);
+        const Verified v = verifyNow(p, token(first, claimsFor(f.url())));
+        QVERIFY(v.error != TokenError::None);
+        QVERIFY(!v.claims);
+    }
+
+    void downThenUp() {
+        FakeProvider f;
+        f.keys = QJsonArray{first.jwk()};
+        f.down = true;
+        Provider p(options(f));
+        p.start();
+        QTRY_VERIFY_WITH_TIMEOUT(p.lastError().contains(QStringLiteral("503")), 5000);
+        const Verified v = verifyNow(p, token(first, claimsFor(f.url())));
+        QVERIFY(v.error != TokenError::None);
+        QVERIFY(v.message.contains(QStringLiteral("cannot be reached")));
+        f.down = false;
+        QVERIFY(waitReady(p)); // retried after 200 ms, 400 ms, …
+        QVERIFY(p.lastError().isEmpty());
+        QCOMPARE(verifyNow(p, token(first, claimsFor(f.url()))).error, TokenError::None);
+    }
+};
+
+QTEST_MAIN(TestOidcProvider)
+#include "tst_oidcprovider.moc"

@@ -22,6 +22,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QHostAddress>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
 #include <QUrl>
@@ -215,8 +216,16 @@ int serve(const QStringList& args) {
         QStringLiteral("FILE"));
     const FrontendOptions frontend;
     parser.addOptions(frontend.all());
+    const QCommandLineOption oidcIssuer(
+        QStringLiteral("oidc-issuer"),
+        QStringLiteral("Sign-in with this OpenID provider (its issuer URL, https)."),
+        QStringLiteral("URL"));
+    const QCommandLineOption oidcClientId(
+        QStringLiteral("oidc-client-id"),
+        QStringLiteral("This network's client id at the OpenID provider (with --oidc-issuer)."),
+        QStringLiteral("ID"));
     parser.addOptions({db, prefix4, prefix6, keyExpiry, tokenFile, registrationsPerMinute,
-                       quarantine, region, relay, relayTokenFile});
+                       quarantine, region, relay, relayTokenFile, oidcIssuer, oidcClientId});
     if (!parser.parse(QStringList{QStringLiteral("calnet-server serve")} + args)) {
         return fail(parser.errorText());
     }
@@ -255,6 +264,25 @@ int serve(const QStringList& args) {
     }
     if (const QString problem = frontend.apply(parser, &config); !problem.isEmpty()) {
         return fail(problem);
+    }
+    config.oidcIssuer = parser.value(oidcIssuer);
+    config.oidcClientId = parser.value(oidcClientId);
+    if (config.oidcIssuer.isEmpty() != config.oidcClientId.isEmpty()) {
+        return fail(QStringLiteral("--oidc-issuer and --oidc-client-id go together"));
+    }
+    if (!config.oidcIssuer.isEmpty()) {
+        const QUrl issuer(config.oidcIssuer, QUrl::StrictMode);
+        // http only for a provider on this machine (a test, or one behind a local proxy).
+        const bool local = issuer.host() == QStringLiteral("localhost") ||
+                           QHostAddress(issuer.host()).isLoopback();
+        if (!issuer.isValid() || issuer.host().isEmpty() || issuer.hasQuery() ||
+            issuer.hasFragment() ||
+            !(issuer.scheme() == QLatin1String("https") ||
+              (issuer.scheme() == QLatin1String("http") && local))) {
+            return fail(QStringLiteral("bad --oidc-issuer %1 (want https://HOST[/PATH]; http only "
+                                       "on loopback)")
+                            .arg(config.oidcIssuer));
+        }
     }
     config.regionName = parser.value(region);
     if (!wire::isValidRelayName(config.regionName)) {

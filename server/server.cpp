@@ -10,6 +10,7 @@
 #include "server/http/websocket.h"
 #include "server/maphub.h"
 #include "server/metrics.h"
+#include "server/oidc/provider.h"
 #include "server/registry.h"
 #include "server/relayhub.h"
 #include "server/requests.h"
@@ -97,6 +98,13 @@ bool Server::start(QString* error) {
         return false;
     }
     m_port = m_listener->port();
+    if (!m_config.oidcIssuer.isEmpty()) {
+        oidc::Provider::Options o;
+        o.issuer = m_config.oidcIssuer;
+        o.clientId = m_config.oidcClientId;
+        m_oidc = std::make_unique<oidc::Provider>(o);
+        m_oidc->start(); // discovery and keys in the background; failures are logged and retried
+    }
     m_hub->setRelays(relays());
     return true;
 }
@@ -246,7 +254,13 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
             {QStringLiteral("version"), kVersion},
             {QStringLiteral("prefixes"), QJsonArray::fromStringList(m_config.prefixes.prefixes())},
             {QStringLiteral("relays"), relays()},
-            {QStringLiteral("auth"), QJsonArray{QStringLiteral("authkey")}},
+            {QStringLiteral("auth"),
+             m_oidc ? QJsonArray{QStringLiteral("authkey"), QStringLiteral("oidc")}
+                    : QJsonArray{QStringLiteral("authkey")}},
+            {QStringLiteral("oidc"),
+             m_oidc ? QJsonValue(QJsonObject{{QStringLiteral("issuer"), m_config.oidcIssuer},
+                                             {QStringLiteral("clientId"), m_config.oidcClientId}})
+                    : QJsonValue()},
         });
     }
     if (path == "/api/v1/register") {

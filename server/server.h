@@ -39,6 +39,9 @@ class Metrics;
 class Registry;
 class Storage;
 class RelayHub;
+namespace oidc {
+class Provider;
+}
 class StunServer;
 
 class Server : public QObject, private http::Handler {
@@ -89,6 +92,7 @@ private:
     std::unique_ptr<http::HttpListener> m_listener;
     std::unique_ptr<StunServer> m_stun;
     std::unique_ptr<RelayHub> m_relay;
+    std::unique_ptr<oidc::Provider> m_oidc; // with --oidc-issuer
     // Wrong pre-auth keys, wrong admin tokens, and registrations, per source.
     SourceLimiter m_badAuthKeys;
     SourceLimiter m_badAdminTokens;

@@ -35,6 +35,10 @@ struct ServerConfig {
     QString regionName = QStringLiteral("default");
     std::vector<wire::RelayRegion> otherRelays;
     QString relayToken; // empty = /api/v1/relay/keys refuses everything
+    // Sign-in with an OpenID provider (SSO): its issuer URL and this network's client id there
+    // (both empty = authkeys only).
+    QString oidcIssuer;
+    QString oidcClientId;
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;

@@ -184,6 +184,14 @@ void TestCli::refusesBadOptions() {
          QStringLiteral("127.0.0.1:0"), QStringLiteral("--region"), QStringLiteral("Home")},
         {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
          QStringLiteral("127.0.0.1:0"), QStringLiteral("--relay"), QStringLiteral("fra=ftp://x")},
+        // SSO: issuer and client id together; https, or http on loopback only.
+        {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--oidc-issuer"),
+         QStringLiteral("https://idp.example")},
+        {QStringLiteral("serve"), QStringLiteral("--db"), db, QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--oidc-issuer"),
+         QStringLiteral("http://idp.example"), QStringLiteral("--oidc-client-id"),
+         QStringLiteral("calnet")},
         // A relay-only process needs a coordination server and a good token.
         {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")},
         {QStringLiteral("relay"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),

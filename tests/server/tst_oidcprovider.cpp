@@ -8,6 +8,7 @@
 
 #include "jwttest.h"
 #include "server/oidc/provider.h"
+#include "servertest.h"
 
 using namespace calnet::server::oidc;
 using namespace jwttest;
@@ -166,6 +167,32 @@ private slots:
         const Verified v = verifyNow(p, token(first, claimsFor(f.url())));
         QVERIFY(v.error != TokenError::None);
         QVERIFY(!v.claims);
+    }
+
+    // A server with --oidc-issuer says so in /api/v1/info: clients need only its URL.
+    void infoAdvertisesSignIn() {
+        FakeProvider f;
+        f.keys = QJsonArray{first.jwk()};
+        QTemporaryDir dir;
+        auto config = servertest::testConfig(QStringLiteral("sqlite:") + dir.filePath("db"));
+        config.oidcIssuer = f.url();
+        config.oidcClientId = kClient;
+        auto server = servertest::startInProcess(config);
+        QVERIFY(server);
+        const QJsonObject info =
+            servertest::httpCall(server->port(), "GET", QStringLiteral("/api/v1/info")).json();
+        QCOMPARE(info.value("auth").toArray(), (QJsonArray{"authkey", "oidc"}));
+        QCOMPARE(info.value("oidc").toObject().value("issuer").toString(), f.url());
+        QCOMPARE(info.value("oidc").toObject().value("clientId").toString(), kClient);
+        QTRY_COMPARE_WITH_TIMEOUT(f.jwksFetches, 1, 5000); // discovery and keys at start
+        // Without: authkeys only.
+        auto plain = servertest::startInProcess(
+            servertest::testConfig(QStringLiteral("sqlite:") + dir.filePath("db2")));
+        QVERIFY(plain);
+        const QJsonObject plainInfo =
+            servertest::httpCall(plain->port(), "GET", QStringLiteral("/api/v1/info")).json();
+        QCOMPARE(plainInfo.value("auth").toArray(), QJsonArray{"authkey"});
+        QVERIFY(plainInfo.value("oidc").isNull());
     }
 
     void downThenUp() {

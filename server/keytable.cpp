@@ -47,45 +47,6 @@ QJsonObject AuthKeyRecord::toJson() const {
     };
 }
 
-ApiError KeyTable::ensureUser(const QString& name, qint64 now, qint64* id) {
-    QSqlQuery q = m_s.query();
-    if (!m_s.exec(q, QStringLiteral("SELECT id FROM users WHERE network = ? AND name = ?"),
-              {Storage::kNetwork, name})) {
-        return m_s.failure(QStringLiteral("reading a user"));
-    }
-    if (q.next()) {
-        *id = q.value(0).toLongLong();
-        return {};
-    }
-    q.finish();
-    if (!m_s.exec(q, QStringLiteral("INSERT INTO users (network, name, created) VALUES (?, ?, ?)"),
-              {Storage::kNetwork, name, now}) ||
-        !m_s.exec(q, QStringLiteral("SELECT id FROM users WHERE network = ? AND name = ?"),
-              {Storage::kNetwork, name}) ||
-        !q.next()) {
-        return m_s.failure(QStringLiteral("creating a user"));
-    }
-    *id = q.value(0).toLongLong();
-    return {};
-}
-
-ApiError KeyTable::users(QList<UserRecord>* out) {
-    QSqlQuery q = m_s.query();
-    if (!m_s.exec(q,
-              QStringLiteral("SELECT u.id, u.name, u.created, (SELECT COUNT(*) FROM nodes n "
-                             "WHERE n.user_id = u.id) FROM users u WHERE u.network = ? "
-                             "ORDER BY u.id"),
-              {Storage::kNetwork})) {
-        return m_s.failure(QStringLiteral("listing users"));
-    }
-    out->clear();
-    while (q.next()) {
-        out->append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toLongLong(),
-                     q.value(3).toLongLong()});
-    }
-    return {};
-}
-
 ApiError KeyTable::authKey(const QString& id, std::optional<AuthKeyRecord>* out) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q, kAuthKeyColumns + QStringLiteral("WHERE k.id = ?"), {id})) {
@@ -109,12 +70,13 @@ ApiError KeyTable::authKeys(QList<AuthKeyRecord>* out) {
 
 ApiError KeyTable::insertAuthKey(const AuthKeyRecord& k) {
     QSqlQuery q = m_s.query();
-    if (!m_s.exec(q,
-              QStringLiteral("INSERT INTO authkeys (id, hash, user_id, reusable, tags, "
-                             "created, expires, used, revoked, max_uses, uses) VALUES (?, ?, ?, "
-                             "?, ?, ?, ?, 0, 0, ?, 0)"),
-              {k.id, QString::fromLatin1(k.hash), k.userId, int(k.reusable),
-               Storage::listToJson(k.tags), k.created, k.expires, k.maxUses})) {
+    if (!m_s.exec(
+            q,
+            QStringLiteral("INSERT INTO authkeys (id, hash, user_id, reusable, tags, "
+                           "created, expires, used, revoked, max_uses, uses) VALUES (?, ?, ?, "
+                           "?, ?, ?, ?, 0, 0, ?, 0)"),
+            {k.id, QString::fromLatin1(k.hash), k.userId, int(k.reusable),
+             Storage::listToJson(k.tags), k.created, k.expires, k.maxUses})) {
         return m_s.failure(QStringLiteral("storing a pre-auth key"));
     }
     return {};
@@ -132,7 +94,7 @@ ApiError KeyTable::consumeAuthKey(const QString& id, bool reusable, bool* won) {
 
 ApiError KeyTable::revokeAuthKey(const QString& id, bool* found) {
     return m_s.run(QStringLiteral("revoking a pre-auth key"),
-               QStringLiteral("UPDATE authkeys SET revoked = 1 WHERE id = ?"), {id}, found);
+                   QStringLiteral("UPDATE authkeys SET revoked = 1 WHERE id = ?"), {id}, found);
 }
 
 } // namespace calnet::server

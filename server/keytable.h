@@ -1,5 +1,5 @@
-// KeyTable: users and pre-auth keys over Storage's connection. Reads work anywhere; writes
-// only inside Storage::beginWrite()/commit() (Registry holds the rules).
+// KeyTable: pre-auth keys (their users are in UserTable) over Storage's connection. Reads work
+// anywhere; writes only inside Storage::beginWrite()/commit() (Registry holds the rules).
 #pragma once
 
 #include <optional>
@@ -31,23 +31,14 @@ struct AuthKeyRecord {
     QJsonObject toJson() const; // never the key or its hash
 };
 
-struct UserRecord {
-    qint64 id = 0;
-    QString name;
-    qint64 created = 0;
-    qint64 nodes = 0;
-};
-
 class KeyTable {
 public:
     explicit KeyTable(Storage& storage) : m_s(storage) {}
 
-    ApiError users(QList<UserRecord>* out);
     ApiError authKey(const QString& id, std::optional<AuthKeyRecord>* out);
     ApiError authKeys(QList<AuthKeyRecord>* out);
 
     // Writes.
-    ApiError ensureUser(const QString& name, qint64 now, qint64* id);
     ApiError insertAuthKey(const AuthKeyRecord& key);
     // One registration with a key: a one-time key only if unused (UPDATE ... WHERE used = 0), a
     // reusable one only below its use limit; *won says whether this call got it.

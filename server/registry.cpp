@@ -43,7 +43,36 @@ ApiError Registry::write(const std::function<ApiError()>& body) {
     return {};
 }
 
-ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registration* out) {
+ApiError Registry::assignNode(const RegisterRequest& r, qint64 userId, const QString& user,
+                              qint64 now, std::optional<NodeRecord>* node) {
+    if (ApiError e = m_storage->nodes().byKey(r.nodeKey, node)) {
+        return e;
+    }
+    if (!*node) {
+        // The identity first: the credential embeds the node id the insert assigns, so
+        // everything else is written by the update that follows, as for a known node.
+        NodeRecord fresh;
+        if (ApiError e = m_storage->addresses().allocate(m_config->prefixes.capacity(), now,
+                                                         m_config->addressQuarantineSeconds,
+                                                         &fresh.addrIndex)) {
+            return e;
+        }
+        fresh.nodeKey = r.nodeKey;
+        fresh.created = now;
+        fresh.credentialHash = "pending";
+        fresh.userId = userId;
+        if (ApiError e = m_storage->nodes().insert(&fresh)) {
+            return e;
+        }
+        *node = fresh;
+    }
+    (*node)->userId = userId;
+    (*node)->user = user;
+    return {};
+}
+
+ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identity, qint64 now,
+                                Registration* out) {
     return write([&]() -> ApiError {
         std::optional<NodeRecord> node;
         // 1. A valid credential names the node.
@@ -58,7 +87,7 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                     node = candidate;
                 }
             }
-            if (!node && r.authKey.isEmpty()) {
+            if (!node && r.authKey.isEmpty() && !identity) {
                 return ApiError::unauthorized(QStringLiteral("invalid node credential"));
             }
         }
@@ -73,8 +102,22 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                         QStringLiteral("this node key is registered to another node"));
                 }
             }
+        } else if (identity) {
+            // 2. A verified identity from the OpenID provider: its user, created on first
+            // sign-in.
+            UserRecord user;
+            if (ApiError e = m_storage->users().ensureIdentityUser(*identity, now, &user)) {
+                return e;
+            }
+            if (user.disabled) {
+                return ApiError::forbidden(
+                    QStringLiteral("the account %1 is disabled on this network").arg(user.name));
+            }
+            if (ApiError e = assignNode(r, user.id, user.name, now, &node)) {
+                return e;
+            }
         } else {
-            // 2./3. A pre-auth key.
+            // 3. A pre-auth key.
             const std::optional<QString> keyId = secrets::authKeyId(r.authKey);
             std::optional<AuthKeyRecord> key;
             if (keyId) {
@@ -102,29 +145,9 @@ ApiError Registry::registerNode(const RegisterRequest& r, qint64 now, Registrati
                               .arg(key->maxUses)
                         : QStringLiteral("this one-time pre-auth key was used"));
             }
-            if (ApiError e = m_storage->nodes().byKey(r.nodeKey, &node)) {
+            if (ApiError e = assignNode(r, key->userId, key->user, now, &node)) {
                 return e;
             }
-            if (!node) {
-                // The identity first: the credential embeds the node id the insert assigns, so
-                // everything else is written by the update below, as for a known node.
-                NodeRecord fresh;
-                if (ApiError e = m_storage->addresses().allocate(m_config->prefixes.capacity(), now,
-                                                                 m_config->addressQuarantineSeconds,
-                                                                 &fresh.addrIndex)) {
-                    return e;
-                }
-                fresh.nodeKey = r.nodeKey;
-                fresh.created = now;
-                fresh.credentialHash = "pending";
-                fresh.userId = key->userId;
-                if (ApiError e = m_storage->nodes().insert(&fresh)) {
-                    return e;
-                }
-                node = fresh;
-            }
-            node->userId = key->userId;
-            node->user = key->user;
         }
         const QString credential = secrets::makeCredential(node->id);
         node->nodeKey = r.nodeKey;
@@ -154,7 +177,7 @@ ApiError Registry::createAuthKey(const CreateAuthKeyRequest& r, qint64 now, Auth
                                  QString* key) {
     return write([&]() -> ApiError {
         AuthKeyRecord k;
-        if (ApiError e = m_storage->keys().ensureUser(r.user, now, &k.userId)) {
+        if (ApiError e = m_storage->users().ensureUser(r.user, now, &k.userId)) {
             return e;
         }
         k.id = secrets::randomKeyId();

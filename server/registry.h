@@ -31,7 +31,10 @@ class Registry {
 public:
     Registry(Storage* storage, const ServerConfig* config);
 
-    ApiError registerNode(const RegisterRequest& request, qint64 now, Registration* out);
+    // By credential (renewal), by a verified identity from the OpenID provider (`identity`,
+    // else null), or by pre-auth key, in that order.
+    ApiError registerNode(const RegisterRequest& request, const Identity* identity, qint64 now,
+                          Registration* out);
 
     ApiError createAuthKey(const CreateAuthKeyRequest& request, qint64 now, AuthKeyRecord* out,
                            QString* key);
@@ -60,6 +63,9 @@ public:
     ApiError pruneChanges(qint64 before);
 
 private:
+    // The node of this node key (created with an overlay address when new), given to the user.
+    ApiError assignNode(const RegisterRequest& r, qint64 userId, const QString& user, qint64 now,
+                        std::optional<NodeRecord>* node);
     ApiError write(const std::function<ApiError()>& body);
     // streamClosed's body, inside a write.
     ApiError markOffline(qint64 nodeId, const QString& stream, qint64 now);

@@ -195,7 +195,7 @@ ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
     Fields f(object,
              {QStringLiteral("nodeKey"), QStringLiteral("discoKey"), QStringLiteral("hostname"),
               QStringLiteral("os"), QStringLiteral("clientVersion"), QStringLiteral("authKey"),
-              QStringLiteral("credential"), QStringLiteral("idToken")});
+              QStringLiteral("credential"), QStringLiteral("idToken"), QStringLiteral("nonce")});
     RegisterRequest r;
     r.nodeKey = f.string(QStringLiteral("nodeKey"), true, 44);
     r.discoKey = f.string(QStringLiteral("discoKey"), true, 44);
@@ -204,9 +204,8 @@ ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
     r.clientVersion = f.string(QStringLiteral("clientVersion"), false, 32);
     r.authKey = f.string(QStringLiteral("authKey"), false, 128);
     r.credential = f.string(QStringLiteral("credential"), false, 128);
-    if (f.error().isEmpty() && f.has(QStringLiteral("idToken"))) {
-        f.fail(QStringLiteral("idToken (SSO) is not supported by this server yet"));
-    }
+    r.idToken = f.string(QStringLiteral("idToken"), false, 16 * 1024);
+    r.nonce = f.string(QStringLiteral("nonce"), false, 256);
     if (!f.error().isEmpty()) {
         return ApiError::badRequest(f.error());
     }
@@ -226,8 +225,11 @@ ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out) {
     if (!isValidHostname(r.hostname)) {
         return ApiError::badRequest(QStringLiteral("hostname must be 1-63 of [A-Za-z0-9-]"));
     }
-    if (r.authKey.isEmpty() && r.credential.isEmpty()) {
-        return ApiError::badRequest(QStringLiteral("authKey or credential is required"));
+    if (r.authKey.isEmpty() && r.credential.isEmpty() && r.idToken.isEmpty()) {
+        return ApiError::badRequest(QStringLiteral("authKey, idToken or credential is required"));
+    }
+    if (!r.authKey.isEmpty() && !r.idToken.isEmpty()) {
+        return ApiError::badRequest(QStringLiteral("give authKey or idToken, not both"));
     }
     r.hostname = r.hostname.toLower();
     *out = r;

@@ -25,6 +25,8 @@ struct RegisterRequest {
     QString clientVersion;
     QString authKey;    // empty if not given
     QString credential; // empty if not given
+    QString idToken;    // an OpenID Connect ID token (SSO); empty if not given
+    QString nonce;      // the nonce the client sent with the sign-in that made idToken
 };
 ApiError parseRegisterRequest(const QByteArray& body, RegisterRequest* out);
 

@@ -29,6 +29,7 @@ const QByteArray kMapPath = QByteArrayLiteral("/api/v1/map");
 const QByteArray kRelayPath = QByteArrayLiteral("/api/v1/relay");
 const QByteArray kAdminPrefix = QByteArrayLiteral("/api/v1/admin/");
 const QByteArray kRelayKeysPath = QByteArrayLiteral("/api/v1/relay/keys");
+constexpr qint64 kMaxIdTokenAgeSeconds = 600;
 
 // Whether the request carries "Authorization: Bearer TOKEN" (compared in constant time); never
 // for an empty token (that feature is off).
@@ -332,14 +333,44 @@ Server::Reply Server::relayKeys(const http::Request& request) {
     return json(QJsonObject{{QStringLiteral("seq"), seq}, {QStringLiteral("nodes"), keys}});
 }
 
+ApiError Server::verifyIdentity(const RegisterRequest& r, std::optional<Identity>* out) {
+    if (!m_oidc) {
+        return ApiError::badRequest(
+            QStringLiteral("this server does not offer sign-in with an identity provider"));
+    }
+    const qint64 now = m_config.clock();
+    bool refetching = false;
+    const oidc::Verified v = m_oidc->verifyCached(r.idToken.toLatin1(), r.nonce, now, &refetching);
+    if (v.error != oidc::TokenError::None) {
+        if (refetching) { // a key the provider has just rotated in: the keys are on their way
+            return {503, QStringLiteral("unavailable"),
+                    v.message + QStringLiteral(" Try again in a moment.")};
+        }
+        return {401, QStringLiteral("invalid_id_token"), v.message};
+    }
+    // Registering wants a fresh sign-in, not a token kept from an hour ago.
+    if (now - v.claims->issuedAt > kMaxIdTokenAgeSeconds) {
+        return {401, QStringLiteral("invalid_id_token"),
+                QStringLiteral("The sign-in is too old; sign in again.")};
+    }
+    *out = Identity{v.claims->issuer, v.claims->subject,
+                    v.claims->emailVerified ? v.claims->email : QString(), v.claims->name};
+    return {};
+}
+
 Server::Reply Server::registerNode(const http::Request& request, const QHostAddress& peer) {
     const QByteArray source = http::HttpListener::sourceKey(peer);
     m_registrations.spend(source, peer);
     RegisterRequest parsed;
     ApiError e = parseRegisterRequest(request.body, &parsed);
     Registration registration;
+    std::optional<Identity> identity;
+    if (e.ok() && !parsed.idToken.isEmpty()) {
+        e = verifyIdentity(parsed, &identity);
+    }
     if (e.ok()) {
-        e = m_registry->registerNode(parsed, m_config.clock(), &registration);
+        e = m_registry->registerNode(parsed, identity ? &*identity : nullptr, m_config.clock(),
+                                     &registration);
     }
     if (e.status == 401) {
         m_badAuthKeys.spend(source, peer); // a wrong key or credential: counted and logged
@@ -399,15 +430,23 @@ Server::Reply Server::admin(const http::Request& request, const QStringList& par
             return notAllowed();
         }
         QList<UserRecord> users;
-        if (ApiError e = m_storage->keys().users(&users)) {
+        if (ApiError e = m_storage->users().users(&users)) {
             return error(e);
         }
         QJsonArray out;
         for (const UserRecord& u : users) {
-            out.append(QJsonObject{{QStringLiteral("id"), u.id},
-                                   {QStringLiteral("name"), u.name},
-                                   {QStringLiteral("createdAt"), u.created},
-                                   {QStringLiteral("nodes"), u.nodes}});
+            QJsonObject o{{QStringLiteral("id"), u.id},
+                          {QStringLiteral("name"), u.name},
+                          {QStringLiteral("createdAt"), u.created},
+                          {QStringLiteral("nodes"), u.nodes},
+                          {QStringLiteral("disabled"), u.disabled}};
+            if (!u.issuer.isEmpty()) { // signed in with the identity provider
+                o.insert(QStringLiteral("issuer"), u.issuer);
+                o.insert(QStringLiteral("subject"), u.subject);
+                o.insert(QStringLiteral("email"), u.email);
+                o.insert(QStringLiteral("displayName"), u.displayName);
+            }
+            out.append(o);
         }
         return json(QJsonObject{{QStringLiteral("users"), out}});
     }

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -29,8 +30,10 @@
 
 #include "server/apierror.h"
 #include "server/http/httplistener.h"
+#include "server/requests.h"
 #include "server/serverconfig.h"
 #include "server/sourcelimiter.h"
+#include "server/usertable.h"
 
 namespace calnet::server {
 
@@ -74,6 +77,9 @@ private:
     Reply route(const http::Request& request, const QHostAddress& peer);
     Reply admin(const http::Request& request, const QStringList& parts);
     Reply registerNode(const http::Request& request, const QHostAddress& peer);
+    // The identity an ID token proves (signature, issuer, audience, times, nonce, issued in
+    // the last 10 minutes).
+    ApiError verifyIdentity(const RegisterRequest& r, std::optional<Identity>* out);
     Reply metrics();
     // GET /api/v1/relay/keys: the node keys relay-only processes let in (relayserver.h).
     Reply relayKeys(const http::Request& request);

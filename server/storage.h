@@ -39,15 +39,16 @@
 #include "server/migrations.h"
 #include "server/nodetable.h"
 #include "server/servertable.h"
+#include "server/usertable.h"
 
 class QSqlQuery;
 
 namespace calnet::server {
 
-// The tables, each a class of its own over this connection: NodeTable (nodes), KeyTable (users
-// and pre-auth keys), ChangeLog (changes), AddressPool (overlay indexes and their quarantine),
-// ServerTable (server processes). Storage itself is the connection, the migrations and the
-// write transaction.
+// The tables, each a class of its own over this connection: NodeTable (nodes), UserTable
+// (users), KeyTable (pre-auth keys), ChangeLog (changes), AddressPool (overlay indexes and their
+// quarantine), ServerTable (server processes). Storage itself is the connection, the migrations and
+// the write transaction.
 class Storage : public QObject {
     Q_OBJECT
 public:
@@ -67,6 +68,7 @@ public:
 
     NodeTable& nodes() { return m_nodes; }
     KeyTable& keys() { return m_keys; }
+    UserTable& users() { return m_users; }
     ChangeLog& changes() { return m_changes; }
     AddressPool& addresses() { return m_addresses; }
     ServerTable& servers() { return m_servers; }
@@ -113,6 +115,7 @@ private:
     QString m_lastError;
     NodeTable m_nodes{*this};
     KeyTable m_keys{*this};
+    UserTable m_users{*this};
     ChangeLog m_changes{*this};
     AddressPool m_addresses{*this};
     ServerTable m_servers{*this};

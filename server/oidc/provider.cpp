@@ -158,6 +158,45 @@ void Provider::verify(const QByteArray& token, const QString& nonce, qint64 now,
         this, [this, p = std::move(p)]() mutable { finish(p, true); }, Qt::QueuedConnection);
 }
 
+bool Provider::mayRefetchFor(const QString& kid) {
+    if (fetching_)
+        return true; // already on its way: wait for it
+    if (sinceKeys_.isValid() && sinceKeys_.elapsed() < options_.jwksRefetchMinMs)
+        return false;
+    auto it = askedKids_.find(kid);
+    if (it != askedKids_.end() && it->second.elapsed() < options_.kidRefetchMinMs)
+        return false;
+    if (askedKids_.size() >= 64)
+        askedKids_.clear();
+    askedKids_[kid].start();
+    return true;
+}
+
+Verified Provider::verifyCached(const QByteArray& token, const QString& nonce, qint64 now,
+                                bool* refetching) {
+    *refetching = false;
+    if (!keys_) {
+        Verified v;
+        v.error = TokenError::UnknownKey;
+        v.message = QStringLiteral("The identity provider cannot be reached right now (%1).")
+                        .arg(lastError_.isEmpty() ? QStringLiteral("no keys yet") : lastError_);
+        *refetching = fetching_;
+        return v;
+    }
+    Expectation e;
+    e.issuer = options_.issuer;
+    e.clientId = options_.clientId;
+    e.nonce = nonce;
+    e.now = now;
+    Verified v = verifyIdToken(token, *keys_, e);
+    if (v.error == TokenError::UnknownKey && mayRefetchFor(v.kid)) {
+        if (!fetching_)
+            fetchKeys();
+        *refetching = true;
+    }
+    return v;
+}
+
 void Provider::finish(Pending& p, bool mayRefetch) {
     if (!keys_) {
         Verified v;
@@ -173,9 +212,7 @@ void Provider::finish(Pending& p, bool mayRefetch) {
     e.nonce = p.nonce;
     e.now = p.now;
     Verified v = verifyIdToken(p.token, *keys_, e);
-    const bool mayAsk =
-        mayRefetch && v.error == TokenError::UnknownKey &&
-        (!sinceKeys_.isValid() || sinceKeys_.elapsed() >= options_.jwksRefetchMinMs);
+    const bool mayAsk = mayRefetch && v.error == TokenError::UnknownKey && mayRefetchFor(v.kid);
     if (mayAsk) {
         // The provider may have rotated its keys: ask once, then answer with what it says.
         waiting_.push_back(std::move(p));

@@ -5,7 +5,8 @@
 //   start() -> GET ISSUER/.well-known/openid-configuration -> its "issuer" must be ISSUER
 //     exactly -> GET jwks_uri -> ready; a failure is retried after 5 s doubling to 5 min
 //   verify(token) -> with the cached keys; a kid they do not have -> the JWKS again (at most
-//     once a minute: a token naming made-up kids cannot make us hammer the provider) -> again
+//     once a second, and once a minute per kid: tokens naming made-up kids cannot make us
+//     hammer the provider) -> again
 //   every hour the keys are fetched again (rotation without an unknown kid first)
 //
 // Answers come on the event loop (the callback is never called from within verify() itself).
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -32,7 +34,8 @@ public:
     struct Options {
         QString issuer;
         QString clientId;
-        int jwksRefetchMinMs = 60'000; // unknown kid: at most one refetch per this
+        int jwksRefetchMinMs = 1'000;  // unknown kid: at most one refetch per this,
+        int kidRefetchMinMs = 60'000;  // and per this for a kid already asked for
         int jwksRefreshMs = 3'600'000; // refetched this often anyway
         int retryMinMs = 5'000;
         int retryMaxMs = 300'000;
@@ -56,6 +59,10 @@ public:
     [[nodiscard]] const QString& lastError() const { return lastError_; }
     [[nodiscard]] const Options& options() const { return options_; }
 
+    // Verifies with the keys at hand, now. A kid they lack starts a refetch (at most once a
+    // minute) and sets *refetching: the same token may verify in a moment.
+    Verified verifyCached(const QByteArray& token, const QString& nonce, qint64 now,
+                          bool* refetching);
     // Verifies `token` (with `nonce` when not empty) at `now` (Unix seconds).
     void verify(const QByteArray& token, const QString& nonce, qint64 now, Callback done);
 
@@ -84,7 +91,11 @@ private:
     QTimer refreshTimer_;
     int retryMs_ = 0;
     bool fetching_ = false;
-    QElapsedTimer sinceKeys_;      // since the keys were last fetched
+    QElapsedTimer sinceKeys_;                    // since the keys were last fetched
+    std::map<QString, QElapsedTimer> askedKids_; // unknown kids a refetch was made for
+    // Whether a token naming `kid`, which the keys lack, may make us fetch them again (and
+    // notes that it did).
+    bool mayRefetchFor(const QString& kid);
     std::vector<Pending> waiting_; // for the first keys, or a refetch after an unknown kid
 };
 

@@ -1,7 +1,7 @@
 // The OpenID provider as the server sees it (server/oidc/provider.h), against a small provider
 // served here on loopback: discovery and keys fetched, a token verified; a rotated key fetched
-// once on its first unknown kid, and made-up kids not refetched within the minute; a provider
-// that names another issuer, or is down, is not trusted and says why.
+// once on its first unknown kid, and made-up kids refetched for at most once a second and once a
+// minute per kid; a provider that names another issuer, or is down, is not trusted and says why.
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -143,15 +143,21 @@ private slots:
     void madeUpKidsDoNotHammer() {
         FakeProvider f;
         f.keys = QJsonArray{first.jwk()};
-        Provider p(options(f)); // one refetch per minute at most
+        Provider p(options(f)); // a refetch a second at most, one a minute per kid
         p.start();
         QVERIFY(waitReady(p));
         QCOMPARE(f.jwksFetches, 1);
         TestKey stranger(true, QStringLiteral("made-up"));
+        QCOMPARE(verifyNow(p, token(stranger, claimsFor(f.url()))).error, TokenError::UnknownKey);
+        QCOMPARE(f.jwksFetches, 1); // the keys are under a second old
+        QTest::qWait(1100);
         for (int i = 0; i < 20; ++i)
             QCOMPARE(verifyNow(p, token(stranger, claimsFor(f.url()))).error,
                      TokenError::UnknownKey);
-        QCOMPARE(f.jwksFetches, 1); // the keys were fetched under a minute ago
+        QCOMPARE(f.jwksFetches, 2); // once for the new kid, not for its repeats
+        QTest::qWait(1100);
+        QCOMPARE(verifyNow(p, token(stranger, claimsFor(f.url()))).error, TokenError::UnknownKey);
+        QCOMPARE(f.jwksFetches, 2); // that kid was asked for under a minute ago
     }
 
     void anotherIssuerIsNotTrusted() {

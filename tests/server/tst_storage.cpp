@@ -125,10 +125,10 @@ void TestStorage::addressAllocation() {
         QVERIFY(db.opened);
         authKey = db.key(true);
         for (int i = 0; i < 3; ++i) {
-            QVERIFY(
-                db.registry
-                    .registerNode(request(i == 0 ? keyA : randomKey(), authKey), m_now, &regs[i])
-                    .ok());
+            QVERIFY(db.registry
+                        .registerNode(request(i == 0 ? keyA : randomKey(), authKey), nullptr, m_now,
+                                      &regs[i])
+                        .ok());
             QCOMPARE(regs[i].node.addrIndex, qint64(i + 1));
         }
         QCOMPARE(
@@ -139,19 +139,21 @@ void TestStorage::addressAllocation() {
         Db db(spec, &m_now); // restart
         QVERIFY(db.opened);
         Registration again;
-        QVERIFY(db.registry.registerNode(request(keyA, authKey), m_now, &again).ok());
+        QVERIFY(db.registry.registerNode(request(keyA, authKey), nullptr, m_now, &again).ok());
         QCOMPARE(again.node.id, regs[0].node.id); // re-registration: same node, same address
         QCOMPARE(again.node.addrIndex, qint64(1));
         QVERIFY(db.registry.deleteNode(regs[2].node.id, m_now).ok());
         Registration fresh;
-        QVERIFY(db.registry.registerNode(request(randomKey(), authKey), m_now, &fresh).ok());
+        QVERIFY(
+            db.registry.registerNode(request(randomKey(), authKey), nullptr, m_now, &fresh).ok());
         QCOMPARE(fresh.node.addrIndex, qint64(4)); // index 3 belonged to a deleted node
         QVERIFY(fresh.node.id > regs[2].node.id);  // and ids are not reused either
     }
     {
         Db db(spec, &m_now);
         Registration fresh;
-        QVERIFY(db.registry.registerNode(request(randomKey(), authKey), m_now, &fresh).ok());
+        QVERIFY(
+            db.registry.registerNode(request(randomKey(), authKey), nullptr, m_now, &fresh).ok());
         QCOMPARE(fresh.node.addrIndex, qint64(5));
         QCOMPARE(db.count(QStringLiteral("nodes")), qint64(4));
     }
@@ -178,7 +180,8 @@ void TestStorage::oneTimeKeyRace() {
             Db db(spec, &clock);
             ready.arrive_and_wait();
             Registration r;
-            const ApiError e = db.registry.registerNode(request(randomKey(), key), now, &r);
+            const ApiError e =
+                db.registry.registerNode(request(randomKey(), key), nullptr, now, &r);
             status[i] = e.status;
         };
         // QThreads, not std::threads: the PostgreSQL driver sets up a QSocketNotifier.
@@ -204,11 +207,12 @@ void TestStorage::reusableKey() {
     const QString once = db.key(false);
     for (int i = 0; i < 3; ++i) {
         Registration r;
-        QVERIFY(db.registry.registerNode(request(randomKey(), reusable), m_now, &r).ok());
+        QVERIFY(db.registry.registerNode(request(randomKey(), reusable), nullptr, m_now, &r).ok());
     }
     Registration r;
-    QVERIFY(db.registry.registerNode(request(randomKey(), once), m_now, &r).ok());
-    const ApiError second = db.registry.registerNode(request(randomKey(), once), m_now, &r);
+    QVERIFY(db.registry.registerNode(request(randomKey(), once), nullptr, m_now, &r).ok());
+    const ApiError second =
+        db.registry.registerNode(request(randomKey(), once), nullptr, m_now, &r);
     QCOMPARE(second.status, 403);
     QCOMPARE(second.code, QStringLiteral("forbidden"));
     QCOMPARE(db.count(QStringLiteral("nodes")), qint64(4));
@@ -231,17 +235,18 @@ void TestStorage::expiredAndRevokedKeys() {
     const qint64 nodesBefore = db.count(QStringLiteral("nodes"));
     const qint64 changesBefore = db.count(QStringLiteral("changes"));
     Registration r;
-    ApiError e = db.registry.registerNode(request(randomKey(), revoked), m_now, &r);
+    ApiError e = db.registry.registerNode(request(randomKey(), revoked), nullptr, m_now, &r);
     QCOMPARE(e.status, 403);
-    e = db.registry.registerNode(request(randomKey(), forged), m_now, &r);
+    e = db.registry.registerNode(request(randomKey(), forged), nullptr, m_now, &r);
     QCOMPARE(e.status, 401);
     QCOMPARE(e.code, QStringLiteral("unauthorized"));
-    e = db.registry.registerNode(request(randomKey(), shortLived), m_now + 61, &r);
+    e = db.registry.registerNode(request(randomKey(), shortLived), nullptr, m_now + 61, &r);
     QCOMPARE(e.status, 401);
     QCOMPARE(e.code, QStringLiteral("expired"));
     QCOMPARE(db.count(QStringLiteral("nodes")), nodesBefore);
     QCOMPARE(db.count(QStringLiteral("changes")), changesBefore);
-    QVERIFY(db.registry.registerNode(request(randomKey(), shortLived), m_now + 59, &r).ok());
+    QVERIFY(
+        db.registry.registerNode(request(randomKey(), shortLived), nullptr, m_now + 59, &r).ok());
 }
 
 void TestStorage::keyRotation() {
@@ -251,13 +256,14 @@ void TestStorage::keyRotation() {
     const QString key = db.key(true);
     Registration first;
     Registration other;
-    QVERIFY(db.registry.registerNode(request(randomKey(), key), m_now, &first).ok());
-    QVERIFY(db.registry.registerNode(request(randomKey(), key), m_now, &other).ok());
+    QVERIFY(db.registry.registerNode(request(randomKey(), key), nullptr, m_now, &first).ok());
+    QVERIFY(db.registry.registerNode(request(randomKey(), key), nullptr, m_now, &other).ok());
 
     const QString newKey = randomKey();
     Registration rotated;
-    QVERIFY(
-        db.registry.registerNode(request(newKey, {}, first.credential), m_now + 10, &rotated).ok());
+    QVERIFY(db.registry
+                .registerNode(request(newKey, {}, first.credential), nullptr, m_now + 10, &rotated)
+                .ok());
     QCOMPARE(rotated.node.id, first.node.id);
     QCOMPARE(rotated.node.addrIndex, first.node.addrIndex);
     QCOMPARE(rotated.node.nodeKey, newKey);
@@ -269,14 +275,16 @@ void TestStorage::keyRotation() {
 
     // The old credential stopped working; the new one refreshes.
     Registration r;
-    QCOMPARE(db.registry.registerNode(request(newKey, {}, first.credential), m_now, &r).status,
-             401);
-    QVERIFY(db.registry.registerNode(request(newKey, {}, rotated.credential), m_now, &r).ok());
+    QCOMPARE(
+        db.registry.registerNode(request(newKey, {}, first.credential), nullptr, m_now, &r).status,
+        401);
+    QVERIFY(
+        db.registry.registerNode(request(newKey, {}, rotated.credential), nullptr, m_now, &r).ok());
     QCOMPARE(r.node.id, first.node.id);
     // Rotating onto another node's key is a conflict and changes nothing.
     const qint64 changes = db.count(QStringLiteral("changes"));
     const ApiError e =
-        db.registry.registerNode(request(other.node.nodeKey, {}, r.credential), m_now, &r);
+        db.registry.registerNode(request(other.node.nodeKey, {}, r.credential), nullptr, m_now, &r);
     QCOMPARE(e.status, 409);
     QCOMPARE(db.count(QStringLiteral("changes")), changes);
     QCOMPARE(db.count(QStringLiteral("nodes")), qint64(2));
@@ -291,8 +299,8 @@ void TestStorage::changesAreNumberedInOrder() {
     QCOMPARE(changed.count(), 0); // a new key is no change to the map
     Registration a;
     Registration b;
-    QVERIFY(db.registry.registerNode(request(randomKey(), key), m_now, &a).ok());
-    QVERIFY(db.registry.registerNode(request(randomKey(), key), m_now, &b).ok());
+    QVERIFY(db.registry.registerNode(request(randomKey(), key), nullptr, m_now, &a).ok());
+    QVERIFY(db.registry.registerNode(request(randomKey(), key), nullptr, m_now, &b).ok());
     QVERIFY(db.registry.deleteNode(a.node.id, m_now).ok());
     QVERIFY(db.registry.expireNode(b.node.id, m_now).ok());
     QCOMPARE(changed.count(), 4);
@@ -310,7 +318,7 @@ void TestStorage::changesAreNumberedInOrder() {
     QCOMPARE(seq, qint64(4));
     // An expired key is announced once, by whichever sweep gets there first.
     Registration c;
-    QVERIFY(db.registry.registerNode(request(randomKey(), key), m_now, &c).ok());
+    QVERIFY(db.registry.registerNode(request(randomKey(), key), nullptr, m_now, &c).ok());
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry - 1).ok());
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry).ok());
     QVERIFY(db.registry.sweepExpired(c.node.keyExpiry + 5).ok());

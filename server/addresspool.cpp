@@ -10,8 +10,9 @@ ApiError AddressPool::allocate(qint64 capacity, qint64 now, qint64 quarantineSec
                                qint64* index) {
     const QString what = QStringLiteral("allocating an address");
     qint64 next = 0;
-    if (ApiError e = m_s.scalar(what, QStringLiteral("SELECT next_index FROM networks WHERE id = ?"),
-                                {Storage::kNetwork}, &next)) {
+    if (ApiError e =
+            m_s.scalar(what, QStringLiteral("SELECT next_index FROM networks WHERE id = ?"),
+                       {Storage::kNetwork}, &next)) {
         return e;
     }
     if (next <= capacity) {
@@ -31,9 +32,9 @@ ApiError AddressPool::allocate(qint64 capacity, qint64 now, qint64 quarantineSec
     }
     *index = q.value(0).toLongLong();
     q.finish();
-    return m_s.run(what,
-                   QStringLiteral("DELETE FROM free_addresses WHERE network = ? AND addr_index = ?"),
-                   {Storage::kNetwork, *index});
+    return m_s.run(
+        what, QStringLiteral("DELETE FROM free_addresses WHERE network = ? AND addr_index = ?"),
+        {Storage::kNetwork, *index});
 }
 
 ApiError AddressPool::release(qint64 index, qint64 now) {
@@ -46,8 +47,9 @@ ApiError AddressPool::release(qint64 index, qint64 now) {
 ApiError AddressPool::usage(qint64 capacity, qint64 now, qint64 quarantineSeconds, Usage* out) {
     out->capacity = capacity;
     const QString what = QStringLiteral("counting addresses");
-    if (ApiError e = m_s.scalar(what, QStringLiteral("SELECT COUNT(*) FROM nodes WHERE network = ?"),
-                                {Storage::kNetwork}, &out->used)) {
+    if (ApiError e =
+            m_s.scalar(what, QStringLiteral("SELECT COUNT(*) FROM nodes WHERE network = ?"),
+                       {Storage::kNetwork}, &out->used)) {
         return e;
     }
     return m_s.scalar(what,

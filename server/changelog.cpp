@@ -9,7 +9,7 @@ namespace calnet::server {
 ApiError ChangeLog::currentSeq(qint64* seq, qint64* pruned) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q, QStringLiteral("SELECT last_seq, pruned_seq FROM networks WHERE id = ?"),
-              {Storage::kNetwork}) ||
+                  {Storage::kNetwork}) ||
         !q.next()) {
         return m_s.failure(QStringLiteral("reading the change sequence"));
     }
@@ -23,9 +23,9 @@ ApiError ChangeLog::currentSeq(qint64* seq, qint64* pruned) {
 ApiError ChangeLog::after(qint64 seq, QList<ChangeRecord>* out) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q,
-              QStringLiteral("SELECT seq, node_id, kind FROM changes WHERE network = ? AND "
-                             "seq > ? ORDER BY seq"),
-              {Storage::kNetwork, seq})) {
+                  QStringLiteral("SELECT seq, node_id, kind FROM changes WHERE network = ? AND "
+                                 "seq > ? ORDER BY seq"),
+                  {Storage::kNetwork, seq})) {
         return m_s.failure(QStringLiteral("reading changes"));
     }
     out->clear();
@@ -38,17 +38,18 @@ ApiError ChangeLog::after(qint64 seq, QList<ChangeRecord>* out) {
 ApiError ChangeLog::append(qint64 nodeId, const QString& kind, qint64 now, qint64* seq) {
     QSqlQuery q = m_s.query();
     if (!m_s.exec(q, QStringLiteral("UPDATE networks SET last_seq = last_seq + 1 WHERE id = ?"),
-              {Storage::kNetwork}) ||
-        !m_s.exec(q, QStringLiteral("SELECT last_seq FROM networks WHERE id = ?"), {Storage::kNetwork}) ||
+                  {Storage::kNetwork}) ||
+        !m_s.exec(q, QStringLiteral("SELECT last_seq FROM networks WHERE id = ?"),
+                  {Storage::kNetwork}) ||
         !q.next()) {
         return m_s.failure(QStringLiteral("recording a change"));
     }
     const qint64 s = q.value(0).toLongLong();
     q.finish();
     if (!m_s.exec(q,
-              QStringLiteral("INSERT INTO changes (network, seq, node_id, kind, at) VALUES "
-                             "(?, ?, ?, ?, ?)"),
-              {Storage::kNetwork, s, nodeId, kind, now})) {
+                  QStringLiteral("INSERT INTO changes (network, seq, node_id, kind, at) VALUES "
+                                 "(?, ?, ?, ?, ?)"),
+                  {Storage::kNetwork, s, nodeId, kind, now})) {
         return m_s.failure(QStringLiteral("recording a change"));
     }
     m_s.noteChangeAppended();
@@ -67,13 +68,14 @@ ApiError ChangeLog::prunableThrough(qint64 before, qint64* seq) {
 
 ApiError ChangeLog::prune(qint64 through) {
     const QString what = QStringLiteral("pruning changes");
-    if (ApiError e = m_s.run(what, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
-                         {Storage::kNetwork, through})) {
+    if (ApiError e =
+            m_s.run(what, QStringLiteral("DELETE FROM changes WHERE network = ? AND seq <= ?"),
+                    {Storage::kNetwork, through})) {
         return e;
     }
-    return m_s.run(what,
-               QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
-               {through, Storage::kNetwork, through});
+    return m_s.run(
+        what, QStringLiteral("UPDATE networks SET pruned_seq = ? WHERE id = ? AND pruned_seq < ?"),
+        {through, Storage::kNetwork, through});
 }
 
 } // namespace calnet::server

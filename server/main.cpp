@@ -303,9 +303,10 @@ int serve(const QStringList& args) {
             return fail(QStringLiteral("relay region %1 is named twice").arg(r->name));
         }
         // Two regions on one relay would make each node's two connections replace each other.
-        const bool sameUrl =
-            std::any_of(config.otherRelays.begin(), config.otherRelays.end(),
-                        [&](const wire::RelayRegion& o) { return o.url == r->url; });
+        const bool sameUrl = std::any_of(
+            config.otherRelays.begin(), config.otherRelays.end(), [&](const wire::RelayRegion& o) {
+                return relayEndpointKey(o.url) == relayEndpointKey(r->url);
+            });
         if (sameUrl) {
             return fail(QStringLiteral("relay URL %1 is listed twice").arg(r->url));
         }
@@ -337,8 +338,10 @@ int serve(const QStringList& args) {
         return fail(QStringLiteral("the relay token must be 16-256 printable characters"));
     }
     if (!config.otherRelays.empty() && config.relayToken.isEmpty()) {
-        return fail(QStringLiteral(
-            "--relay needs --relay-token-file: relay-only processes read node keys with it"));
+        return fail(QString::fromLatin1(parser.isSet(relayTokenFile)
+                                            ? "the relay token file is empty"
+                                            : "--relay needs --relay-token-file: relay-only "
+                                              "processes read node keys with it"));
     }
     if (!config.relayToken.isEmpty() && config.relayToken == config.adminToken) {
         return fail(QStringLiteral("the relay token must differ from the admin token"));
@@ -401,6 +404,7 @@ int relay(const QStringList& args) {
     }
     const QUrl coordination(parser.value(server), QUrl::StrictMode);
     if (!coordination.isValid() || coordination.host().isEmpty() ||
+        !coordination.userInfo().isEmpty() ||
         (coordination.scheme() != QLatin1String("https") &&
          coordination.scheme() != QLatin1String("http"))) {
         return fail(QStringLiteral("--server https://HOST[:PORT] (or http://) is required"));

@@ -5,6 +5,7 @@
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QNetworkReply>
+#include <QTimer>
 #include <QUrlQuery>
 
 #include "core/wire/mapnode.h"
@@ -16,7 +17,8 @@ namespace calnet::server {
 namespace {
 
 constexpr int kRequestTimeoutMs = 10'000;
-constexpr qint64 kMaxAnswerBytes = 64LL * 1024 * 1024;
+constexpr qint64 kMaxAnswerBytes = 32LL * 1024 * 1024; // half a million keys
+constexpr int kRequestDeadlineMs = 15'000;
 // Keys older than this let no new connection in (connected nodes stay).
 constexpr qint64 kMaxAgeMs = 30LL * 60 * 1000;
 
@@ -52,9 +54,29 @@ void RelayKeys::poll() {
     QNetworkRequest request(url);
     request.setRawHeader("Authorization", authorization_);
     request.setTransferTimeout(kRequestTimeoutMs);
+    request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
                          QNetworkRequest::ManualRedirectPolicy);
-    inFlight_ = network_.get(request);
+    QNetworkReply* reply = network_.get(request);
+    inFlight_ = reply;
+    // Bounded in size and in time, whatever answers: a trickle or an endless body must neither
+    // stop the polling nor fill the memory.
+    connect(reply, &QNetworkReply::metaDataChanged, reply, [reply] {
+        if (reply->header(QNetworkRequest::ContentLengthHeader).toLongLong() > kMaxAnswerBytes) {
+            reply->setProperty("calnetTooLarge", true);
+            reply->abort();
+        }
+    });
+    connect(reply, &QNetworkReply::downloadProgress, reply, [reply](qint64 received, qint64 total) {
+        if (received > kMaxAnswerBytes || total > kMaxAnswerBytes) {
+            reply->setProperty("calnetTooLarge", true);
+            reply->abort();
+        }
+    });
+    QTimer::singleShot(kRequestDeadlineMs, reply, [reply] {
+        reply->setProperty("calnetTooSlow", true);
+        reply->abort();
+    });
 }
 
 void RelayKeys::finished(QNetworkReply* reply) {
@@ -65,16 +87,25 @@ void RelayKeys::finished(QNetworkReply* reply) {
     auto failed = [this](const QString& why) {
         if (why != lastError_) {
             qCWarning(lcRelayKeys, "cannot read the node keys from %s: %s",
-                      qPrintable(url_.toString(QUrl::RemoveQuery)), qPrintable(why));
+                      qPrintable(url_.toString(QUrl::RemoveQuery | QUrl::RemoveUserInfo)),
+                      qPrintable(why));
         }
         lastError_ = why;
     };
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (reply->property("calnetTooLarge").toBool()) {
+        failed(QStringLiteral("the answer is larger than %1 MiB").arg(kMaxAnswerBytes >> 20));
+        return;
+    }
+    if (reply->property("calnetTooSlow").toBool()) {
+        failed(QStringLiteral("no whole answer within %1 s").arg(kRequestDeadlineMs / 1000));
+        return;
+    }
     if (reply->error() != QNetworkReply::NoError && status == 0) {
         failed(reply->errorString());
         return;
     }
-    if (status == 401 || status == 403) {
+    if (status == 401) {
         // The token was changed or withdrawn (this relay retired): nobody stays.
         failed(QStringLiteral("the relay token was refused (compare --token-file with the "
                               "coordination server's --relay-token-file)"));

@@ -8,8 +8,9 @@
 // Until the first good answer nobody can be told apart: check() says Unavailable (the relay
 // closes hellos with 1011, try again). Afterwards the last good set is kept while the
 // coordination server is away (no node can register meanwhile either), for at most 30 min:
-// then new hellos get 1011 again, connected nodes stay. A refused token (401/403: the relay
-// was retired or its token changed) denies everyone, connected nodes too. Each failure is
+// then new hellos get 1011 again, connected nodes stay. A refused token (401: the relay was
+// retired or its token changed) denies everyone (4403), connected nodes too. An answer is
+// read whole within 15 s and 32 MiB or dropped. Each failure is
 // logged once until the next success. A key is let in until its expiry by this host's clock.
 //
 // Not thread-safe: runs on the event loop thread.

@@ -34,10 +34,10 @@ constexpr qint64 kMaxIdTokenAgeSeconds = 600;
 // Whether the request carries "Authorization: Bearer TOKEN" (compared in constant time); never
 // for an empty token (that feature is off).
 bool bearerIs(const http::Request& request, const QString& token) {
-    static const QByteArray scheme = QByteArrayLiteral("Bearer ");
     const QByteArray value = request.header("authorization");
-    return !token.isEmpty() && value.startsWith(scheme) &&
-           secrets::constantTimeEquals(QString::fromUtf8(value.mid(scheme.size())), token);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    return !token.isEmpty() && value.size() > 7 && value.left(7).toLower() == "bearer " &&
+           secrets::constantTimeEquals(QString::fromUtf8(value.mid(7)), token);
 }
 
 bool isAdmin(const http::Request& r) {
@@ -162,17 +162,17 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
         head.headerHasToken("upgrade", "websocket")) {
         return Decision::WebSocket;
     }
-    if (head.path == kRelayKeysPath) {
+    if (head.path == kRelayKeysPath && !bearerIs(head, m_config.relayToken)) {
+        // The right token always passes: wrong ones from the same address (a neighbour behind
+        // the same NAT, or a proxy) must not keep a relay from reading the keys.
         if (const auto wait = m_badRelayTokens.retryAfter(source)) {
             *answer = counted(tooMany(*wait, QStringLiteral("too many wrong relay tokens")));
             return Decision::Answer;
         }
-        if (!bearerIs(head, m_config.relayToken)) {
-            m_badRelayTokens.spend(source, peer);
-            *answer = counted(
-                error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong"))));
-            return Decision::Answer;
-        }
+        m_badRelayTokens.spend(source, peer);
+        *answer =
+            counted(error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong"))));
+        return Decision::Answer;
     }
     if (isAdmin(head)) {
         // Authorization comes first: nothing of the body is read for a caller without it.

@@ -84,8 +84,14 @@ namespace {
 // A specific IP address literal, or a DNS name: labels of 1-63 ASCII letters, digits and '-'
 // (not at either end), joined by dots.
 bool isHostName(const QString& host) {
-    if (const QHostAddress a(host); !a.isNull())
-        return a != QHostAddress::AnyIPv4 && a != QHostAddress::AnyIPv6;
+    if (const QHostAddress a(host); !a.isNull()) {
+        // A unicast address another machine can send to: not unspecified (also as ::ffff:0.0.0.0),
+        // broadcast, multicast or with a scope.
+        bool mapped = false;
+        const quint32 v4 = a.toIPv4Address(&mapped);
+        return !(mapped && v4 == 0) && a != QHostAddress::AnyIPv6 && a != QHostAddress::Broadcast &&
+               !a.isMulticast() && a.scopeId().isEmpty();
+    }
     if (host.isEmpty() || host.size() > 253)
         return false;
     for (const QString& label : host.split(QLatin1Char('.'))) {
@@ -121,6 +127,19 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
                      .arg(text);
         return std::nullopt;
     }
+    // The path goes into the relay's request line: plain characters only.
+    const QString path = url.path(QUrl::FullyEncoded);
+    const bool plainPath = std::all_of(path.begin(), path.end(), [](QChar c) {
+        return (c.isLetterOrNumber() && c.unicode() < 128) || c == QLatin1Char('/') ||
+               c == QLatin1Char('-') || c == QLatin1Char('.') || c == QLatin1Char('_') ||
+               c == QLatin1Char('~');
+    });
+    if (!plainPath) {
+        *error = QStringLiteral("bad --relay %1: the URL's path may hold only letters, digits and "
+                                "/-._~")
+                     .arg(text);
+        return std::nullopt;
+    }
     wire::RelayRegion r;
     r.name = name;
     r.url = url.toString();
@@ -146,6 +165,8 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
         QString host = part.mid(5, colon - 5);
         if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
             host = host.mid(1, host.size() - 2);
+        else if (host.contains(QLatin1Char(':')))
+            host.clear(); // an IPv6 address needs its brackets before :PORT
         if (!part.startsWith(QStringLiteral("stun=")) || !ok || port == 0 || port > 65534 ||
             !isHostName(host)) {
             *error = QStringLiteral("bad --relay %1: after the URL only ,stun=HOST:PORT or "
@@ -158,6 +179,22 @@ std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* 
         r.stunAltPort = int(port + 1);
     }
     return r;
+}
+
+QString relayEndpointKey(const QString& url) {
+    const QUrl u(url);
+    const bool tls = u.scheme() == QLatin1String("https") || u.scheme() == QLatin1String("wss");
+    QString path = u.path();
+    while (path.contains(QStringLiteral("//")))
+        path.replace(QStringLiteral("//"), QStringLiteral("/"));
+    while (path.endsWith(QLatin1Char('/')))
+        path.chop(1);
+    QHostAddress address(u.host());
+    const QString host = address.isNull() ? u.host().toLower() : address.toString();
+    return QStringLiteral("%1 %2 %3 %4")
+        .arg(tls ? QStringLiteral("tls") : QStringLiteral("plain"), host)
+        .arg(u.port(tls ? 443 : 80))
+        .arg(path);
 }
 
 std::optional<QString> readTokenFile(const QString& path, QString* error) {

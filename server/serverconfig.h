@@ -75,6 +75,9 @@ bool isValidAdminToken(const QString& token);
 // "NAME=URL[,stun=HOST:PORT|off]" (--relay): a relay-only process's region. URL is http(s) or
 // ws(s) with a host; STUN defaults to the URL's host, port 3478 (and 3479, the alternate).
 std::optional<wire::RelayRegion> parseRelayOption(const QString& text, QString* error);
+// Where a relay URL really leads (TLS or not, host, port with the scheme's default, path without
+// repeated or trailing slashes): two --relay URLs with the same key are one relay.
+QString relayEndpointKey(const QString& url);
 // Reads a token file: the first line, surrounding whitespace removed.
 std::optional<QString> readTokenFile(const QString& path, QString* error);
 

@@ -13,7 +13,6 @@
 #include <QThread>
 #include <QTimer>
 
-
 Q_LOGGING_CATEGORY(lcStorage, "calnet.server.storage")
 
 namespace calnet::server {
@@ -48,7 +47,6 @@ Storage::~Storage() {
         QSqlDatabase::removeDatabase(m_connection);
     }
 }
-
 
 QStringList Storage::jsonToList(const QString& text) {
     QStringList out;
@@ -359,8 +357,9 @@ void Storage::rollback() {
 
 ApiError Storage::countRows(const QString& table, qint64* count) {
     static const QStringList allowed = {
-        QStringLiteral("nodes"),   QStringLiteral("users"),          QStringLiteral("authkeys"),
-        QStringLiteral("changes"), QStringLiteral("servers"),        QStringLiteral("schema_version"),
+        QStringLiteral("nodes"),         QStringLiteral("users"),
+        QStringLiteral("authkeys"),      QStringLiteral("changes"),
+        QStringLiteral("servers"),       QStringLiteral("schema_version"),
         QStringLiteral("free_addresses")};
     if (!allowed.contains(table)) {
         return ApiError::internal(QStringLiteral("unknown table"));

@@ -3,9 +3,12 @@
 // relay token (GET /api/v1/relay/keys) and let in exactly the nodes the coordination server
 // knows, dropping a node within seconds of its deletion; a wrong token lets nobody in. Nodes
 // report their home relay on the map stream and their peers see it in the node object.
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 #include "relaytest.h"
+#include "server/relaykeys.h"
 #include "server/relayserver.h"
 #include "servertest.h"
 
@@ -105,6 +108,16 @@ private slots:
                              &error);
         QVERIFY2(r, qPrintable(error));
         QCOMPARE(r->stunHost, QStringLiteral("2001:db8::1"));
+        // The same relay spelled differently is the same relay.
+        using calnet::server::relayEndpointKey;
+        QCOMPARE(relayEndpointKey(QStringLiteral("https://X")),
+                 relayEndpointKey(QStringLiteral("wss://x:443//")));
+        QCOMPARE(relayEndpointKey(QStringLiteral("http://x")),
+                 relayEndpointKey(QStringLiteral("http://x:80/")));
+        QVERIFY(relayEndpointKey(QStringLiteral("http://x")) !=
+                relayEndpointKey(QStringLiteral("https://x")));
+        QVERIFY(relayEndpointKey(QStringLiteral("https://x/a")) !=
+                relayEndpointKey(QStringLiteral("https://x")));
         r = parseRelayOption(QStringLiteral("r4=https://relay.example,stun=off"), &error);
         QVERIFY2(r, qPrintable(error));
         QCOMPARE(r->stunPort, 0);
@@ -130,7 +143,15 @@ private slots:
                                 "fra=https://x,stun=[::]:3478",
                                 "fra=https://x,stun=x: 5",
                                 "fra=https://x,stun=off,stun=y:1",
-                                "fra=https://x,stun=y:1,stun=z:2"}) {
+                                "fra=https://x,stun=y:1,stun=z:2",
+                                "fra=https://x/a%0D%0Ab",
+                                "fra=https://x/a%20b",
+                                "fra=https://[::ffff:0.0.0.0]",
+                                "fra=https://255.255.255.255",
+                                "fra=https://224.0.0.1",
+                                "fra=https://[fe80::1%25eth0]",
+                                "fra=https://x,stun=[::ffff:0.0.0.0]:3478",
+                                "fra=https://x,stun=::1:3478"}) {
             error.clear();
             QVERIFY2(!parseRelayOption(QString::fromLatin1(bad), &error), bad);
             QVERIFY2(!error.isEmpty(), bad);
@@ -194,6 +215,54 @@ private slots:
             httpCall(port(), "GET", path + QStringLiteral("?since=%1").arg(seq), {}, kRelayToken);
         QVERIFY(after.json().value("seq").toInteger() > seq);
         QCOMPARE(after.json().value("nodes").toArray().size(), 1);
+    }
+
+    // Wrong relay tokens from the relay's own address (a neighbour behind the same NAT) spend
+    // that address's budget, but the right token still reads the keys.
+    void rightTokenPassesWhileWrongOnesAreLimited() {
+        auto config =
+            testConfig(QStringLiteral("sqlite:") + m_dir.filePath(QStringLiteral("limit")));
+        config.relayToken = kRelayToken;
+        config.badKeysPerMinute = 1;
+        config.badKeysBurst = 3;
+        auto server = startInProcess(config);
+        QVERIFY(server);
+        const QString path = QStringLiteral("/api/v1/relay/keys");
+        int limited = 0;
+        for (int i = 0; i < 6; ++i)
+            limited +=
+                httpCall(server->port(), "GET", path, {}, QStringLiteral("wrong-0123456789abcdef"))
+                    .status == 429;
+        QVERIFY(limited >= 2);
+        QCOMPARE(httpCall(server->port(), "GET", path, {}, kRelayToken).status, 200);
+        // The scheme is case-insensitive.
+        QNetworkAccessManager nam;
+        QNetworkRequest req(
+            QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(server->port()).arg(path)));
+        req.setRawHeader("Authorization", "bearer " + kRelayToken.toUtf8());
+        QNetworkReply* reply = nam.get(req);
+        QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
+        QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        delete reply;
+    }
+
+    // Whatever answers for the coordination server cannot make the relay buffer without bound.
+    void oversizedKeysAnswerIsDropped() {
+        QTcpServer fake;
+        QVERIFY(fake.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&fake, &QTcpServer::newConnection, [&] {
+            while (QTcpSocket* s = fake.nextPendingConnection()) {
+                s->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         "104857600\r\n\r\n{\"seq\": 1, \"nodes\": [");
+                s->write(QByteArray(256 * 1024, ' '));
+            }
+        });
+        calnet::server::RelayKeys keys(
+            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(fake.serverPort())), kRelayToken, 60'000,
+            [] { return qint64(0); });
+        keys.start();
+        QTRY_VERIFY_WITH_TIMEOUT(keys.lastError().contains(QStringLiteral("larger than")), 5000);
+        QVERIFY(!keys.loaded());
     }
 
     // A relay-only process relays between registered nodes, refuses others, and drops a node

@@ -159,6 +159,24 @@ struct FrontendOptions {
     }
 };
 
+// Parses a command's arguments; an exit code when there is nothing more to do (--help, or a
+// bad command line, reported).
+std::optional<int> parseCommand(QCommandLineParser& parser, const QString& command,
+                                const QStringList& args) {
+    if (!parser.parse(QStringList{QStringLiteral("calnet-server ") + command} + args)) {
+        return fail(parser.errorText());
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return fail(
+            QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+    }
+    return std::nullopt;
+}
+
 // A token from --OPTION FILE, else from the environment variable; "" when neither is set.
 std::optional<QString> tokenFrom(const QCommandLineParser& parser, const QCommandLineOption& option,
                                  const char* variable, QString* error) {
@@ -226,16 +244,8 @@ int serve(const QStringList& args) {
         QStringLiteral("ID"));
     parser.addOptions({db, prefix4, prefix6, keyExpiry, tokenFile, registrationsPerMinute,
                        quarantine, region, relay, relayTokenFile, oidcIssuer, oidcClientId});
-    if (!parser.parse(QStringList{QStringLiteral("calnet-server serve")} + args)) {
-        return fail(parser.errorText());
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        return fail(
-            QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+    if (const std::optional<int> done = parseCommand(parser, QStringLiteral("serve"), args)) {
+        return *done;
     }
 
     ServerConfig config;
@@ -387,16 +397,8 @@ int relay(const QStringList& args) {
         QStringLiteral("FILE"));
     parser.addOptions(frontend.all());
     parser.addOptions({server, tokenFile});
-    if (!parser.parse(QStringList{QStringLiteral("calnet-server relay")} + args)) {
-        return fail(parser.errorText());
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        return fail(
-            QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().front()));
+    if (const std::optional<int> done = parseCommand(parser, QStringLiteral("relay"), args)) {
+        return *done;
     }
     ServerConfig config;
     if (const QString problem = frontend.apply(parser, &config); !problem.isEmpty()) {

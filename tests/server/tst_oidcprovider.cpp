@@ -2,10 +2,9 @@
 // served here on loopback: discovery and keys fetched, a token verified; a rotated key fetched
 // once on its first unknown kid, and made-up kids refetched for at most once a second and once a
 // minute per kid; a provider that names another issuer, or is down, is not trusted and says why.
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTest>
 
+#include "fakeidp.h"
 #include "jwttest.h"
 #include "server/oidc/provider.h"
 #include "servertest.h"
@@ -14,58 +13,6 @@ using namespace calnet::server::oidc;
 using namespace jwttest;
 
 namespace {
-
-// Serves /.well-known/openid-configuration and /jwks on 127.0.0.1, counting requests.
-class FakeProvider {
-public:
-    FakeProvider() {
-        server_.listen(QHostAddress::LocalHost, 0);
-        QObject::connect(&server_, &QTcpServer::newConnection, [this] {
-            while (QTcpSocket* s = server_.nextPendingConnection()) {
-                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s] { serve(s); });
-                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-            }
-        });
-    }
-    QString url() const { return QStringLiteral("http://127.0.0.1:%1").arg(server_.serverPort()); }
-    QString issuerClaim; // what discovery says the issuer is ("" = url())
-    QJsonArray keys;
-    int discoveries = 0;
-    int jwksFetches = 0;
-    bool down = false;
-
-private:
-    void serve(QTcpSocket* s) {
-        buffer_[s] += s->readAll();
-        if (!buffer_[s].contains("\r\n\r\n"))
-            return;
-        const QByteArray path = buffer_[s].split(' ').value(1);
-        buffer_.remove(s);
-        QByteArray body;
-        int status = 200;
-        if (down) {
-            status = 503;
-        } else if (path == "/.well-known/openid-configuration") {
-            ++discoveries;
-            body = compact({{"issuer", issuerClaim.isEmpty() ? url() : issuerClaim},
-                            {"authorization_endpoint", url() + "/auth"},
-                            {"token_endpoint", url() + "/token"},
-                            {"device_authorization_endpoint", url() + "/device"},
-                            {"jwks_uri", url() + "/jwks"}});
-        } else if (path == "/jwks") {
-            ++jwksFetches;
-            body = compact({{"keys", keys}});
-        } else {
-            status = 404;
-        }
-        s->write("HTTP/1.1 " + QByteArray::number(status) +
-                 " X\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                 QByteArray::number(body.size()) + "\r\n\r\n" + body);
-        s->disconnectFromHost();
-    }
-    QTcpServer server_;
-    QHash<QTcpSocket*, QByteArray> buffer_;
-};
 
 QJsonObject claimsFor(const QString& issuer) {
     QJsonObject c = goodClaims();
@@ -105,7 +52,7 @@ private:
     TestKey first{false, QStringLiteral("k1")};
     TestKey second{true, QStringLiteral("k2")};
 
-    Provider::Options options(const FakeProvider& f) {
+    Provider::Options options(const FakeIdp& f) {
         Provider::Options o;
         o.issuer = f.url();
         o.clientId = kClient;
@@ -115,7 +62,7 @@ private:
 
 private slots:
     void discoveryKeysAndRotation() {
-        FakeProvider f;
+        FakeIdp f;
         f.keys = QJsonArray{first.jwk()};
         Provider p(options(f));
         p.start();
@@ -141,7 +88,7 @@ private slots:
     }
 
     void madeUpKidsDoNotHammer() {
-        FakeProvider f;
+        FakeIdp f;
         f.keys = QJsonArray{first.jwk()};
         Provider p(options(f)); // a refetch a second at most, one a minute per kid
         p.start();
@@ -161,7 +108,7 @@ private slots:
     }
 
     void anotherIssuerIsNotTrusted() {
-        FakeProvider f;
+        FakeIdp f;
         f.keys = QJsonArray{first.jwk()};
         f.issuerClaim = QStringLiteral("https://evil.example");
         Provider p(options(f));
@@ -177,7 +124,7 @@ private slots:
 
     // A server with --oidc-issuer says so in /api/v1/info: clients need only its URL.
     void infoAdvertisesSignIn() {
-        FakeProvider f;
+        FakeIdp f;
         f.keys = QJsonArray{first.jwk()};
         QTemporaryDir dir;
         auto config = servertest::testConfig(QStringLiteral("sqlite:") + dir.filePath("db"));
@@ -202,7 +149,7 @@ private slots:
     }
 
     void downThenUp() {
-        FakeProvider f;
+        FakeIdp f;
         f.keys = QJsonArray{first.jwk()};
         f.down = true;
         Provider p(options(f));

@@ -5,10 +5,9 @@
 // old, with the wrong nonce, or of a disabled user is refused with a sentence; a key the
 // provider has just rotated in is fetched and the same token goes through a moment later.
 #include <QDateTime>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTest>
 
+#include "fakeidp.h"
 #include "jwttest.h"
 #include "server/storage.h"
 #include "servertest.h"
@@ -17,49 +16,6 @@ using namespace jwttest;
 using namespace servertest;
 
 namespace {
-
-// Serves /.well-known/openid-configuration and /jwks on 127.0.0.1.
-class Idp {
-public:
-    Idp() {
-        server_.listen(QHostAddress::LocalHost, 0);
-        QObject::connect(&server_, &QTcpServer::newConnection, [this] {
-            while (QTcpSocket* s = server_.nextPendingConnection()) {
-                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s] { serve(s); });
-                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-            }
-        });
-    }
-    QString url() const { return QStringLiteral("http://127.0.0.1:%1").arg(server_.serverPort()); }
-    QJsonArray keys;
-    int jwksFetches = 0;
-
-private:
-    void serve(QTcpSocket* s) {
-        QByteArray& buf = buffers_[s];
-        buf += s->readAll();
-        if (!buf.contains("\r\n\r\n"))
-            return;
-        const QByteArray path = buf.split(' ').value(1);
-        buffers_.remove(s);
-        QByteArray body;
-        if (path == "/.well-known/openid-configuration") {
-            body = compact({{"issuer", url()},
-                            {"authorization_endpoint", url() + "/auth"},
-                            {"token_endpoint", url() + "/token"},
-                            {"jwks_uri", url() + "/jwks"}});
-        } else if (path == "/jwks") {
-            ++jwksFetches;
-            body = compact({{"keys", keys}});
-        }
-        s->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                 "Content-Length: " +
-                 QByteArray::number(body.size()) + "\r\n\r\n" + body);
-        s->disconnectFromHost();
-    }
-    QTcpServer server_;
-    QHash<QTcpSocket*, QByteArray> buffers_;
-};
 
 QJsonObject claims(const QString& issuer, const QString& subject, const QString& email) {
     const qint64 now = QDateTime::currentSecsSinceEpoch();
@@ -89,7 +45,7 @@ private:
     QTemporaryDir dir;
     int databases = 0;
 
-    std::unique_ptr<calnet::server::Server> start(const Idp& idp) {
+    std::unique_ptr<calnet::server::Server> start(const FakeIdp& idp) {
         auto config =
             testConfig(QStringLiteral("sqlite:") + dir.filePath(QString::number(++databases)));
         config.oidcIssuer = idp.url();
@@ -97,7 +53,7 @@ private:
         auto server = startInProcess(config);
         return server;
     }
-    static bool waitKeys(const Idp& idp) {
+    static bool waitKeys(const FakeIdp& idp) {
         QElapsedTimer t;
         t.start();
         while (idp.jwksFetches == 0 && t.elapsed() < 5000)
@@ -108,7 +64,7 @@ private:
 
 private slots:
     void registersForTheProvidersUser() {
-        Idp idp;
+        FakeIdp idp;
         idp.keys = QJsonArray{key.jwk()};
         auto server = start(idp);
         QVERIFY(server);
@@ -137,7 +93,7 @@ private slots:
     }
 
     void refusals() {
-        Idp idp;
+        FakeIdp idp;
         idp.keys = QJsonArray{key.jwk()};
         auto server = start(idp);
         QVERIFY(server);
@@ -192,7 +148,7 @@ private slots:
     }
 
     void rotatedKeyIsFetched() {
-        Idp idp;
+        FakeIdp idp;
         idp.keys = QJsonArray{key.jwk()};
         auto server = start(idp);
         QVERIFY(server);

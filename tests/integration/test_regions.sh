@@ -16,30 +16,8 @@
 #   * a relay-only process with a wrong token lets nobody in.
 # Everything is removed by namespace name and process id on exit, also on failure.
 set -euo pipefail
-umask 022
-
-CALNETD=$(readlink -f "${CALNETD:-$(dirname "$0")/../../build/release/helper/calnetd}")
-CALNETCTL=$(readlink -f "${CALNETCTL:-$(dirname "$0")/../../build/release/app/calnetctl}")
-CALNET_SERVER=$(readlink -f "${CALNET_SERVER:-$(dirname "$0")/../../build/release/server/calnet-server}")
-tag=$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-namespaces=()
-
-# shellcheck source=checks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
-# shellcheck source=natlab.sh
-source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
-trap lab_cleanup EXIT
-trap 'exit 1' INT TERM
-
-[[ $(id -u) -eq 0 ]] || { echo "test_regions: needs root" >&2; exit 1; }
-for f in "$CALNETD" "$CALNETCTL" "$CALNET_SERVER"; do
-  [[ -x $f ]] || { echo "test_regions: missing $f" >&2; exit 1; }
-done
-command -v iptables >/dev/null || { echo "test_regions: needs iptables (scripts/install-deps.sh --test)" >&2; exit 1; }
-command -v iperf3 >/dev/null || { echo "test_regions: needs iperf3" >&2; exit 1; }
+# shellcheck source=labsetup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/labsetup.sh" test_regions iperf3 python3
 
 lab_public
 ip -n "$pub" addr add 203.0.113.2/24 dev br0

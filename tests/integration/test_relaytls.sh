@@ -7,29 +7,9 @@
 # certificate rather than a silent failure.
 # Everything is removed by namespace name and process id on exit, also on failure.
 set -euo pipefail
-umask 022
-
-CALNETD=$(readlink -f "${CALNETD:-$(dirname "$0")/../../build/release/helper/calnetd}")
-CALNETCTL=$(readlink -f "${CALNETCTL:-$(dirname "$0")/../../build/release/app/calnetctl}")
-CALNET_SERVER=$(readlink -f "${CALNET_SERVER:-$(dirname "$0")/../../build/release/server/calnet-server}")
-tag=$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-namespaces=()
 LAB_TLS=1
-
-# shellcheck source=checks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
-# shellcheck source=natlab.sh
-source "$(dirname "${BASH_SOURCE[0]}")/natlab.sh"
-trap lab_cleanup EXIT
-trap 'exit 1' INT TERM
-
-[[ $(id -u) -eq 0 ]] || { echo "test_relaytls: needs root" >&2; exit 1; }
-for tool in iptables openssl unshare; do
-  command -v "$tool" >/dev/null || { echo "test_relaytls: needs $tool" >&2; exit 1; }
-done
+# shellcheck source=labsetup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/labsetup.sh" test_relaytls openssl unshare
 
 lab_public
 site c 3 symmetric

@@ -177,13 +177,19 @@ std::optional<int> parseCommand(QCommandLineParser& parser, const QString& comma
     return std::nullopt;
 }
 
-// A token from --OPTION FILE, else from the environment variable; "" when neither is set.
+// A token from --OPTION FILE, else from the environment variable; "" when neither is set, and
+// an error when one is set but not 16-256 printable characters.
 std::optional<QString> tokenFrom(const QCommandLineParser& parser, const QCommandLineOption& option,
-                                 const char* variable, QString* error) {
-    if (!parser.isSet(option)) {
-        return qEnvironmentVariable(variable);
+                                 const char* variable, const char* what, QString* error) {
+    const std::optional<QString> token = parser.isSet(option)
+                                             ? readTokenFile(parser.value(option), error)
+                                             : std::optional(qEnvironmentVariable(variable));
+    if (token && !token->isEmpty() && !isValidAdminToken(*token)) {
+        *error = QStringLiteral("the %1 token must be 16-256 printable characters")
+                     .arg(QLatin1StringView(what));
+        return std::nullopt;
     }
-    return readTokenFile(parser.value(option), error);
+    return token;
 }
 
 int serve(const QStringList& args) {
@@ -330,23 +336,15 @@ int serve(const QStringList& args) {
         return fail(error);
     }
     const std::optional<QString> adminToken =
-        tokenFrom(parser, tokenFile, "CALNET_ADMIN_TOKEN", &error);
-    if (!adminToken) {
-        return fail(error);
-    }
-    config.adminToken = *adminToken;
-    if (!config.adminToken.isEmpty() && !isValidAdminToken(config.adminToken)) {
-        return fail(QStringLiteral("the admin token must be 16-256 printable characters"));
-    }
+        tokenFrom(parser, tokenFile, "CALNET_ADMIN_TOKEN", "admin", &error);
     const std::optional<QString> relayToken =
-        tokenFrom(parser, relayTokenFile, "CALNET_RELAY_TOKEN", &error);
+        adminToken ? tokenFrom(parser, relayTokenFile, "CALNET_RELAY_TOKEN", "relay", &error)
+                   : std::nullopt;
     if (!relayToken) {
         return fail(error);
     }
+    config.adminToken = *adminToken;
     config.relayToken = *relayToken;
-    if (!config.relayToken.isEmpty() && !isValidAdminToken(config.relayToken)) {
-        return fail(QStringLiteral("the relay token must be 16-256 printable characters"));
-    }
     if (!config.otherRelays.empty() && config.relayToken.isEmpty()) {
         return fail(QString::fromLatin1(parser.isSet(relayTokenFile)
                                             ? "the relay token file is empty"
@@ -412,14 +410,14 @@ int relay(const QStringList& args) {
         return fail(QStringLiteral("--server https://HOST[:PORT] (or http://) is required"));
     }
     QString error;
-    const std::optional<QString> token = tokenFrom(parser, tokenFile, "CALNET_RELAY_TOKEN", &error);
+    const std::optional<QString> token =
+        tokenFrom(parser, tokenFile, "CALNET_RELAY_TOKEN", "relay", &error);
     if (!token) {
         return fail(error);
     }
-    if (!isValidAdminToken(*token)) {
-        return fail(QStringLiteral(
-            "the relay token (--token-file or CALNET_RELAY_TOKEN) must be 16-256 printable "
-            "characters"));
+    if (token->isEmpty()) {
+        return fail(QStringLiteral("the relay token is needed: --token-file FILE or "
+                                   "CALNET_RELAY_TOKEN"));
     }
     config.relayToken = *token;
     raiseOpenFileLimit();

@@ -27,20 +27,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-CALNETD=$(readlink -f "${CALNETD:-$root/build/release/helper/calnetd}")
-CALNETCTL=$(readlink -f "${CALNETCTL:-$root/build/release/app/calnetctl}")
-CALNET_SERVER=$(readlink -f "${CALNET_SERVER:-$root/build/release/server/calnet-server}")
-tag=$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-namespaces=()
-source "$root/tests/integration/checks.sh"
-# shellcheck source=natlab.sh
-source "$root/tests/integration/natlab.sh"
-trap lab_cleanup EXIT
-trap 'exit 1' INT TERM
-[[ $(id -u) -eq 0 ]] || { echo "relaybench: needs root" >&2; exit 1; }
+# shellcheck source=../integration/labsetup.sh
+source "$root/tests/integration/labsetup.sh" relaybench iperf3 python3
 
 lab_public
 site a 1 eim

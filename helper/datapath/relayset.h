@@ -37,7 +37,6 @@ public:
     struct Region {
         std::string name;
         RelayClient::Target target;
-        friend bool operator==(const Region&, const Region&) = default;
     };
     struct Callbacks {
         std::function<void(bool connected)> homeState; // the home region's connection

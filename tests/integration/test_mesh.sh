@@ -85,7 +85,8 @@ chmod 600 "$tmp/admin-token"
 # start_server NAME PORT DB: runs calnet-server in the hub, waits for "listening on".
 start_server() {
   local name=$1 port=$2 db=$3
-  # STUN on the UDP port of the same number: replicas share the hub's address.
+  # STUN on the UDP port of the same number (and the next, its alternate): replicas share the
+  # hub's address, so their ports are two apart.
   ip netns exec "$hub" "$CALNET_SERVER" serve --listen "192.168.245.1:$port" --db "$db" \
     --stun-listen "192.168.245.1:$port" \
     --admin-token-file "$tmp/admin-token" >"$tmp/$name.out" 2>>"$tmp/$name.log" &
@@ -306,11 +307,11 @@ if [[ -x $PG_BIN/initdb ]]; then
   runuser -u postgres -- "$PG_BIN/createdb" -h "$tmp/pgsock" -p 54329 -U postgres calnet
   conninfo="host=$tmp/pgsock port=54329 dbname=calnet user=postgres"
   start_server pa 8081 "postgres:$conninfo"
-  start_server pb 8082 "postgres:$conninfo"
+  start_server pb 8083 "postgres:$conninfo"
   server_cli 8081 authkey create --reusable --expires 1h >"$tmp/authkey"
   for n in n1 n2 n3; do rm -rf "${tmp:?}/$n"; start_node "$n"; done
   check "n1 joins through replica A" up_node n1 8081
-  check "n2 joins through replica B" up_node n2 8082
+  check "n2 joins through replica B" up_node n2 8083
   t0=$(millis)
   addr[n1]=$(overlay_of n1)
   addr[n2]=$(overlay_of n2)

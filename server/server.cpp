@@ -162,30 +162,14 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
         head.headerHasToken("upgrade", "websocket")) {
         return Decision::WebSocket;
     }
-    if (head.path == kRelayKeysPath && !bearerIs(head, m_config.relayToken)) {
-        // The right token always passes: wrong ones from the same address (a neighbour behind
-        // the same NAT, or a proxy) must not keep a relay from reading the keys.
-        if (const auto wait = m_badRelayTokens.retryAfter(source)) {
-            *answer = counted(tooMany(*wait, QStringLiteral("too many wrong relay tokens")));
-            return Decision::Answer;
-        }
-        m_badRelayTokens.spend(source, peer);
-        *answer =
-            counted(error(ApiError::unauthorized(QStringLiteral("relay token missing or wrong"))));
+    // Authorization comes first: nothing of the body is read for a caller without it.
+    if (head.path == kRelayKeysPath &&
+        !tokenAccepted(head, peer, m_config.relayToken, m_badRelayTokens, "relay", answer)) {
         return Decision::Answer;
     }
-    if (isAdmin(head)) {
-        // Authorization comes first: nothing of the body is read for a caller without it.
-        if (const auto wait = m_badAdminTokens.retryAfter(source)) {
-            *answer = counted(tooMany(*wait, QStringLiteral("too many wrong admin tokens")));
-            return Decision::Answer;
-        }
-        if (!adminAuthorized(head)) {
-            m_badAdminTokens.spend(source, peer);
-            *answer = counted(
-                error(ApiError::unauthorized(QStringLiteral("admin token missing or wrong"))));
-            return Decision::Answer;
-        }
+    if (isAdmin(head) &&
+        !tokenAccepted(head, peer, m_config.adminToken, m_badAdminTokens, "admin", answer)) {
+        return Decision::Answer;
     }
     if (head.path == "/api/v1/register" && head.method == "POST") {
         std::optional<int> wait = m_badAuthKeys.retryAfter(source);
@@ -299,6 +283,25 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
                      QString::fromUtf8(path.mid(kAdminPrefix.size())).split(QLatin1Char('/')));
     }
     return error(ApiError::notFound(QStringLiteral("no such endpoint")));
+}
+
+bool Server::tokenAccepted(const http::Request& head, const QHostAddress& peer,
+                           const QString& token, SourceLimiter& wrong, const char* what,
+                           Reply* answer) {
+    if (bearerIs(head, token)) {
+        return true;
+    }
+    // The right token always passes; only wrong ones are limited per source, so that guesses
+    // from a neighbour behind the same address (or a proxy) cannot lock its owner out.
+    const QByteArray source = http::HttpListener::sourceKey(peer);
+    if (const auto wait = wrong.retryAfter(source)) {
+        *answer = counted(tooMany(*wait, QStringLiteral("too many wrong %1 tokens").arg(what)));
+        return false;
+    }
+    wrong.spend(source, peer);
+    *answer = counted(
+        error(ApiError::unauthorized(QStringLiteral("%1 token missing or wrong").arg(what))));
+    return false;
 }
 
 bool Server::adminAuthorized(const http::Request& request) const {

@@ -88,6 +88,10 @@ private:
     static Reply error(const ApiError& e);
     static Reply tooMany(int retryAfterSeconds, const QString& message);
     bool adminAuthorized(const http::Request& request) const;
+    // Whether `head` carries `token` as a Bearer token; else *answer is 401, or 429 once the
+    // source has spent its budget of wrong ones (`what`: "admin", "relay").
+    bool tokenAccepted(const http::Request& head, const QHostAddress& peer, const QString& token,
+                       SourceLimiter& wrong, const char* what, Reply* answer);
     Reply counted(Reply reply);
 
     ServerConfig m_config;

@@ -127,10 +127,6 @@ void Provider::fetchKeys() {
         refreshTimer_.start();
         if (first)
             emit readyChanged();
-        std::vector<Pending> waiting;
-        waiting.swap(waiting_);
-        for (Pending& p : waiting)
-            finish(p, false);
     });
 }
 
@@ -142,20 +138,6 @@ void Provider::failed(const QString& why) {
     retryMs_ = retryMs_ == 0 ? options_.retryMinMs : std::min(retryMs_ * 2, options_.retryMaxMs);
     retryTimer_.start(retryMs_);
     // Those waiting get the answer with the keys we have (or none).
-    std::vector<Pending> waiting;
-    waiting.swap(waiting_);
-    for (Pending& p : waiting)
-        finish(p, false);
-}
-
-void Provider::verify(const QByteArray& token, const QString& nonce, qint64 now, Callback done) {
-    Pending p{token, nonce, now, std::move(done)};
-    if (!keys_ && fetching_) {
-        waiting_.push_back(std::move(p)); // the first keys are on their way
-        return;
-    }
-    QMetaObject::invokeMethod(
-        this, [this, p = std::move(p)]() mutable { finish(p, true); }, Qt::QueuedConnection);
 }
 
 bool Provider::mayRefetchFor(const QString& kid) {
@@ -195,32 +177,6 @@ Verified Provider::verifyCached(const QByteArray& token, const QString& nonce, q
         *refetching = true;
     }
     return v;
-}
-
-void Provider::finish(Pending& p, bool mayRefetch) {
-    if (!keys_) {
-        Verified v;
-        v.error = TokenError::UnknownKey;
-        v.message = QStringLiteral("The identity provider cannot be reached right now (%1).")
-                        .arg(lastError_.isEmpty() ? QStringLiteral("no keys yet") : lastError_);
-        p.done(v);
-        return;
-    }
-    Expectation e;
-    e.issuer = options_.issuer;
-    e.clientId = options_.clientId;
-    e.nonce = p.nonce;
-    e.now = p.now;
-    Verified v = verifyIdToken(p.token, *keys_, e);
-    const bool mayAsk = mayRefetch && v.error == TokenError::UnknownKey && mayRefetchFor(v.kid);
-    if (mayAsk) {
-        // The provider may have rotated its keys: ask once, then answer with what it says.
-        waiting_.push_back(std::move(p));
-        if (!fetching_)
-            fetchKeys();
-        return;
-    }
-    p.done(v);
 }
 
 } // namespace calnet::server::oidc

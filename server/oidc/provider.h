@@ -4,19 +4,17 @@
 //
 //   start() -> GET ISSUER/.well-known/openid-configuration -> its "issuer" must be ISSUER
 //     exactly -> GET jwks_uri -> ready; a failure is retried after 5 s doubling to 5 min
-//   verify(token) -> with the cached keys; a kid they do not have -> the JWKS again (at most
-//     once a second, and once a minute per kid: tokens naming made-up kids cannot make us
-//     hammer the provider) -> again
+//   verifyCached(token) -> at once, with the keys at hand; a kid they do not have -> the JWKS
+//     again in the background (at most once a second, and once a minute per kid: tokens naming
+//     made-up kids cannot make us hammer the provider) and *refetching set: the caller answers
+//     "try again" and the same token verifies a moment later
 //   every hour the keys are fetched again (rotation without an unknown kid first)
 //
-// Answers come on the event loop (the callback is never called from within verify() itself).
 // Not thread-safe: runs on the server's event loop thread.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
-#include <vector>
 
 #include <QElapsedTimer>
 #include <QNetworkAccessManager>
@@ -48,7 +46,6 @@ public:
         QString deviceAuthorization; // empty when the provider has none (RFC 8628)
         QString jwks;
     };
-    using Callback = std::function<void(const Verified&)>;
 
     explicit Provider(Options options, QObject* parent = nullptr);
     ~Provider() override;
@@ -59,27 +56,20 @@ public:
     [[nodiscard]] const QString& lastError() const { return lastError_; }
     [[nodiscard]] const Options& options() const { return options_; }
 
-    // Verifies with the keys at hand, now. A kid they lack starts a refetch (at most once a
-    // minute) and sets *refetching: the same token may verify in a moment.
+    // Verifies with the keys at hand, now. A kid they lack may start a refetch (see above) and
+    // sets *refetching: the same token may verify in a moment.
     Verified verifyCached(const QByteArray& token, const QString& nonce, qint64 now,
                           bool* refetching);
-    // Verifies `token` (with `nonce` when not empty) at `now` (Unix seconds).
-    void verify(const QByteArray& token, const QString& nonce, qint64 now, Callback done);
+    // Whether discovery or the keys are being fetched right now.
+    [[nodiscard]] bool fetching() const { return fetching_; }
 
 signals:
     void readyChanged();
 
 private:
-    struct Pending {
-        QByteArray token;
-        QString nonce;
-        qint64 now = 0;
-        Callback done;
-    };
     void fetchDiscovery();
     void fetchKeys();
     void failed(const QString& why);
-    void finish(Pending& p, bool mayRefetch);
     QNetworkReply* get(const QUrl& url);
 
     Options options_;
@@ -96,7 +86,6 @@ private:
     // Whether a token naming `kid`, which the keys lack, may make us fetch them again (and
     // notes that it did).
     bool mayRefetchFor(const QString& kid);
-    std::vector<Pending> waiting_; // for the first keys, or a refetch after an unknown kid
 };
 
 } // namespace calnet::server::oidc

@@ -15,13 +15,21 @@ struct RelaySet::Live {
 };
 
 RelaySet::RelaySet(Tunnel& tunnel, const crypto::PrivateKey& nodeKey, Callbacks callbacks)
-    : tunnel_(tunnel), nodeKey_(nodeKey), callbacks_(std::move(callbacks)) {}
+    : tunnel_(tunnel), nodeKey_(nodeKey), callbacks_(std::move(callbacks)),
+      connector_([this] { connectLoop(); }) {}
 
 RelaySet::~RelaySet() {
     stop();
 }
 
 void RelaySet::stop() {
+    {
+        std::lock_guard want(connectMutex_);
+        connectStop_ = true;
+        connectWake_.notify_all();
+    }
+    if (connector_.joinable())
+        connector_.join();
     std::map<std::string, std::shared_ptr<Live>> gone;
     std::vector<Reaper> reapers;
     {
@@ -260,7 +268,7 @@ void RelaySet::reapIdle(std::chrono::steady_clock::duration idle) {
     retire(std::move(gone));
 }
 
-std::string RelaySet::regionLocked(const crypto::PublicKey& node) const {
+const std::string& RelaySet::regionLocked(const crypto::PublicKey& node) const {
     const auto exists = [this](const std::string& name) {
         return std::any_of(regions_.begin(), regions_.end(),
                            [&](const Region& r) { return r.name == name; });
@@ -283,13 +291,38 @@ std::string RelaySet::regionFor(const crypto::PublicKey& node) const {
 }
 
 bool RelaySet::sendTo(const crypto::PublicKey& node, std::span<const std::uint8_t> packet) {
-    std::string region;
+    // The data path: one shared lock, two lookups, no allocation. A region not connected yet is
+    // handed to the connector thread (a client means a TLS context read from disk and a thread
+    // of its own: not work for a packet), and this packet is dropped as UDP would drop it.
+    std::shared_ptr<RelayClient> client;
     {
         std::shared_lock lock(mutex_);
-        region = regionLocked(node);
+        const std::string& region = regionLocked(node);
+        if (const auto it = live_.find(region); it != live_.end()) {
+            client = it->second->client;
+        } else if (!region.empty() && !stopped_) {
+            std::lock_guard want(connectMutex_);
+            if (std::find(connectQueue_.begin(), connectQueue_.end(), region) ==
+                connectQueue_.end())
+                connectQueue_.push_back(region);
+            connectWake_.notify_one();
+        }
     }
-    const auto live = region.empty() ? nullptr : liveFor(region);
-    return live && live->client->sendTo(node, packet);
+    return client && client->sendTo(node, packet);
+}
+
+void RelaySet::connectLoop() {
+    std::unique_lock lock(connectMutex_);
+    while (true) {
+        connectWake_.wait(lock, [this] { return connectStop_ || !connectQueue_.empty(); });
+        if (connectStop_)
+            return;
+        const std::string region = connectQueue_.front();
+        connectQueue_.erase(connectQueue_.begin());
+        lock.unlock();
+        liveFor(region);
+        lock.lock();
+    }
 }
 
 std::string RelaySet::home() const {

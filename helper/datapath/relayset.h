@@ -3,9 +3,11 @@
 //
 //   home region: always connected; this node receives there, and reports its name to the
 //     coordination server (the owner chooses it by latency, setHome())
-//   sendTo(node): through the node's home region (from the map), else the region the node was
-//     last heard from, else our own home; a region not connected yet is connected on demand,
-//     and the latest handshake initiation to each of its nodes is sent again once it is up
+//   sendTo(node): through the node's home region (from the map); a map peer that reports none
+//     is on the first region (the coordination server's own, kept connected for it); else the
+//     region the node was last heard from, else our own home. A region not connected yet is
+//     connected on a connector thread of the set (never the data path's; that packet is
+//     dropped), and the latest handshake initiation to each of its nodes is sent again once up
 //   reapIdle(): a region other than home that carried nothing for a while is disconnected
 //
 // Packets received through any region go to the Tunnel and disco as before; a "not here"
@@ -19,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -81,7 +84,9 @@ public:
 private:
     struct Live;
     std::shared_ptr<Live> liveFor(const std::string& region); // connects on demand
-    std::string regionLocked(const crypto::PublicKey& node) const;
+    // Under mutex_: the region packets to `node` go through ("" before there is a home).
+    const std::string& regionLocked(const crypto::PublicKey& node) const;
+    void connectLoop();
     void onState(const std::string& region, bool up);
     void notifyHome();
     void keepFallback();
@@ -104,6 +109,12 @@ private:
     std::map<crypto::PublicKey, std::string> peerHomes_;
     std::map<crypto::PublicKey, std::string> heardFrom_; // region a node's disco came through
     bool stopped_ = false;
+    // Regions the data path asked for, connected on the connector thread (taken after mutex_).
+    std::mutex connectMutex_;
+    std::condition_variable connectWake_;
+    std::vector<std::string> connectQueue_;
+    bool connectStop_ = false;
+    std::thread connector_; // last: started when everything above exists
 };
 
 } // namespace calnet::helper

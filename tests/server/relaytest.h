@@ -126,6 +126,14 @@ private:
     QWebSocket socket_; // last: destroyed first
 };
 
+// Registers a node with this key pair (through `authKey`); its id, or 0.
+inline qint64 registerKeys(quint16 port, const Keys& keys, const QString& hostname,
+                           const QString& authKey) {
+    const Response r =
+        registerNode(port, registerBody(QString::fromLatin1(b64(keys.pub)), hostname, authKey));
+    return r.json().value(QStringLiteral("nodeId")).toInteger();
+}
+
 inline qint64 metric(quint16 port, const QByteArray& name) {
     const Response m = httpCall(port, "GET", QStringLiteral("/metrics"));
     for (const QByteArray& l : m.body.split('\n'))

@@ -118,11 +118,8 @@ private:
     QString m_authKey;
     int m_databases = 0;
     quint16 port() const { return m_server->port(); }
-    // A node registered with this key pair.
     qint64 registerKeys(const Keys& keys, const QString& hostname) {
-        const Response r = registerNode(
-            port(), registerBody(QString::fromLatin1(b64(keys.pub)), hostname, m_authKey));
-        return r.json().value(QStringLiteral("nodeId")).toInteger();
+        return relaytest::registerKeys(port(), keys, hostname, m_authKey);
     }
 
 private slots:

@@ -37,8 +37,7 @@ private:
     int m_databases = 0;
     quint16 port() const { return m_server->port(); }
     qint64 registerKeys(const Keys& keys, const QString& hostname) {
-        const Response r = registerNode(port(), registerBody(nodeKeyOf(keys), hostname, m_authKey));
-        return r.json().value(QStringLiteral("nodeId")).toInteger();
+        return relaytest::registerKeys(port(), keys, hostname, m_authKey);
     }
     // A relay-only process reading keys from m_server with `token`.
     std::unique_ptr<RelayServer> startRelay(const QString& token) {

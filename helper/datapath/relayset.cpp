@@ -354,9 +354,4 @@ std::vector<RelaySet::RegionStatus> RelaySet::status() const {
     return out;
 }
 
-std::vector<RelaySet::Region> RelaySet::regions() const {
-    std::shared_lock lock(mutex_);
-    return regions_;
-}
-
 } // namespace calnet::helper

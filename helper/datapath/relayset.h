@@ -79,7 +79,6 @@ public:
     [[nodiscard]] std::string home() const;
     [[nodiscard]] bool homeConnected() const;
     [[nodiscard]] std::vector<RegionStatus> status() const;
-    [[nodiscard]] std::vector<Region> regions() const;
 
 private:
     struct Live;

@@ -133,7 +133,6 @@ public:
     void refreshEndpoints();
     // The relay region this node receives on, reported with the endpoints (now, if connected).
     void setHomeRelay(const QString& region);
-    [[nodiscard]] const QString& reportedRelay() const { return reportedRelay_; }
 
 signals:
     void stateChanged();

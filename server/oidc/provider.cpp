@@ -125,8 +125,6 @@ void Provider::fetchKeys() {
             qCInfo(lcOidc, "%s: %d signing keys", qPrintable(options_.issuer), keys_->size());
         lastError_.clear();
         refreshTimer_.start();
-        if (first)
-            emit readyChanged();
     });
 }
 

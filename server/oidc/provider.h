@@ -63,9 +63,6 @@ public:
     // Whether discovery or the keys are being fetched right now.
     [[nodiscard]] bool fetching() const { return fetching_; }
 
-signals:
-    void readyChanged();
-
 private:
     void fetchDiscovery();
     void fetchKeys();

@@ -240,7 +240,6 @@ void PathManager::setRelayConnected(bool connected) {
     Pending p;
     {
         std::lock_guard lock(mutex_);
-        relayUp_ = connected;
         finder_.setRelayConnected(connected, monoNow(), p.out);
         collectRoutes(finder_, p);
         p.onPong = onPong_;
@@ -428,7 +427,6 @@ PathManager::Netcheck PathManager::netcheck() const {
         if (!n.reflexive || mapped.address.family == net::Family::V4)
             n.reflexive = mapped;
     n.mappingVariesByDestination = varies_;
-    n.relayConnected = relayUp_;
     n.localEndpoints = local_;
     return n;
 }

@@ -52,7 +52,6 @@ public:
         std::optional<bool> udp; // nullopt until the first STUN round ended
         std::optional<net::SocketAddress> reflexive;
         std::optional<bool> mappingVariesByDestination;
-        bool relayConnected = false;
         std::vector<net::SocketAddress> localEndpoints;
     };
 
@@ -115,7 +114,6 @@ private:
     disco::PathFinder finder_;
     std::condition_variable wake_;
     bool running_ = false;
-    bool relayUp_ = false;
     bool stunNow_ = true;
     std::map<stun::TransactionId,
              std::pair<net::SocketAddress, std::chrono::steady_clock::time_point>>

@@ -111,8 +111,9 @@ const char* kAdminUsage =
     "  authkey create [--reusable [--uses N]] [--expires DURATION] [--tag T]... [--user U]\n"
     "  authkey list | authkey revoke ID\n"
     "  nodes list | nodes delete ID | nodes expire ID\n"
-    "  users list\n"
-    "The admin token comes from --admin-token-file or $CALNET_ADMIN_TOKEN.";
+    "  users list | users disable ID | users enable ID\n"
+    "The admin token (or, with --oidc-admin-group/--oidc-admins, an admin's ID token) comes\n"
+    "from --admin-token-file or $CALNET_ADMIN_TOKEN.";
 
 int usageError(const QString& message) {
     std::fprintf(stderr, "calnet-server: %s\nTry 'calnet-server authkey --help' for more.\n",
@@ -220,7 +221,8 @@ int runAdminCommand(const QStringList& args) {
     const QString verb = o.positional.value(1);
     const QString id = o.positional.value(2);
     const int wanted = (verb == QStringLiteral("revoke") || verb == QStringLiteral("delete") ||
-                        verb == QStringLiteral("expire"))
+                        verb == QStringLiteral("expire") || verb == QStringLiteral("disable") ||
+                        verb == QStringLiteral("enable"))
                            ? 3
                            : 2;
     if (o.positional.size() != wanted) {
@@ -317,17 +319,32 @@ int runAdminCommand(const QStringList& args) {
     if (noun == QStringLiteral("users") && verb == QStringLiteral("list")) {
         const HttpResult r = request(o, "GET", QStringLiteral("/api/v1/admin/users"));
         return finish(r, [&] {
-            const QList<int> widths = {6, 24, 6};
+            const QList<int> widths = {6, 28, 6, 9, 20};
             outRow(widths, {QStringLiteral("ID"), QStringLiteral("NAME"), QStringLiteral("NODES"),
-                            QStringLiteral("CREATED")});
+                            QStringLiteral("DISABLED"), QStringLiteral("CREATED"),
+                            QStringLiteral("SIGN-IN")});
             for (const QJsonValue& v : r.body.value(QStringLiteral("users")).toArray()) {
                 const QJsonObject u = v.toObject();
-                outRow(widths, {QString::number(u.value(QStringLiteral("id")).toInteger()),
-                                u.value(QStringLiteral("name")).toString(),
-                                QString::number(u.value(QStringLiteral("nodes")).toInteger()),
-                                formatTime(u.value(QStringLiteral("createdAt")).toInteger())});
+                const QString issuer = u.value(QStringLiteral("issuer")).toString();
+                outRow(widths,
+                       {QString::number(u.value(QStringLiteral("id")).toInteger()),
+                        u.value(QStringLiteral("name")).toString(),
+                        QString::number(u.value(QStringLiteral("nodes")).toInteger()),
+                        yesNo(u.value(QStringLiteral("disabled")).toBool()),
+                        formatTime(u.value(QStringLiteral("createdAt")).toInteger()),
+                        issuer.isEmpty()
+                            ? QStringLiteral("pre-auth key")
+                            : QStringLiteral("%1 %2 <%3>")
+                                  .arg(issuer, u.value(QStringLiteral("subject")).toString(),
+                                       u.value(QStringLiteral("email")).toString())});
             }
         });
+    }
+    if (noun == QStringLiteral("users") &&
+        (verb == QStringLiteral("disable") || verb == QStringLiteral("enable"))) {
+        const HttpResult r =
+            request(o, "POST", QStringLiteral("/api/v1/admin/users/%1/%2").arg(id, verb));
+        return finish(r, [&] { out(QStringLiteral("%1d user %2").arg(verb, id)); });
     }
     return usageError(QStringLiteral("unknown command"));
 }

@@ -192,6 +192,49 @@ std::optional<QString> tokenFrom(const QCommandLineParser& parser, const QComman
     return token;
 }
 
+// A comma-separated list, lower-cased, empty items dropped.
+QStringList lowerList(const QString& text) {
+    QStringList out;
+    for (const QString& item : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        out.append(item.trimmed().toLower());
+    }
+    out.removeAll(QString());
+    return out;
+}
+
+// The --oidc-* options beyond issuer and client id; "" when they are fine, else why not.
+QString applyOidcOptions(const QCommandLineParser& parser, const QCommandLineOption& secretFile,
+                         const QCommandLineOption& domains, const QCommandLineOption& adminGroup,
+                         const QCommandLineOption& admins, ServerConfig* config) {
+    const bool any = parser.isSet(secretFile) || parser.isSet(domains) ||
+                     parser.isSet(adminGroup) || parser.isSet(admins);
+    if (any && config->oidcIssuer.isEmpty()) {
+        return QStringLiteral("the --oidc-* options need --oidc-issuer");
+    }
+    if (parser.isSet(secretFile)) {
+        QString error;
+        const std::optional<QString> secret = readTokenFile(parser.value(secretFile), &error);
+        if (!secret || secret->isEmpty()) {
+            return secret ? QStringLiteral("the client secret file is empty") : error;
+        }
+        config->oidcClientSecret = *secret;
+    }
+    config->oidcAllowedDomains = lowerList(parser.value(domains));
+    for (const QString& d : std::as_const(config->oidcAllowedDomains)) {
+        if (d.contains(QLatin1Char('@')) || d.contains(QLatin1Char(' '))) {
+            return QStringLiteral("bad --oidc-allowed-domains entry %1 (want a domain)").arg(d);
+        }
+    }
+    config->oidcAdminGroup = parser.value(adminGroup);
+    config->oidcAdmins = lowerList(parser.value(admins));
+    for (const QString& e : std::as_const(config->oidcAdmins)) {
+        if (!e.contains(QLatin1Char('@'))) {
+            return QStringLiteral("bad --oidc-admins entry %1 (want an email)").arg(e);
+        }
+    }
+    return {};
+}
+
 int serve(const QStringList& args) {
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -248,8 +291,29 @@ int serve(const QStringList& args) {
         QStringLiteral("oidc-client-id"),
         QStringLiteral("This network's client id at the OpenID provider (with --oidc-issuer)."),
         QStringLiteral("ID"));
+    const QCommandLineOption oidcClientSecretFile(
+        QStringLiteral("oidc-client-secret-file"),
+        QStringLiteral("File whose first line is the client secret, for providers that want one "
+                       "even from desktop apps (it is passed to clients: not confidential)."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption oidcAllowedDomains(
+        QStringLiteral("oidc-allowed-domains"),
+        QStringLiteral("Only people with a verified email in these domains may sign in "
+                       "(comma-separated)."),
+        QStringLiteral("DOMAINS"));
+    const QCommandLineOption oidcAdminGroup(
+        QStringLiteral("oidc-admin-group"),
+        QStringLiteral("Members of this group (the ID token's \"groups\" claim) may use the admin "
+                       "API with their ID token."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption oidcAdmins(
+        QStringLiteral("oidc-admins"),
+        QStringLiteral("These verified emails may use the admin API with their ID token "
+                       "(comma-separated)."),
+        QStringLiteral("EMAILS"));
     parser.addOptions({db, prefix4, prefix6, keyExpiry, tokenFile, registrationsPerMinute,
-                       quarantine, region, relay, relayTokenFile, oidcIssuer, oidcClientId});
+                       quarantine, region, relay, relayTokenFile, oidcIssuer, oidcClientId,
+                       oidcClientSecretFile, oidcAllowedDomains, oidcAdminGroup, oidcAdmins});
     if (const std::optional<int> done = parseCommand(parser, QStringLiteral("serve"), args)) {
         return *done;
     }
@@ -299,6 +363,11 @@ int serve(const QStringList& args) {
                                        "on loopback)")
                             .arg(config.oidcIssuer));
         }
+    }
+    if (const QString problem = applyOidcOptions(parser, oidcClientSecretFile, oidcAllowedDomains,
+                                                 oidcAdminGroup, oidcAdmins, &config);
+        !problem.isEmpty()) {
+        return fail(problem);
     }
     config.regionName = parser.value(region);
     if (!wire::isValidRelayName(config.regionName)) {

@@ -71,6 +71,77 @@ ApiError Registry::assignNode(const RegisterRequest& r, qint64 userId, const QSt
     return {};
 }
 
+ApiError Registry::checkOwner(const NodeRecord& node, const Identity* identity, qint64 now,
+                              bool* renew) {
+    std::optional<UserRecord> owner;
+    if (ApiError e = m_storage->users().get(node.userId, &owner)) {
+        return e;
+    }
+    if (!owner) {
+        return {};
+    }
+    if (owner->disabled) {
+        return disabledError(owner->name);
+    }
+    if (owner->issuer.isEmpty()) {
+        return {}; // a node of a pre-auth key: its credential renews it
+    }
+    // A node of someone who signed in: its credential keeps it on the network until its key
+    // expires; staying longer wants a fresh sign-in by the same person.
+    if (identity) {
+        if (identity->issuer != owner->issuer || identity->subject != owner->subject) {
+            return ApiError::forbidden(
+                QStringLiteral("this node belongs to the account %1; sign out first to join as "
+                               "someone else")
+                    .arg(owner->name));
+        }
+        return {};
+    }
+    if (node.keyExpiry <= now) {
+        return ApiError::expired(QStringLiteral("the node key has expired; sign in again"));
+    }
+    *renew = false;
+    return {};
+}
+
+ApiError Registry::disabledError(const QString& user) {
+    return ApiError::forbidden(
+        QStringLiteral("the account %1 is disabled on this network").arg(user));
+}
+
+ApiError Registry::setUserDisabled(qint64 id, bool disabled, qint64 now) {
+    return write([&]() -> ApiError {
+        bool found = false;
+        if (ApiError e = m_storage->users().setDisabled(id, disabled, &found)) {
+            return e;
+        }
+        if (!found) {
+            return ApiError::notFound(QStringLiteral("no such user"));
+        }
+        if (!disabled) {
+            return {}; // its nodes come back when they register again
+        }
+        // Off the map and the relays now, as `nodes expire` does for one node.
+        QList<NodeRecord> nodes;
+        if (ApiError e = m_storage->nodes().all(&nodes)) {
+            return e;
+        }
+        for (const NodeRecord& n : std::as_const(nodes)) {
+            if (n.userId != id || n.keyExpiry <= now) {
+                continue;
+            }
+            bool expired = false;
+            if (ApiError e = m_storage->nodes().expire(n.id, now, &expired)) {
+                return e;
+            }
+            if (ApiError e = m_storage->changes().append(n.id, QStringLiteral("expire"), now)) {
+                return e;
+            }
+        }
+        return {};
+    });
+}
+
 ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identity, qint64 now,
                                 Registration* out) {
     return write([&]() -> ApiError {
@@ -91,7 +162,11 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
                 return ApiError::unauthorized(QStringLiteral("invalid node credential"));
             }
         }
+        bool renew = true; // the node key's expiry starts again
         if (node) {
+            if (ApiError e = checkOwner(*node, identity, now, &renew)) {
+                return e;
+            }
             if (r.nodeKey != node->nodeKey) { // key rotation
                 std::optional<NodeRecord> other;
                 if (ApiError e = m_storage->nodes().byKey(r.nodeKey, &other)) {
@@ -110,8 +185,7 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
                 return e;
             }
             if (user.disabled) {
-                return ApiError::forbidden(
-                    QStringLiteral("the account %1 is disabled on this network").arg(user.name));
+                return disabledError(user.name);
             }
             if (ApiError e = assignNode(r, user.id, user.name, now, &node)) {
                 return e;
@@ -133,6 +207,13 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
             }
             if (key->expires != 0 && key->expires <= now) {
                 return ApiError::expired(QStringLiteral("this pre-auth key has expired"));
+            }
+            std::optional<UserRecord> owner;
+            if (ApiError e = m_storage->users().get(key->userId, &owner)) {
+                return e;
+            }
+            if (owner && owner->disabled) {
+                return disabledError(owner->name);
             }
             bool won = false;
             if (ApiError e = m_storage->keys().consumeAuthKey(key->id, key->reusable, &won)) {
@@ -156,7 +237,9 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
         node->os = r.os;
         node->clientVersion = r.clientVersion;
         node->credentialHash = secrets::hashSecret(credential);
-        node->keyExpiry = now + m_config->keyExpirySeconds;
+        if (renew) {
+            node->keyExpiry = now + m_config->keyExpirySeconds;
+        }
         if (ApiError e = m_storage->nodes().updateRegistration(*node)) {
             return e;
         }

@@ -41,6 +41,9 @@ public:
     ApiError revokeAuthKey(const QString& id);
     ApiError deleteNode(qint64 id, qint64 now);
     ApiError expireNode(qint64 id, qint64 now);
+    // Disabling a user expires its nodes (off the map and the relays) and refuses it any
+    // registration until enabled again.
+    ApiError setUserDisabled(qint64 id, bool disabled, qint64 now);
 
     // The map stream of a node opened (online), closed (offline unless another stream took
     // over) or reported new endpoints.
@@ -64,6 +67,12 @@ public:
 
 private:
     // The node of this node key (created with an overlay address when new), given to the user.
+    // Whether a node's credential (with `identity` when the client signed in again) may
+    // register it: not when its user is disabled; for a node of someone who signed in, only by
+    // the same person, and without a fresh sign-in only until its key expires (*renew false:
+    // the expiry stays).
+    ApiError checkOwner(const NodeRecord& node, const Identity* identity, qint64 now, bool* renew);
+    static ApiError disabledError(const QString& user);
     ApiError assignNode(const RegisterRequest& r, qint64 userId, const QString& user, qint64 now,
                         std::optional<NodeRecord>* node);
     ApiError write(const std::function<ApiError()>& body);

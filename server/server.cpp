@@ -167,9 +167,24 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
         !tokenAccepted(head, peer, m_config.relayToken, m_badRelayTokens, "relay", answer)) {
         return Decision::Answer;
     }
-    if (isAdmin(head) &&
-        !tokenAccepted(head, peer, m_config.adminToken, m_badAdminTokens, "admin", answer)) {
-        return Decision::Answer;
+    if (isAdmin(head)) {
+        switch (adminAuth(head)) {
+        case AdminAuth::Token:
+        case AdminAuth::IdToken:
+            break;
+        case AdminAuth::KeysComing:
+            *answer = counted(error({503, QStringLiteral("unavailable"),
+                                     QStringLiteral("The identity provider's new signing key is "
+                                                    "being fetched; try again in a moment.")}));
+            return Decision::Answer;
+        case AdminAuth::NotAdmin:
+            *answer = counted(error(ApiError::forbidden(
+                QStringLiteral("this account may not use the admin API of this network"))));
+            return Decision::Answer;
+        case AdminAuth::No:
+            tokenAccepted(head, peer, m_config.adminToken, m_badAdminTokens, "admin", answer);
+            return Decision::Answer;
+        }
     }
     if (head.path == "/api/v1/register" && head.method == "POST") {
         std::optional<int> wait = m_badAuthKeys.retryAfter(source);
@@ -242,10 +257,7 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
             {QStringLiteral("auth"),
              m_oidc ? QJsonArray{QStringLiteral("authkey"), QStringLiteral("oidc")}
                     : QJsonArray{QStringLiteral("authkey")}},
-            {QStringLiteral("oidc"),
-             m_oidc ? QJsonValue(QJsonObject{{QStringLiteral("issuer"), m_config.oidcIssuer},
-                                             {QStringLiteral("clientId"), m_config.oidcClientId}})
-                    : QJsonValue()},
+            {QStringLiteral("oidc"), m_oidc ? QJsonValue(oidcInfo()) : QJsonValue()},
         });
     }
     if (path == "/api/v1/register") {
@@ -304,8 +316,36 @@ bool Server::tokenAccepted(const http::Request& head, const QHostAddress& peer,
     return false;
 }
 
-bool Server::adminAuthorized(const http::Request& request) const {
-    return bearerIs(request, m_config.adminToken); // no token configured: the admin API is off
+bool Server::adminAuthorized(const http::Request& request) {
+    const AdminAuth a = adminAuth(request);
+    return a == AdminAuth::Token || a == AdminAuth::IdToken;
+}
+
+Server::AdminAuth Server::adminAuth(const http::Request& request) {
+    if (bearerIs(request, m_config.adminToken)) { // no token configured: never
+        return AdminAuth::Token;
+    }
+    if (!m_oidc || (m_config.oidcAdminGroup.isEmpty() && m_config.oidcAdmins.isEmpty())) {
+        return AdminAuth::No;
+    }
+    const QByteArray value = request.header("authorization");
+    if (value.size() <= 7 || value.left(7).toLower() != "bearer " ||
+        value.count('.') != 2) { // not a JWT: an admin token, checked above
+        return AdminAuth::No;
+    }
+    // The admin's ID token (or a JWT access token the provider signs like one): issuer,
+    // audience, signature and times as at sign-in; no nonce, as nobody asked for this one.
+    bool refetching = false;
+    const oidc::Verified v =
+        m_oidc->verifyCached(value.mid(7), QString(), m_config.clock(), &refetching);
+    if (v.error != oidc::TokenError::None) {
+        return refetching ? AdminAuth::KeysComing : AdminAuth::No;
+    }
+    const oidc::Claims& c = *v.claims;
+    const bool byGroup =
+        !m_config.oidcAdminGroup.isEmpty() && c.groups.contains(m_config.oidcAdminGroup);
+    const bool byEmail = c.emailVerified && m_config.oidcAdmins.contains(c.email.toLower());
+    return byGroup || byEmail ? AdminAuth::IdToken : AdminAuth::NotAdmin;
 }
 
 Server::Reply Server::relayKeys(const http::Request& request) {
@@ -356,6 +396,19 @@ ApiError Server::verifyIdentity(const RegisterRequest& r, std::optional<Identity
         return {401, QStringLiteral("invalid_id_token"),
                 QStringLiteral("The sign-in is too old; sign in again.")};
     }
+    if (!m_config.oidcAllowedDomains.isEmpty()) {
+        const QString email = v.claims->emailVerified ? v.claims->email.toLower() : QString();
+        const QString domain = email.section(QLatin1Char('@'), -1);
+        if (!email.contains(QLatin1Char('@')) || !m_config.oidcAllowedDomains.contains(domain)) {
+            return ApiError::forbidden(
+                email.isEmpty()
+                    ? QStringLiteral("This network wants a verified email in %1, and the "
+                                     "identity provider did not give one.")
+                          .arg(m_config.oidcAllowedDomains.join(QStringLiteral(", ")))
+                    : QStringLiteral("%1 is not in a domain this network allows (%2).")
+                          .arg(email, m_config.oidcAllowedDomains.join(QStringLiteral(", "))));
+        }
+    }
     *out = Identity{v.claims->issuer, v.claims->subject,
                     v.claims->emailVerified ? v.claims->email : QString(), v.claims->name};
     return {};
@@ -375,7 +428,7 @@ Server::Reply Server::registerNode(const http::Request& request, const QHostAddr
         e = m_registry->registerNode(parsed, identity ? &*identity : nullptr, m_config.clock(),
                                      &registration);
     }
-    if (e.status == 401) {
+    if (e.status == 401 && e.code != QStringLiteral("expired")) {
         m_badAuthKeys.spend(source, peer); // a wrong key or credential: counted and logged
     }
     m_metrics->countRegistration(e.ok() ? QStringLiteral("ok") : e.code);
@@ -427,6 +480,21 @@ Server::Reply Server::admin(const http::Request& request, const QStringList& par
             return error(e);
         }
         return json(QJsonObject{{QStringLiteral("expired"), *id}});
+    }
+    if (what == QStringLiteral("users") && parts.size() == 3) {
+        const std::optional<qint64> id = secrets::parseId(parts[1]);
+        const bool disable = parts[2] == QStringLiteral("disable");
+        if (!id || (!disable && parts[2] != QStringLiteral("enable"))) {
+            return error(ApiError::notFound(QStringLiteral("no such endpoint")));
+        }
+        if (method != "POST") {
+            return notAllowed();
+        }
+        if (ApiError e = m_registry->setUserDisabled(*id, disable, now)) {
+            return error(e);
+        }
+        return json(
+            QJsonObject{{disable ? QStringLiteral("disabled") : QStringLiteral("enabled"), *id}});
     }
     if (what == QStringLiteral("users") && parts.size() == 1) {
         if (method != "GET") {
@@ -494,6 +562,15 @@ Server::Reply Server::admin(const http::Request& request, const QStringList& par
         return json(QJsonObject{{QStringLiteral("revoked"), parts[1]}});
     }
     return error(ApiError::notFound(QStringLiteral("no such endpoint")));
+}
+
+QJsonObject Server::oidcInfo() const {
+    QJsonObject o{{QStringLiteral("issuer"), m_config.oidcIssuer},
+                  {QStringLiteral("clientId"), m_config.oidcClientId}};
+    if (!m_config.oidcClientSecret.isEmpty()) {
+        o.insert(QStringLiteral("clientSecret"), m_config.oidcClientSecret);
+    }
+    return o;
 }
 
 Server::Reply Server::metrics() {

@@ -87,7 +87,13 @@ private:
     static Reply json(const QJsonObject& object, int status = 200);
     static Reply error(const ApiError& e);
     static Reply tooMany(int retryAfterSeconds, const QString& message);
-    bool adminAuthorized(const http::Request& request) const;
+    // Who is calling the admin API: the admin token, an admin's ID token (--oidc-admin-group,
+    // --oidc-admins), an ID token of someone else, one signed by a key still being fetched, or
+    // nothing valid.
+    enum class AdminAuth { Token, IdToken, NotAdmin, KeysComing, No };
+    AdminAuth adminAuth(const http::Request& request);
+    bool adminAuthorized(const http::Request& request);
+    QJsonObject oidcInfo() const; // the "oidc" of /api/v1/info
     // Whether `head` carries `token` as a Bearer token; else *answer is 401, or 429 once the
     // source has spent its budget of wrong ones (`what`: "admin", "relay").
     bool tokenAccepted(const http::Request& head, const QHostAddress& peer, const QString& token,

@@ -7,6 +7,7 @@
 
 #include <QDateTime>
 #include <QString>
+#include <QStringList>
 
 #include "core/wire/mapnode.h"
 #include "server/overlayprefixes.h"
@@ -39,6 +40,12 @@ struct ServerConfig {
     // (both empty = authkeys only).
     QString oidcIssuer;
     QString oidcClientId;
+    // Given to clients in /api/v1/info for providers that want a secret even from desktop apps
+    // (RFC 8252 §8.5: a secret in a native app is not confidential); empty = a public client.
+    QString oidcClientSecret;
+    QStringList oidcAllowedDomains; // lower case; empty = any verified email, or none
+    QString oidcAdminGroup;         // members (the "groups" claim) may use the admin API
+    QStringList oidcAdmins;         // verified emails (lower case) that may use the admin API
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 15'000;
     int expirySweepMs = 1'000;

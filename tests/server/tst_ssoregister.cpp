@@ -5,7 +5,10 @@
 // old, with the wrong nonce, or of a disabled user is refused with a sentence; a key the
 // provider has just rotated in is fetched and the same token goes through a moment later.
 #include <QDateTime>
+#include <QJsonArray>
+
 #include <QTest>
+#include <functional>
 
 #include "fakeidp.h"
 #include "jwttest.h"
@@ -45,13 +48,24 @@ private:
     QTemporaryDir dir;
     int databases = 0;
 
-    std::unique_ptr<calnet::server::Server> start(const FakeIdp& idp) {
+    std::unique_ptr<calnet::server::Server>
+    start(const FakeIdp& idp,
+          const std::function<void(calnet::server::ServerConfig&)>& adjust = {}) {
         auto config =
             testConfig(QStringLiteral("sqlite:") + dir.filePath(QString::number(++databases)));
         config.oidcIssuer = idp.url();
         config.oidcClientId = kClient;
+        if (adjust)
+            adjust(config);
         auto server = startInProcess(config);
         return server;
+    }
+    static Response adminAs(quint16 port, const QByteArray& bearer) {
+        return httpCall(port, "GET", QStringLiteral("/api/v1/admin/users"), {},
+                        QString::fromLatin1(bearer));
+    }
+    static QJsonObject nodeOf(quint16 port, qint64 id) {
+        return findNode(admin(port, "GET", "nodes").json().value("nodes").toArray(), id);
     }
     static bool waitKeys(const FakeIdp& idp) {
         QElapsedTimer t;
@@ -136,6 +150,171 @@ private slots:
         QVERIFY(found);
         QVERIFY(refused(body(token(key, claims(idp.url(), "bob-2", "bob@example.com"))), 403,
                         "forbidden"));
+    }
+
+    void allowedDomains() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server = start(idp, [](auto& c) { c.oidcAllowedDomains = {"example.com", "b.org"}; });
+        QVERIFY(server);
+        QVERIFY(waitKeys(idp));
+        const quint16 port = server->port();
+        QCOMPARE(
+            registerNode(port, body(token(key, claims(idp.url(), "a", "Ada@Example.COM")))).status,
+            200);
+        QCOMPARE(registerNode(port, body(token(key, claims(idp.url(), "b", "bo@b.org")))).status,
+                 200);
+        const Response outside =
+            registerNode(port, body(token(key, claims(idp.url(), "e", "eve@example.com.evil"))));
+        QCOMPARE(outside.status, 403);
+        QVERIFY(outside.body.contains("eve@example.com.evil is not in a domain this network "
+                                      "allows (example.com, b.org)"));
+        QJsonObject unverified = claims(idp.url(), "u", "ada@example.com");
+        unverified["email_verified"] = false;
+        const Response u = registerNode(port, body(token(key, unverified)));
+        QCOMPARE(u.status, 403);
+        QVERIFY(u.body.contains("did not give one"));
+    }
+
+    void adminApiTakesAnAdminsIdToken() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server = start(idp, [](auto& c) {
+            c.oidcAdmins = {"boss@example.com"};
+            c.oidcAdminGroup = QStringLiteral("calnet-admins");
+        });
+        QVERIFY(server);
+        QVERIFY(waitKeys(idp));
+        const quint16 port = server->port();
+        QJsonObject boss = claims(idp.url(), "boss", "Boss@example.com");
+        boss.remove("nonce"); // nobody asked for a nonce for this token
+        QCOMPARE(adminAs(port, token(key, boss)).status, 200);
+        QJsonObject member = claims(idp.url(), "m", "m@example.com");
+        member["groups"] = QJsonArray{"staff", "calnet-admins"};
+        QCOMPARE(adminAs(port, token(key, member)).status, 200);
+        // Signed by the provider, but not an admin: refused, and said so.
+        QJsonObject staff = claims(idp.url(), "s", "s@example.com");
+        staff["groups"] = QJsonArray{"staff"};
+        QCOMPARE(adminAs(port, token(key, staff)).status, 403);
+        QJsonObject unverified = claims(idp.url(), "x", "boss@example.com");
+        unverified["email_verified"] = false;
+        QCOMPARE(adminAs(port, token(key, unverified)).status, 403);
+        // Not the provider's signature, expired, or for another client: a wrong token.
+        TestKey stranger(false, QStringLiteral("k1"));
+        QCOMPARE(adminAs(port, token(stranger, boss)).status, 401);
+        QJsonObject old = boss;
+        old["exp"] = double(QDateTime::currentSecsSinceEpoch() - 3600);
+        QCOMPARE(adminAs(port, token(key, old)).status, 401);
+        QJsonObject other = boss;
+        other["aud"] = "another-client";
+        QCOMPARE(adminAs(port, token(key, other)).status, 401);
+        // The admin token still works beside them.
+        QCOMPARE(admin(port, "GET", "users").status, 200);
+    }
+
+    void disablingAUserTakesItsNodesOff() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server = start(idp);
+        QVERIFY(server);
+        QVERIFY(waitKeys(idp));
+        const quint16 port = server->port();
+        const QJsonObject first = body(token(key, claims(idp.url(), "bob", "bob@example.com")));
+        const Response a = registerNode(port, first);
+        const Response b =
+            registerNode(port, body(token(key, claims(idp.url(), "bob", "bob@example.com"))));
+        QCOMPARE(a.status, 200);
+        QCOMPARE(b.status, 200);
+        const qint64 userId = admin(port, "GET", "users")
+                                  .json()
+                                  .value("users")
+                                  .toArray()[0]
+                                  .toObject()
+                                  .value("id")
+                                  .toInteger();
+        const qint64 now = QDateTime::currentSecsSinceEpoch();
+        QVERIFY(nodeOf(port, a.json().value("nodeId").toInteger()).value("keyExpiry").toInteger() >
+                now);
+        QCOMPARE(admin(port, "POST", QStringLiteral("users/%1/disable").arg(userId)).status, 200);
+        for (const Response* r : {&a, &b}) {
+            const qint64 id = r->json().value("nodeId").toInteger();
+            QVERIFY(nodeOf(port, id).value("keyExpiry").toInteger() <= now + 1);
+        }
+        QVERIFY(admin(port, "GET", "users")
+                    .json()
+                    .value("users")
+                    .toArray()[0]
+                    .toObject()
+                    .value("disabled")
+                    .toBool());
+        // Neither its credential nor a new sign-in brings a node back.
+        QJsonObject again = first;
+        again.remove("idToken");
+        again.remove("nonce");
+        again["credential"] = a.json().value("credential");
+        QCOMPARE(registerNode(port, again).status, 403);
+        QCOMPARE(registerNode(port, body(token(key, claims(idp.url(), "bob", "bob@example.com"))))
+                     .status,
+                 403);
+        QCOMPARE(admin(port, "POST", QStringLiteral("users/%1/enable").arg(userId)).status, 200);
+        // Enabled again: its expired key wants a fresh sign-in.
+        const Response stale = registerNode(port, again);
+        QCOMPARE(stale.status, 401);
+        QCOMPARE(stale.errorCode(), QStringLiteral("expired"));
+        QJsonObject fresh = again;
+        fresh["idToken"] =
+            QString::fromLatin1(token(key, claims(idp.url(), "bob", "bob@example.com")));
+        fresh["nonce"] = "nonce-1";
+        QCOMPARE(registerNode(port, fresh).status, 200);
+        QCOMPARE(admin(port, "POST", "users/999/disable").status, 404);
+        QCOMPARE(admin(port, "GET", QStringLiteral("users/%1/disable").arg(userId)).status, 405);
+    }
+
+    void renewingWantsAFreshSignInBySamePerson() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server = start(idp);
+        QVERIFY(server);
+        QVERIFY(waitKeys(idp));
+        const quint16 port = server->port();
+        const QJsonObject b = body(token(key, claims(idp.url(), "ada", "ada@example.com")));
+        const Response r = registerNode(port, b);
+        QCOMPARE(r.status, 200);
+        const qint64 expiry = r.json().value("keyExpiry").toInteger();
+        QJsonObject byCredential = b;
+        byCredential.remove("idToken");
+        byCredential.remove("nonce");
+        byCredential["credential"] = r.json().value("credential");
+        QTest::qWait(1100);
+        // The credential keeps the node on, without moving its expiry.
+        const Response kept = registerNode(port, byCredential);
+        QCOMPARE(kept.status, 200);
+        QCOMPARE(kept.json().value("keyExpiry").toInteger(), expiry);
+        byCredential["credential"] = kept.json().value("credential");
+        // Someone else's sign-in cannot take this node over.
+        QJsonObject other = byCredential;
+        other["idToken"] =
+            QString::fromLatin1(token(key, claims(idp.url(), "eve", "e@example.com")));
+        other["nonce"] = "nonce-1";
+        const Response takeover = registerNode(port, other);
+        QCOMPARE(takeover.status, 403);
+        QVERIFY(takeover.body.contains("belongs to the account ada@example.com"));
+        // Expired: the credential alone is refused; the same person signing in renews it.
+        QCOMPARE(admin(port, "POST",
+                       QStringLiteral("nodes/%1/expire").arg(r.json().value("nodeId").toInteger()))
+                     .status,
+                 200);
+        const Response refused = registerNode(port, byCredential);
+        QCOMPARE(refused.status, 401);
+        QCOMPARE(refused.errorCode(), QStringLiteral("expired"));
+        QJsonObject renew = byCredential;
+        renew["idToken"] =
+            QString::fromLatin1(token(key, claims(idp.url(), "ada", "a@example.com")));
+        renew["nonce"] = "nonce-1";
+        const Response renewed = registerNode(port, renew);
+        QCOMPARE(renewed.status, 200);
+        QCOMPARE(renewed.json().value("nodeId"), r.json().value("nodeId"));
+        QVERIFY(renewed.json().value("keyExpiry").toInteger() > expiry);
     }
 
     void withoutSsoTheServerSaysSo() {

@@ -46,8 +46,8 @@ bool isAdmin(const http::Request& r) {
 
 // The requests whose body the server reads: everything else is answered from its head.
 bool needsBody(const http::Request& r) {
-    return r.method == "POST" &&
-           (r.path == "/api/v1/register" || r.path == kAdminPrefix + "authkeys");
+    return r.method == "POST" && (r.path == "/api/v1/register" || r.path == "/api/v1/logout" ||
+                                  r.path == kAdminPrefix + "authkeys");
 }
 
 } // namespace
@@ -186,7 +186,8 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
             return Decision::Answer;
         }
     }
-    if (head.path == "/api/v1/register" && head.method == "POST") {
+    if ((head.path == "/api/v1/register" || head.path == "/api/v1/logout") &&
+        head.method == "POST") {
         std::optional<int> wait = m_badAuthKeys.retryAfter(source);
         if (!wait) {
             wait = m_registrations.retryAfter(source);
@@ -265,6 +266,12 @@ Server::Reply Server::route(const http::Request& request, const QHostAddress& pe
             return *r;
         }
         return registerNode(request, peer);
+    }
+    if (path == "/api/v1/logout") {
+        if (auto r = only("POST")) {
+            return *r;
+        }
+        return logoutNode(request, peer);
     }
     if (path == kRelayKeysPath) {
         if (auto r = only("GET")) {
@@ -433,6 +440,26 @@ Server::Reply Server::registerNode(const http::Request& request, const QHostAddr
     }
     m_metrics->countRegistration(e.ok() ? QStringLiteral("ok") : e.code);
     return e ? error(e) : json(registration.toJson(m_config));
+}
+
+Server::Reply Server::logoutNode(const http::Request& request, const QHostAddress& peer) {
+    const QJsonObject body = QJsonDocument::fromJson(request.body).object();
+    const QString credential = body.value(QStringLiteral("credential")).toString();
+    const std::optional<qint64> id = secrets::credentialNodeId(credential);
+    std::optional<NodeRecord> node;
+    if (id) {
+        if (ApiError e = m_storage->nodes().get(*id, &node)) {
+            return error(e);
+        }
+    }
+    if (!node || !secrets::verifySecret(credential, node->credentialHash)) {
+        m_badAuthKeys.spend(http::HttpListener::sourceKey(peer), peer);
+        return error(ApiError::unauthorized(QStringLiteral("invalid node credential")));
+    }
+    if (ApiError e = m_registry->deleteNode(node->id, m_config.clock())) {
+        return error(e);
+    }
+    return json(QJsonObject{{QStringLiteral("deleted"), node->id}});
 }
 
 Server::Reply Server::admin(const http::Request& request, const QStringList& parts) {

@@ -77,6 +77,8 @@ private:
     Reply route(const http::Request& request, const QHostAddress& peer);
     Reply admin(const http::Request& request, const QStringList& parts);
     Reply registerNode(const http::Request& request, const QHostAddress& peer);
+    // POST /api/v1/logout {"credential"}: a node deletes itself when its user signs out.
+    Reply logoutNode(const http::Request& request, const QHostAddress& peer);
     // The identity an ID token proves (signature, issuer, audience, times, nonce, issued in
     // the last 10 minutes).
     ApiError verifyIdentity(const RegisterRequest& r, std::optional<Identity>* out);

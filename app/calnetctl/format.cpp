@@ -1,5 +1,7 @@
 #include "app/calnetctl/format.h"
 
+#include <QDateTime>
+
 #include <QJsonArray>
 #include <QStringList>
 
@@ -47,7 +49,18 @@ QString formatAge(qint64 seconds) {
     return parts.join(QStringLiteral(", "));
 }
 
-QString formatStatus(const QJsonObject& s) {
+QString formatTimeLeft(qint64 expiry, qint64 now) {
+    const qint64 left = expiry - now;
+    if (left <= 0)
+        return QStringLiteral("expired");
+    if (left >= 86400)
+        return QStringLiteral("%1d %2h").arg(left / 86400).arg(left % 86400 / 3600);
+    if (left >= 3600)
+        return QStringLiteral("%1h %2m").arg(left / 3600).arg(left % 3600 / 60);
+    return QStringLiteral("%1m %2s").arg(left / 60).arg(left % 60);
+}
+
+QString formatStatus(const QJsonObject& s, qint64 now) {
     QString out = QStringLiteral("state: %1\n").arg(s.value("state").toString());
     if (!s.value("profile").isNull())
         out += QStringLiteral("profile: %1\n").arg(s.value("profile").toString());
@@ -60,6 +73,17 @@ QString formatStatus(const QJsonObject& s) {
         out += QStringLiteral("node: %1 (id %2)\n")
                    .arg(s.value("hostname").toString())
                    .arg(qint64(s.value("nodeId").toDouble()));
+        if (!s.value("user").toString().isEmpty())
+            out += QStringLiteral("user: %1\n").arg(s.value("user").toString());
+        if (const qint64 expiry = s.value("keyExpiry").toInteger(0); expiry > 0)
+            out += QStringLiteral("key expiry: %1 (%2)\n")
+                       .arg(QDateTime::fromSecsSinceEpoch(expiry, Qt::UTC)
+                                .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")),
+                            formatTimeLeft(expiry, now));
+        if (s.value("signInRequired").toBool())
+            out += QStringLiteral("sign-in required: the node key has expired; run calnetctl "
+                                  "login --server %1\n")
+                       .arg(s.value("server").toString());
         out += QStringLiteral("control: %1\n").arg(s.value("control").toString());
         if (s.value("controlError").isString())
             out += QStringLiteral("control error: %1\n").arg(s.value("controlError").toString());

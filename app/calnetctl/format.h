@@ -11,7 +11,10 @@ namespace calnet::ctl {
 [[nodiscard]] QString formatBytes(qint64 bytes);
 // "1 hour, 2 minutes, 5 seconds" (as wg's latest handshake).
 [[nodiscard]] QString formatAge(qint64 seconds);
-[[nodiscard]] QString formatStatus(const QJsonObject& status);
+// `now` (Unix seconds) is for the time left on the node key.
+[[nodiscard]] QString formatStatus(const QJsonObject& status, qint64 now);
+// "23h 59m", "4m 10s", "expired": how long until `expiry`.
+[[nodiscard]] QString formatTimeLeft(qint64 expiry, qint64 now);
 [[nodiscard]] QString formatPeers(const QJsonObject& peers);
 // One peer's path in words: "direct (203.0.113.12:41641, 1.3 ms)", "relayed via default
 // (4.1 ms): trying direct…", "no path: the relay is not reachable".

@@ -2,6 +2,7 @@
 // over the local socket; --json prints the helper's reply as is.
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -11,6 +12,7 @@
 #include <cstdio>
 
 #include "app/calnetctl/format.h"
+#include "app/calnetctl/login.h"
 #include "core/ipc/client.h"
 
 using namespace calnet;
@@ -27,6 +29,14 @@ const char* kCommands =
     "                         join a Calnet network (the auth key is needed the first time)\n"
     "                         and connect to it; the profile is named N, by default\n"
     "                         calnet-<server host>\n"
+    "  login --server URL [--hostname H] [--name N] [--browser]\n"
+    "                         join a Calnet network by signing in at its identity provider:\n"
+    "                         prints a URL and a code to enter there (or, with --browser or\n"
+    "                         a provider without device sign-in, a link for a browser on\n"
+    "                         this machine), then connects\n"
+    "  logout [--name N] [--delete]\n"
+    "                         disconnect and forget this device's identity in the network\n"
+    "                         (--delete: delete the node on the server too)\n"
     "  down                   disconnect\n"
     "  import FILE [--name N] import a wg-quick file (FILE '-' reads standard input)\n"
     "  profiles               list profiles (* = connected)\n"
@@ -74,8 +84,13 @@ int main(int argc, char** argv) {
                                         QStringLiteral("import, up --server: the profile's name."),
                                         QStringLiteral("name"));
     const QCommandLineOption serverOption(QStringLiteral("server"),
-                                          QStringLiteral("up: the Calnet server to join."),
+                                          QStringLiteral("up, login: the Calnet server to join."),
                                           QStringLiteral("url"));
+    const QCommandLineOption browserOption(
+        QStringLiteral("browser"),
+        QStringLiteral("login: sign in with a browser on this machine, not with a code."));
+    const QCommandLineOption deleteOption(
+        QStringLiteral("delete"), QStringLiteral("logout: delete the node on the server too."));
     const QCommandLineOption authKeyOption(QStringLiteral("auth-key"),
                                            QStringLiteral("up --server: a pre-auth key."),
                                            QStringLiteral("key"));
@@ -89,8 +104,8 @@ int main(int argc, char** argv) {
                                          QStringLiteral("ping: rounds, 1 to 100 (default 10)."),
                                          QStringLiteral("n"));
     parser.addOptions({helpOption, versionOption, socketOption, jsonOption, nameOption,
-                       serverOption, authKeyOption, authKeyFileOption, hostnameOption,
-                       countOption});
+                       serverOption, authKeyOption, authKeyFileOption, hostnameOption, countOption,
+                       browserOption, deleteOption});
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("See Commands."),
                                  QStringLiteral("COMMAND [ARGS]"));
     if (!parser.parse(app.arguments()))
@@ -131,18 +146,33 @@ int main(int argc, char** argv) {
     QString method;
     QJsonObject params;
     auto needs = [&](int n) { return positional.size() == n; };
+    const bool login = command == QLatin1StringView("login");
+    const bool logout = command == QLatin1StringView("logout");
     if ((authKey || authKeyFile || hostname) && !server)
         return usageError(QStringLiteral("--auth-key, --auth-key-file and --hostname go "
-                                         "with up --server"));
+                                         "with up --server or login --server"));
     if (authKey && authKeyFile)
         return usageError(QStringLiteral("give --auth-key or --auth-key-file, not both"));
-    if (server && command != QLatin1StringView("up"))
-        return usageError(QStringLiteral("--server goes with up"));
+    if (server && command != QLatin1StringView("up") && !login)
+        return usageError(QStringLiteral("--server goes with up or login"));
+    if (login && (authKey || authKeyFile))
+        return usageError(QStringLiteral("login signs in at the identity provider; an auth key "
+                                         "goes with up --server"));
+    if (parser.isSet(browserOption) && !login)
+        return usageError(QStringLiteral("--browser goes with login"));
+    if (parser.isSet(deleteOption) && !logout)
+        return usageError(QStringLiteral("--delete goes with logout"));
+    if (login) {
+        if (!server || !needs(0))
+            return usageError(QStringLiteral("login needs --server URL"));
+        return ctl::runLogin(
+            {socketPath, *server, hostname, importName, json, parser.isSet(browserOption)});
+    }
     if (parser.isSet(countOption) && command != QLatin1StringView("ping"))
         return usageError(QStringLiteral("--count goes with ping"));
     int timeoutMs = kTimeoutMs;
-    if (importName && command != QLatin1StringView("import") && !server)
-        return usageError(QStringLiteral("--name goes with import or up --server"));
+    if (importName && command != QLatin1StringView("import") && !server && !logout)
+        return usageError(QStringLiteral("--name goes with import, up --server, login or logout"));
     if (command == QLatin1StringView("status") && needs(0)) {
         method = QStringLiteral("status");
     } else if (command == QLatin1StringView("version") && needs(0)) {
@@ -169,6 +199,12 @@ int main(int argc, char** argv) {
         method = QStringLiteral("connect");
         if (!positional.isEmpty())
             params.insert("name", positional.first());
+    } else if (logout && needs(0)) {
+        method = QStringLiteral("logout");
+        if (importName)
+            params.insert("name", *importName);
+        if (parser.isSet(deleteOption))
+            params.insert("deleteNode", true);
     } else if (command == QLatin1StringView("down") && needs(0)) {
         method = QStringLiteral("disconnect");
     } else if (command == QLatin1StringView("profiles") && needs(0)) {
@@ -247,7 +283,16 @@ int main(int argc, char** argv) {
     }
     if (method == QLatin1StringView("status") || method == QLatin1StringView("connect") ||
         method == QLatin1StringView("up") || method == QLatin1StringView("disconnect"))
-        print(ctl::formatStatus(r));
+        print(ctl::formatStatus(r, QDateTime::currentSecsSinceEpoch()));
+    else if (method == QLatin1StringView("logout"))
+        print(r.value("deleted").toBool()
+                  ? QStringLiteral("signed out of %1; the node was deleted on the server\n")
+                        .arg(r.value("profile").toString())
+              : r.value("deleteError").isString()
+                  ? QStringLiteral("signed out of %1; the node could not be deleted on the "
+                                   "server: %2\n")
+                        .arg(r.value("profile").toString(), r.value("deleteError").toString())
+                  : QStringLiteral("signed out of %1\n").arg(r.value("profile").toString()));
     else if (method == QLatin1StringView("peers"))
         print(ctl::formatPeers(r));
     else if (method == QLatin1StringView("netcheck"))

@@ -30,6 +30,9 @@ constexpr std::array kMethods{
     MethodInfo{kMethodUp, Role::Admin},
     MethodInfo{kMethodNetcheck, Role::Reader},
     MethodInfo{kMethodPing, Role::Admin}, // sends packets
+    // Makes calnetd fetch a URL: not for everyone.
+    MethodInfo{kMethodServerInfo, Role::Admin},
+    MethodInfo{kMethodLogout, Role::Admin},
 };
 
 struct ErrorCodeName {
@@ -281,8 +284,8 @@ std::optional<QString> normaliseServerUrl(const QString& text) {
 bool isValidMeshHostname(QStringView hostname) {
     // One DNS label (RFC 1123 §2.1): letters, digits and hyphens, 1-63 of them, neither first
     // nor last a hyphen, so that <hostname>.<network> always resolves as a name.
-    if (hostname.isEmpty() || hostname.size() > kMaxHostnameLength ||
-        hostname.front() == u'-' || hostname.back() == u'-') {
+    if (hostname.isEmpty() || hostname.size() > kMaxHostnameLength || hostname.front() == u'-' ||
+        hostname.back() == u'-') {
         return false;
     }
     return std::all_of(hostname.begin(), hostname.end(), [](QChar c) {
@@ -445,13 +448,16 @@ ParamsResult<SubscribeParams> parseSubscribeParams(const QJsonObject& params) {
 }
 
 ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
-    constexpr std::array kAllowed{"server"_L1, "authKey"_L1, "hostname"_L1, "name"_L1};
+    constexpr std::array kAllowed{"server"_L1, "authKey"_L1,  "idToken"_L1,
+                                  "nonce"_L1,  "hostname"_L1, "name"_L1};
     if (auto error = rejectUnknownKeys(params, kAllowed)) {
         return *error;
     }
     std::optional<ParamsError> error;
     auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
     auto authKey = optionalString(params, "authKey"_L1, kMaxAuthKeyLength, error);
+    auto idToken = optionalString(params, "idToken"_L1, kMaxIdTokenLength, error);
+    auto nonce = optionalString(params, "nonce"_L1, kMaxNonceLength, error);
     auto hostname = optionalString(params, "hostname"_L1, kMaxHostnameLength, error);
     auto name = optionalProfileName(params, "name"_L1, error);
     if (error) {
@@ -472,6 +478,25 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
                                u"\"authKey\" must be printable ASCII without spaces"_s);
         }
     }
+    if (idToken) {
+        if (authKey) {
+            return paramsError("idToken"_L1, u"give \"authKey\" or \"idToken\", not both"_s);
+        }
+        // A JWS in compact form: three base64url parts.
+        const bool compact = idToken->count(QLatin1Char('.')) == 2 &&
+                             std::all_of(idToken->begin(), idToken->end(), [](QChar c) {
+                                 const char16_t u = c.unicode();
+                                 return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') ||
+                                        (u >= u'0' && u <= u'9') || u == u'-' || u == u'_' ||
+                                        u == u'.';
+                             });
+        if (!compact) {
+            return paramsError("idToken"_L1, u"\"idToken\" is not a compact JWT"_s);
+        }
+    }
+    if (nonce && !idToken) {
+        return paramsError("nonce"_L1, u"\"nonce\" goes with \"idToken\""_s);
+    }
     if (hostname) {
         if (!isValidMeshHostname(*hostname)) {
             return paramsError("hostname"_L1,
@@ -479,7 +504,46 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
                                    kMaxHostnameLength));
         }
     }
-    return UpParams{std::move(*url), std::move(authKey), std::move(hostname), std::move(name)};
+    return UpParams{std::move(*url),  std::move(authKey),  std::move(idToken),
+                    std::move(nonce), std::move(hostname), std::move(name)};
+}
+
+ParamsResult<ServerInfoParams> parseServerInfoParams(const QJsonObject& params) {
+    constexpr std::array kAllowed{"server"_L1};
+    if (auto error = rejectUnknownKeys(params, kAllowed)) {
+        return *error;
+    }
+    std::optional<ParamsError> error;
+    auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
+    if (error) {
+        return *error;
+    }
+    std::optional<QString> url = normaliseServerUrl(*server);
+    if (!url) {
+        return paramsError("server"_L1,
+                           u"\"server\" must be an http:// or https:// URL with a host"_s);
+    }
+    return ServerInfoParams{std::move(*url)};
+}
+
+ParamsResult<LogoutParams> parseLogoutParams(const QJsonObject& params) {
+    constexpr std::array kAllowed{"name"_L1, "deleteNode"_L1};
+    if (auto error = rejectUnknownKeys(params, kAllowed)) {
+        return *error;
+    }
+    std::optional<ParamsError> error;
+    auto name = optionalProfileName(params, "name"_L1, error);
+    if (error) {
+        return *error;
+    }
+    LogoutParams out{std::move(name), false};
+    if (params.contains("deleteNode"_L1)) {
+        if (!params.value("deleteNode"_L1).isBool()) {
+            return paramsError("deleteNode"_L1, u"\"deleteNode\" must be true or false"_s);
+        }
+        out.deleteNode = params.value("deleteNode"_L1).toBool();
+    }
+    return out;
 }
 
 Health healthFor(std::optional<qint64> handshakeAgeSeconds) {

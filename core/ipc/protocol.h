@@ -65,6 +65,8 @@ inline constexpr QLatin1StringView kMethodSubscribe{"subscribe"};
 inline constexpr QLatin1StringView kMethodUp{"up"};
 inline constexpr QLatin1StringView kMethodNetcheck{"netcheck"};
 inline constexpr QLatin1StringView kMethodPing{"ping"};
+inline constexpr QLatin1StringView kMethodServerInfo{"server.info"};
+inline constexpr QLatin1StringView kMethodLogout{"logout"};
 
 inline constexpr QLatin1StringView kEventState{"state"};
 inline constexpr QLatin1StringView kEventPeers{"peers"};
@@ -201,11 +203,22 @@ struct ConnectParams {
 constexpr qsizetype kMaxServerUrlLength = 2048;
 constexpr qsizetype kMaxAuthKeyLength = 512;
 constexpr qsizetype kMaxHostnameLength = 63;
+constexpr qsizetype kMaxIdTokenLength = 16 * 1024;
+constexpr qsizetype kMaxNonceLength = 256;
 struct UpParams {
     QString server;                  // http:// or https:// URL with a host
     std::optional<QString> authKey;  // pre-auth key; needed the first time only
+    std::optional<QString> idToken;  // or an OpenID Connect ID token (SSO), never stored
+    std::optional<QString> nonce;    // the nonce of the sign-in that made idToken
     std::optional<QString> hostname; // 1-63 of [A-Za-z0-9-]; default: this machine's name
     std::optional<QString> name;     // profile name; default "calnet-<server host>"
+};
+struct ServerInfoParams { // server.info: what a server offers, asked by calnetd
+    QString server;       // normalised like UpParams::server
+};
+struct LogoutParams {
+    std::optional<QString> name; // the mesh profile; default: the connected or only one
+    bool deleteNode = false;     // also delete the node on the server
 };
 struct SubscribeParams {
     bool state = true;
@@ -221,6 +234,8 @@ template <typename T> using ParamsResult = std::variant<T, ParamsError>;
 [[nodiscard]] ParamsResult<ConnectParams> parseConnectParams(const QJsonObject& params);
 [[nodiscard]] ParamsResult<SubscribeParams> parseSubscribeParams(const QJsonObject& params);
 [[nodiscard]] ParamsResult<UpParams> parseUpParams(const QJsonObject& params);
+[[nodiscard]] ParamsResult<ServerInfoParams> parseServerInfoParams(const QJsonObject& params);
+[[nodiscard]] ParamsResult<LogoutParams> parseLogoutParams(const QJsonObject& params);
 
 // --- Handshake health (docs/ipc.md "Peer"), shared so server, CLI and app agree ---
 

@@ -156,8 +156,20 @@ void ConnectionController::onNodeDeleted(const QString& why) {
 
 // ---- up (registration) -------------------------------------------------------------------------
 
+bool ConnectionController::renewSignIn(const QString& name, const JoinSecret& secret, Done done) {
+    if (!mesh_ || operation_ != Operation::None || profile_ != name || state_ != State::Connected)
+        return false;
+    mesh_->renewSignIn(secret, [done = std::move(done)](const QString& error) {
+        if (error.isEmpty())
+            done(std::nullopt);
+        else
+            done(Failure{ipc::ErrorCode::Failed, error});
+    });
+    return true;
+}
+
 void ConnectionController::registerAndConnect(const QString& name, MeshProfile mesh,
-                                              const QString& authKey, Done done) {
+                                              const JoinSecret& secret, Done done) {
     if (operation_ != Operation::None) {
         done(Failure{
             ipc::ErrorCode::Conflict,
@@ -174,25 +186,27 @@ void ConnectionController::registerAndConnect(const QString& name, MeshProfile m
     waiters_ = {std::move(done)};
     setState(State::Connecting);
     const bool withCredential = mesh.registered();
-    register_(name, std::move(mesh), authKey, withCredential);
+    register_(name, std::move(mesh), secret, withCredential);
 }
 
-void ConnectionController::register_(const QString& name, MeshProfile mesh, const QString& authKey,
-                                     bool withCredential) {
+void ConnectionController::register_(const QString& name, MeshProfile mesh,
+                                     const JoinSecret& secret, bool withCredential) {
     if (registrar_)
         registrar_->deleteLater();
     registrar_ = new ControlClient(mesh.server, options_.control, this);
+    // With the credential first: an auth key is spent only when the server no longer takes it.
+    const JoinSecret first =
+        withCredential ? JoinSecret{QString(), secret.idToken, secret.nonce} : secret;
     registrar_->registerNode(
-        registerRequest(mesh, withCredential ? QString() : authKey),
-        [this, name, mesh, authKey,
-         withCredential](const std::optional<ControlClient::Registration>& r,
-                         const ControlClient::RegisterError& e) mutable {
+        registerRequest(mesh, first), [this, name, mesh, secret, withCredential](
+                                          const std::optional<ControlClient::Registration>& r,
+                                          const ControlClient::RegisterError& e) mutable {
             if (operation_ != Operation::Registering)
                 return; // cancelled
             if (!r) {
                 // A credential the server no longer takes, but an auth key at hand: join with it.
-                if (withCredential && !authKey.isEmpty() && e.httpStatus == 401) {
-                    register_(name, mesh, authKey, false);
+                if (withCredential && !secret.authKey.isEmpty() && e.httpStatus == 401) {
+                    register_(name, mesh, secret, false);
                     return;
                 }
                 // The server is unreachable but we know our addresses: come up on what we know;

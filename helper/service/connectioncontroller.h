@@ -78,10 +78,13 @@ public:
     ~ConnectionController() override;
 
     void connectTo(Target target, Done done);
-    // `up`: registers `mesh` (with authKey when not empty, else its credential), stores what
-    // the server assigned, then connects it.
-    void registerAndConnect(const QString& name, MeshProfile mesh, const QString& authKey,
+    // `up`: registers `mesh` (with the auth key when given, else its credential, and the ID
+    // token when given), stores what the server assigned, then connects it.
+    void registerAndConnect(const QString& name, MeshProfile mesh, const JoinSecret& secret,
                             Done done);
+    // `up` with an ID token for the mesh profile that is connected: renews its key in place.
+    // False (and `done` not called) when `name` is not the connected mesh profile.
+    bool renewSignIn(const QString& name, const JoinSecret& secret, Done done);
     // keepIntent: the store keeps the profile as the one to reconnect at the next start.
     void disconnect(bool keepIntent, Done done);
     // Blocks until the operation in flight is done, then disconnects keeping the intent.
@@ -110,7 +113,7 @@ private:
     void setState(State state, const QString& error = {});
     void startOpen(const Target& target);
     void opened(const Target& target, Opened result);
-    void register_(const QString& name, MeshProfile mesh, const QString& authKey,
+    void register_(const QString& name, MeshProfile mesh, const JoinSecret& secret,
                    bool withCredential);
     void registrationFailed(const QString& message);
     void cancelRegistration(const QString& why);

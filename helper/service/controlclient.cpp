@@ -77,6 +77,68 @@ QUrl ControlClient::mapUrl() const {
 
 // ---- registration ------------------------------------------------------------------------------
 
+namespace {
+
+// An error reply of the server ({"error": {"code", "message"}}), its message cut to size.
+ControlClient::RegisterError serverError(int status, const QJsonObject& reply,
+                                         const QString& fallback) {
+    const QJsonObject e = reply.value("error"_L1).toObject();
+    ControlClient::RegisterError error;
+    error.httpStatus = status;
+    error.code = e.value("code"_L1).toString(u"http_%1"_s.arg(status));
+    error.message = e.value("message"_L1).toString(fallback);
+    error.message.truncate(kMaxServerMessage);
+    return error;
+}
+
+} // namespace
+
+void ControlClient::fetchInfo(InfoCallback callback) {
+    QNetworkRequest http(withPath(base_, u"/api/v1/info"_s));
+    http.setTransferTimeout(int(options_.registerTimeout.count()));
+    QNetworkReply* reply = http_->get(http);
+    connect(reply, &QNetworkReply::finished, this, [reply, callback = std::move(callback)] {
+        reply->deleteLater();
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        const QJsonObject o = QJsonDocument::fromJson(reply->read(kMaxRegisterReply)).object();
+        if (status == 0) {
+            callback(std::nullopt, RegisterError{0, u"network"_s, reply->errorString()});
+            return;
+        }
+        if (status != 200) {
+            callback(std::nullopt, serverError(status, o, reply->errorString()));
+            return;
+        }
+        if (!o.value("auth"_L1).isArray()) {
+            callback(std::nullopt,
+                     RegisterError{status, u"bad_reply"_s,
+                                   u"this is not a Calnet server (no \"auth\" in its info)"_s});
+            return;
+        }
+        callback(o, RegisterError{status, {}, {}});
+    });
+}
+
+void ControlClient::deleteNode(const QString& credential, DoneCallback callback) {
+    QNetworkRequest http(withPath(base_, u"/api/v1/logout"_s));
+    http.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
+    http.setTransferTimeout(int(options_.registerTimeout.count()));
+    QNetworkReply* reply = http_->post(
+        http,
+        QJsonDocument(QJsonObject{{"credential"_L1, credential}}).toJson(QJsonDocument::Compact));
+    connect(reply, &QNetworkReply::finished, this, [reply, callback = std::move(callback)] {
+        reply->deleteLater();
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        const QJsonObject o = QJsonDocument::fromJson(reply->read(kMaxRegisterReply)).object();
+        if (status == 0)
+            callback(RegisterError{0, u"network"_s, reply->errorString()});
+        else if (status != 200)
+            callback(serverError(status, o, reply->errorString()));
+        else
+            callback(RegisterError{200, {}, {}});
+    });
+}
+
 void ControlClient::registerNode(const RegisterRequest& request, RegisterCallback callback) {
     QJsonObject body{{"nodeKey"_L1, request.nodeKey},
                      {"discoKey"_L1, request.discoKey},
@@ -87,6 +149,11 @@ void ControlClient::registerNode(const RegisterRequest& request, RegisterCallbac
         body.insert("authKey"_L1, request.authKey);
     if (!request.credential.isEmpty())
         body.insert("credential"_L1, request.credential);
+    if (!request.idToken.isEmpty()) {
+        body.insert("idToken"_L1, request.idToken);
+        if (!request.nonce.isEmpty())
+            body.insert("nonce"_L1, request.nonce);
+    }
     QNetworkRequest http(registerUrl());
     http.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
     http.setTransferTimeout(int(options_.registerTimeout.count()));
@@ -104,11 +171,7 @@ void ControlClient::registerNode(const RegisterRequest& request, RegisterCallbac
             return;
         }
         if (error.httpStatus != 200) {
-            const QJsonObject e = o.value("error"_L1).toObject();
-            error.code = e.value("code"_L1).toString(u"http_%1"_s.arg(error.httpStatus));
-            error.message = e.value("message"_L1).toString(reply->errorString());
-            error.message.truncate(kMaxServerMessage);
-            callback(std::nullopt, error);
+            callback(std::nullopt, serverError(error.httpStatus, o, reply->errorString()));
             return;
         }
         Registration r;

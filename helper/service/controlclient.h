@@ -56,6 +56,15 @@ inline constexpr int kCloseNodeDeleted = 4403;
 inline constexpr int kCloseNoHello = 4408;
 inline constexpr int kCloseKeyExpired = 4410;
 
+// What lets a node join beside (or instead of) its stored credential: a pre-auth key, or an ID
+// token from the network's OpenID provider with the nonce of that sign-in. Held only for the
+// registration that uses it, never stored.
+struct JoinSecret {
+    QString authKey;
+    QString idToken;
+    QString nonce;
+};
+
 class ControlClient : public QObject {
     Q_OBJECT
 
@@ -82,6 +91,8 @@ public:
         QString clientVersion = QStringLiteral(CALNET_VERSION);
         QString authKey;    // sent when not empty
         QString credential; // sent when not empty
+        QString idToken;    // an ID token from the OpenID provider, sent when not empty
+        QString nonce;      // the nonce of that sign-in
     };
     struct Registration {
         qint64 nodeId = 0;
@@ -109,6 +120,13 @@ public:
 
     // One POST; the callback runs once on this thread (never after the client is destroyed).
     void registerNode(const RegisterRequest& request, RegisterCallback callback);
+    // GET /api/v1/info: how the server lets nodes join ({"auth": [...], "oidc": {...}}).
+    using InfoCallback =
+        std::function<void(const std::optional<QJsonObject>&, const RegisterError&)>;
+    void fetchInfo(InfoCallback callback);
+    // POST /api/v1/logout: the node deletes itself on the server with its credential.
+    using DoneCallback = std::function<void(const RegisterError&)>; // httpStatus 200 = done
+    void deleteNode(const QString& credential, DoneCallback callback);
 
     // A map kept from an earlier run (MapCache), set before start(): map() serves it until the
     // server answers, and the first hello resumes from its seq. A `map` reply replaces it, a

@@ -17,16 +17,18 @@
 
 namespace calnet::helper {
 
-ControlClient::RegisterRequest registerRequest(const MeshProfile& mesh, const QString& authKey) {
+ControlClient::RegisterRequest registerRequest(const MeshProfile& mesh, const JoinSecret& secret) {
     ControlClient::RegisterRequest request;
     request.nodeKey = mesh.nodePublicKeyBase64();
     request.discoKey = mesh.discoPublicKeyBase64();
     request.hostname = mesh.hostname;
     request.clientVersion = QString::fromLatin1(CALNET_VERSION);
-    if (authKey.isEmpty())
-        request.credential = mesh.credential;
+    if (secret.authKey.isEmpty())
+        request.credential = mesh.credential; // with an ID token too: the same node renews
     else
-        request.authKey = authKey;
+        request.authKey = secret.authKey;
+    request.idToken = secret.idToken;
+    request.nonce = secret.nonce;
     return request;
 }
 
@@ -204,6 +206,9 @@ void MeshSession::addStatus(QJsonObject& status) const {
         relay = o;
     }
     status.insert("relay", relay);
+    status.insert("user", mesh_.user);
+    status.insert("keyExpiry", mesh_.keyExpiry);
+    status.insert("signInRequired", signInRequired_);
 }
 
 void MeshSession::onMapChanged() {
@@ -243,15 +248,38 @@ void MeshSession::onMapChanged() {
     emit peersChanged();
 }
 
+void MeshSession::renewSignIn(const JoinSecret& secret, std::function<void(const QString&)> done) {
+    control_->registerNode(registerRequest(mesh_, secret), [this, done = std::move(done)](
+                                                               const auto& r, const auto& e) {
+        if (!r) {
+            done(QStringLiteral("the server refused the sign-in: %1 (%2)").arg(e.message, e.code));
+            return;
+        }
+        const bool restart = signInRequired_ || control_->state() == ControlClient::State::Error;
+        signInRequired_ = false;
+        applyRegistration(mesh_, *r);
+        if (const StoreResult saved = store_.saveMesh(name_, mesh_); !saved.ok())
+            qWarning("calnetd: cannot store the renewed credential: %s", qPrintable(saved.message));
+        if (restart)
+            control_->start(mesh_.nodeId, mesh_.credential);
+        emit controlStateChanged();
+        done({});
+    });
+}
+
 void MeshSession::onKeyExpired() {
     control_->registerNode(registerRequest(mesh_, {}), [this](const auto& r, const auto& e) {
         if (!r) {
             qWarning("calnetd: renewing the node key failed: %s (%s)", qPrintable(e.message),
                      qPrintable(e.code));
+            // A signed-in node's key is renewed only by a fresh sign-in (the app does it
+            // before the expiry; `up` with an ID token).
+            signInRequired_ = e.code == QLatin1String("expired");
             if (e.httpStatus == 0)
                 control_->resumeAfterBackoff();
             else
                 control_->fail(QStringLiteral("renewing the node key failed: %1").arg(e.message));
+            emit controlStateChanged();
             return;
         }
         // The server keeps a node's addresses when it renews by credential, so the interface

@@ -32,10 +32,11 @@ class PathManager;
 class ProfileStore;
 class RelayRegions;
 
-// What a node tells the server about itself; authorised by `authKey` when given, else by the
-// stored credential.
+// What a node tells the server about itself; authorised by the auth key when given, else by
+// the stored credential, with the ID token when given (the server renews a signed-in node's key
+// only with a fresh sign-in).
 [[nodiscard]] ControlClient::RegisterRequest registerRequest(const MeshProfile& mesh,
-                                                             const QString& authKey);
+                                                             const JoinSecret& secret);
 // Takes what the server assigned into the stored profile.
 void applyRegistration(MeshProfile& mesh, const ControlClient::Registration& r);
 
@@ -56,8 +57,15 @@ public:
     [[nodiscard]] const MeshProfile& profile() const { return mesh_; }
     [[nodiscard]] const NetworkMap& map() const { return control_->map(); }
     [[nodiscard]] const ControlClient& control() const { return *control_; }
-    // The mesh fields of Status (control, controlError, server, nodeId, hostname, relay).
+    // The mesh fields of Status (control, controlError, server, nodeId, hostname, relay, user,
+    // keyExpiry, signInRequired).
     void addStatus(QJsonObject& status) const;
+    // Registers again with the stored credential and a fresh ID token (`up` while connected):
+    // the key's expiry starts again without taking the tunnel down; the map stream is reopened
+    // if the expired key had stopped it. `done` gets "" or why not.
+    void renewSignIn(const JoinSecret& secret, std::function<void(const QString&)> done);
+    // The server refused to renew the key without a fresh sign-in.
+    [[nodiscard]] bool signInRequired() const { return signInRequired_; }
     // How each peer is reached (null before start()).
     [[nodiscard]] const PathManager* paths() const { return paths_.get(); }
     [[nodiscard]] PathManager* paths() { return paths_.get(); }
@@ -79,6 +87,7 @@ private:
 
     QString name_;
     MeshProfile mesh_;
+    bool signInRequired_ = false;
     Connection& connection_;
     ProfileStore& store_;
     std::unique_ptr<ControlClient> control_;

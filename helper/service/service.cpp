@@ -50,7 +50,8 @@ Service::Service(Options options, QObject* parent)
               return event == ipc::kEventState ? statusJson() : peersJson();
           },
           this),
-      controller_(controllerOptions(options_), store_), diagnostics_(controller_, server_) {
+      controller_(controllerOptions(options_), store_), diagnostics_(controller_, server_),
+      accounts_(controller_, store_, server_, options_.control) {
     statsTimer_.setInterval(1000);
     connect(&statsTimer_, &QTimer::timeout, this, &Service::publishPeers);
     connect(&controller_, &ConnectionController::stateChanged, this, &Service::publishState);
@@ -104,6 +105,8 @@ QJsonObject Service::handle(const ipc::Request& request, ipc::Role) {
     const qint64 id = request.id;
     const QString& m = request.method;
     if (auto reply = diagnostics_.handle(request))
+        return *reply;
+    if (auto reply = accounts_.handle(request))
         return *reply;
     if (m == ipc::kMethodVersion) {
         if (auto e = ipc::parseNoParams(request.params))
@@ -304,30 +307,38 @@ QJsonObject Service::up(qint64 id, const ipc::UpParams& params) {
                           QStringLiteral("a WireGuard profile named %1 already exists").arg(name));
     }
     const bool hostnameChanged = mesh && params.hostname && *params.hostname != mesh->hostname;
+    const JoinSecret secret{params.authKey.value_or(QString()), params.idToken.value_or(QString()),
+                            params.nonce.value_or(QString())};
+    const bool joining = params.authKey || params.idToken;
+    // A fresh sign-in for the network that is up: renew its key without taking the tunnel down.
+    if (mesh && params.idToken && !hostnameChanged &&
+        controller_.renewSignIn(name, secret, replyWhenDone(id)))
+        return {}; // replyWhenDone answers
     if (!mesh) {
-        if (!params.authKey)
-            return errorReply(
-                id, ipc::ErrorCode::InvalidParams,
-                QStringLiteral("\"authKey\" is needed to join %1 the first time").arg(server),
-                {{"param", "authKey"}});
+        if (!joining)
+            return errorReply(id, ipc::ErrorCode::InvalidParams,
+                              QStringLiteral("\"authKey\" or \"idToken\" is needed to join %1 "
+                                             "the first time")
+                                  .arg(server),
+                              {{"param", "authKey"}});
         mesh = MeshProfile::create(server, params.hostname.value_or(defaultMeshHostname()));
         const StoreResult created = store_.createMesh(name, *mesh);
         if (!created.ok())
             return storeError(id, created);
-    } else if (!mesh->registered() && !params.authKey) {
+    } else if (!mesh->registered() && !joining) {
         return errorReply(
             id, ipc::ErrorCode::InvalidParams,
-            QStringLiteral("\"authKey\" is needed: %1 is not registered yet").arg(name),
+            QStringLiteral("\"authKey\" or \"idToken\" is needed: %1 is not registered yet")
+                .arg(name),
             {{"param", "authKey"}});
     }
     if (params.hostname)
         mesh->hostname = *params.hostname;
     if (controller_.connectedProfile() == name &&
         controller_.state() == ConnectionController::State::Connected && !hostnameChanged &&
-        !params.authKey)
+        !joining)
         return ipc::makeResult(id, statusJson());
-    controller_.registerAndConnect(name, std::move(*mesh), params.authKey.value_or(QString()),
-                                   replyWhenDone(id));
+    controller_.registerAndConnect(name, std::move(*mesh), secret, replyWhenDone(id));
     return {}; // the reply follows when the registration and the connect are done
 }
 

@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "helper/service/accesspolicy.h"
+#include "helper/service/accountverbs.h"
 #include "helper/service/connectioncontroller.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
@@ -85,6 +86,7 @@ private:
     IpcServer server_;
     ConnectionController controller_;
     MeshDiagnostics diagnostics_;
+    AccountVerbs accounts_;
     QTimer statsTimer_;
     QJsonObject lastPeers_;
 };

@@ -157,28 +157,57 @@ private slots:
                  QStringLiteral("no path: the relay is not reachable"));
     }
     void status() {
-        QCOMPARE(formatStatus({{"state", "connected"},
-                               {"profile", "vps"},
-                               {"interface", "calnet0"},
-                               {"addresses", QJsonArray{"10.0.0.2/24"}},
-                               {"error", QJsonValue()}}),
+        QCOMPARE(formatStatus(QJsonObject{{"state", "connected"},
+                                          {"profile", "vps"},
+                                          {"interface", "calnet0"},
+                                          {"addresses", QJsonArray{"10.0.0.2/24"}},
+                                          {"error", QJsonValue()}},
+                              0),
                  QStringLiteral("state: connected\nprofile: vps\ninterface: calnet0\n"
                                 "addresses: 10.0.0.2/24\n"));
-        QVERIFY(formatStatus({{"state", "error"},
-                              {"profile", QJsonValue()},
-                              {"interface", QJsonValue()},
-                              {"addresses", QJsonArray{}},
-                              {"error", "boom"}})
+        QVERIFY(formatStatus(QJsonObject{{"state", "error"},
+                                         {"profile", QJsonValue()},
+                                         {"interface", QJsonValue()},
+                                         {"addresses", QJsonArray{}},
+                                         {"error", "boom"}},
+                             0)
                     .contains("error: boom"));
         QCOMPARE(
-            formatStatus({{"state", "connected"},
-                          {"profile", "mesh"},
-                          {"interface", "calnet0"},
-                          {"addresses", QJsonArray{"100.70.0.2/32"}},
-                          {"error", QJsonValue()},
-                          {"warnings", QJsonArray{"IPv6 is disabled on calnet0"}}}),
+            formatStatus(QJsonObject{{"state", "connected"},
+                                     {"profile", "mesh"},
+                                     {"interface", "calnet0"},
+                                     {"addresses", QJsonArray{"100.70.0.2/32"}},
+                                     {"error", QJsonValue()},
+                                     {"warnings", QJsonArray{"IPv6 is disabled on calnet0"}}},
+                         0),
             QStringLiteral("state: connected\nprofile: mesh\ninterface: calnet0\n"
                            "addresses: 100.70.0.2/32\nwarning: IPv6 is disabled on calnet0\n"));
+    }
+    void signedInStatus() {
+        const QJsonObject s{{"state", "connected"},
+                            {"profile", "calnet-example"},
+                            {"kind", "mesh"},
+                            {"server", "https://calnet.example"},
+                            {"hostname", "laptop"},
+                            {"nodeId", 7},
+                            {"control", "connected"},
+                            {"user", "ada@example.com"},
+                            {"keyExpiry", 1'700'086'400},
+                            {"signInRequired", false}};
+        const QString text = formatStatus(s, 1'700'000'000);
+        QVERIFY2(text.contains("user: ada@example.com\n"), qPrintable(text));
+        QVERIFY2(text.contains("key expiry: 2023-11-15 22:13:20 UTC (1d 0h)\n"), qPrintable(text));
+        QVERIFY(!text.contains("sign-in required"));
+        QJsonObject expired = s;
+        expired["signInRequired"] = true;
+        const QString late = formatStatus(expired, 1'700'086'401);
+        QVERIFY2(late.contains("(expired)"), qPrintable(late));
+        QVERIFY2(late.contains("sign-in required: the node key has expired; run calnetctl login "
+                               "--server https://calnet.example"),
+                 qPrintable(late));
+        QCOMPARE(formatTimeLeft(100, 100), QStringLiteral("expired"));
+        QCOMPARE(formatTimeLeft(100 + 250, 100), QStringLiteral("4m 10s"));
+        QCOMPARE(formatTimeLeft(100 + 3 * 3600 + 120, 100), QStringLiteral("3h 2m"));
     }
     void exitCodes() {
         QCOMPARE(exitCodeFor("permission_denied"), int(ExitDenied));

@@ -185,6 +185,9 @@ private slots:
         QTest::newRow("up") << s("up") << Role::Admin;
         QTest::newRow("netcheck") << s("netcheck") << Role::Reader;
         QTest::newRow("ping") << s("ping") << Role::Admin; // it sends packets
+        // calnetd fetches a URL for it, and it forgets a network: not for every local user.
+        QTest::newRow("server.info") << s("server.info") << Role::Admin;
+        QTest::newRow("logout") << s("logout") << Role::Admin;
     }
     void methodRoles() {
         QFETCH(QString, method);
@@ -195,8 +198,53 @@ private slots:
         QCOMPARE(QString(info->name), method);
     }
 
+    void upWithAnIdToken() {
+        const QJsonObject base{{"server", "https://calnet.example/"}};
+        QJsonObject p = base;
+        p["idToken"] = "eyJh.eyJz.c2ln-_";
+        p["nonce"] = "n-1";
+        auto ok = parseUpParams(p);
+        QVERIFY(std::holds_alternative<UpParams>(ok));
+        QCOMPARE(std::get<UpParams>(ok).idToken.value_or(""), QStringLiteral("eyJh.eyJz.c2ln-_"));
+        QCOMPARE(std::get<UpParams>(ok).nonce.value_or(""), QStringLiteral("n-1"));
+        QCOMPARE(std::get<UpParams>(ok).server, QStringLiteral("https://calnet.example"));
+        auto refusedFor = [](const QJsonObject& params) {
+            auto r = parseUpParams(params);
+            const auto* e = std::get_if<ParamsError>(&r);
+            return e ? e->details.value("param").toString() : QString();
+        };
+        QJsonObject both = p;
+        both["authKey"] = "calnet-auth-x";
+        QCOMPARE(refusedFor(both), QStringLiteral("idToken"));
+        QJsonObject notJwt = base;
+        notJwt["idToken"] = "a.b";
+        QCOMPARE(refusedFor(notJwt), QStringLiteral("idToken"));
+        notJwt["idToken"] = "a.b.c d";
+        QCOMPARE(refusedFor(notJwt), QStringLiteral("idToken"));
+        QJsonObject nonceAlone = base;
+        nonceAlone["nonce"] = "n";
+        QCOMPARE(refusedFor(nonceAlone), QStringLiteral("nonce"));
+        QJsonObject huge = base;
+        huge["idToken"] = QString(kMaxIdTokenLength + 1, QLatin1Char('a'));
+        QCOMPARE(refusedFor(huge), QStringLiteral("idToken"));
+    }
+
+    void serverInfoAndLogoutParams() {
+        auto info = parseServerInfoParams({{"server", "http://127.0.0.1:8080"}});
+        QVERIFY(std::holds_alternative<ServerInfoParams>(info));
+        QVERIFY(
+            std::holds_alternative<ParamsError>(parseServerInfoParams({{"server", "ftp://x"}})));
+        QVERIFY(std::holds_alternative<ParamsError>(parseServerInfoParams({})));
+        auto out = parseLogoutParams({{"name", "calnet-x"}, {"deleteNode", true}});
+        QVERIFY(std::holds_alternative<LogoutParams>(out));
+        QVERIFY(std::get<LogoutParams>(out).deleteNode);
+        QVERIFY(!std::get<LogoutParams>(parseLogoutParams({})).deleteNode);
+        QVERIFY(std::holds_alternative<ParamsError>(parseLogoutParams({{"deleteNode", "yes"}})));
+        QVERIFY(std::holds_alternative<ParamsError>(parseLogoutParams({{"delete", true}})));
+    }
+
     void methodTableIsComplete() {
-        QCOMPARE(methods().size(), std::size_t(14));
+        QCOMPARE(methods().size(), std::size_t(16));
         QCOMPARE(findMethod(u"profiles"), nullptr);
         QCOMPARE(findMethod(u"status "), nullptr);
         QCOMPARE(findMethod(u""), nullptr);

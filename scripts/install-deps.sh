@@ -10,7 +10,7 @@ packages=(
   libsodium-dev libb2-dev libssl-dev
   qt6-base-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6
   qt6-translations-l10n
-  qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
+  qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql qtkeychain-qt6-dev
   iproute2 iputils-ping procps nftables
   wireguard-tools
 )
@@ -18,6 +18,7 @@ test_packages=(
   wireguard-go iperf3 python3 clang libclang-rt-14-dev systemd openssl
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
   postgresql iptables
+  nodejs npm chromium gnome-keyring libsecret-tools
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

@@ -1,16 +1,21 @@
 #include "app/calnet/application.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSystemTrayIcon>
 #include <QTimer>
 
+#include "app/calnet/account.h"
 #include "app/calnet/appsettings.h"
 #include "app/calnet/importer.h"
 #include "app/calnet/mainwindow.h"
 #include "app/calnet/notifier.h"
+#include "app/calnet/secretstore.h"
 #include "app/calnet/session.h"
 #include "app/calnet/settingsdialog.h"
+#include "app/calnet/signindialog.h"
 #include "app/calnet/trayicon.h"
 
 namespace calnet::app {
@@ -41,6 +46,13 @@ Application::Application(const Options& options, AppSettings* settings, QObject*
             });
     // An imported profile becomes the one Connect uses.
     connect(importer_, &Importer::imported, this, &Application::rememberProfile);
+    account_ = new Account(session_,
+                           options.secrets ? options.secrets : new KeychainSecretStore(this), this);
+    connect(account_, &Account::accountNeedsSignIn, this,
+            [this](const QString& server, const QString& why) {
+                notify(int(Notifier::Kind::Failed), tr("Sign in again to stay connected"),
+                       tr("Your sign-in to %1 could not be renewed: %2").arg(server, why));
+            });
 }
 
 Application::~Application() {
@@ -87,6 +99,8 @@ void Application::createTray() {
     tray_->setSelectedProfile(settings_->lastProfile());
     connect(tray_, &TrayController::peerBrowserRequested, this, &Application::showWindow);
     connect(tray_, &TrayController::importRequested, this, &Application::openImport);
+    connect(tray_, &TrayController::signInRequested, this, &Application::openSignIn);
+    connect(tray_, &TrayController::signOutRequested, this, &Application::signOut);
     connect(tray_, &TrayController::settingsRequested, this, &Application::openSettings);
     connect(tray_, &TrayController::aboutRequested, this, &Application::showAbout);
     connect(tray_, &TrayController::quitRequested, qApp, &QCoreApplication::quit);
@@ -106,6 +120,8 @@ MainWindow* Application::ensureWindow() {
     window_->setAcceptDrops(true);
     window_->installEventFilter(dropFilter_);
     connect(window_, &MainWindow::importRequested, this, &Application::openImport);
+    connect(window_, &MainWindow::signInRequested, this, &Application::openSignIn);
+    connect(window_, &MainWindow::signOutRequested, this, &Application::signOut);
     connect(window_, &MainWindow::settingsRequested, this, &Application::openSettings);
     connect(window_, &MainWindow::aboutRequested, this, &Application::showAbout);
     connect(window_, &MainWindow::quitRequested, qApp, &QCoreApplication::quit);
@@ -123,6 +139,47 @@ void Application::showWindow() {
 void Application::openImport() {
     importer_->setDialogParent(window_ && window_->isVisible() ? window_.data() : nullptr);
     importer_->chooseFiles();
+}
+
+SignInDialog* Application::signInDialog() const {
+    return signInDialog_;
+}
+
+void Application::openSignIn() {
+    if (!signInDialog_) {
+        signInDialog_ = new SignInDialog(
+            account_, settings_, window_ && window_->isVisible() ? window_.data() : nullptr);
+        signInDialog_->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    signInDialog_->show();
+    signInDialog_->raise();
+    signInDialog_->activateWindow();
+}
+
+void Application::signOut() {
+    if (!account_->signedIn())
+        return;
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Sign out of Calnet?"),
+                                tr("Sign out of %1 as %2? The tunnel goes down and this device "
+                                   "forgets its place in the network.")
+                                    .arg(account_->server(), account_->accountName()),
+                                QMessageBox::Cancel,
+                                window_ && window_->isVisible() ? window_.data() : nullptr);
+    QPushButton* out = box->addButton(tr("Sign out"), QMessageBox::AcceptRole);
+    auto* remove = new QCheckBox(tr("Also remove this device from the network"), box);
+    box->setCheckBox(remove);
+    box->setDefaultButton(out);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::buttonClicked, this, [this, box, out, remove](QAbstractButton* b) {
+        if (b != out)
+            return;
+        account_->signOut(remove->isChecked(), [this](const QString& error) {
+            if (!error.isEmpty())
+                notify(int(Notifier::Kind::Failed), tr("Sign-out incomplete"), error);
+        });
+        (void)box;
+    });
+    box->open();
 }
 
 void Application::openSettings() {

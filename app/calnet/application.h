@@ -11,13 +11,16 @@ class QTimer;
 
 namespace calnet::app {
 
+class Account;
 class AppSettings;
 class DropImportFilter;
 class HelperSession;
 class Importer;
 class MainWindow;
 class Notifier;
+class SecretStore;
 class SettingsDialog;
+class SignInDialog;
 class TrayController;
 
 class Application : public QObject {
@@ -26,9 +29,10 @@ class Application : public QObject {
 public:
     struct Options {
         QString socketPath;
-        bool noTray = false;     // behave as if no tray host existed
-        bool showWindow = false; // open the peer browser (tray) / main window at start
-        bool autostart = false;  // started at login: stay quiet
+        bool noTray = false;            // behave as if no tray host existed
+        bool showWindow = false;        // open the peer browser (tray) / main window at start
+        bool autostart = false;         // started at login: stay quiet
+        SecretStore* secrets = nullptr; // where refresh tokens go; default: the keychain
     };
 
     Application(const Options& options, AppSettings* settings, QObject* parent = nullptr);
@@ -42,6 +46,8 @@ public:
     [[nodiscard]] MainWindow* window() const;
     [[nodiscard]] Importer* importer() const { return importer_; }
     [[nodiscard]] Notifier* notifier() const { return notifier_; }
+    [[nodiscard]] Account* account() const { return account_; }
+    [[nodiscard]] SignInDialog* signInDialog() const;
     [[nodiscard]] bool usesTray() const { return tray_ != nullptr; }
 
 signals:
@@ -53,6 +59,9 @@ public slots:
     void showWindow();
     void openImport();
     void openSettings();
+    void openSignIn();
+    // Asks, then signs out (removing the device from the network when the box is ticked).
+    void signOut();
     void showAbout();
     // Arguments of a second launch: raise the window (or open the peer browser).
     void handleSecondLaunch(const QStringList& arguments);
@@ -72,6 +81,8 @@ private:
     DropImportFilter* dropFilter_ = nullptr;
     Notifier* notifier_ = nullptr;
     QPointer<SettingsDialog> settingsDialog_;
+    QPointer<SignInDialog> signInDialog_;
+    Account* account_ = nullptr;
     QTimer* trayWatch_ = nullptr;
 };
 

@@ -10,6 +10,7 @@ namespace {
 const QString kNotifications = QStringLiteral("notifications/enabled");
 const QString kLanguage = QStringLiteral("interface/language");
 const QString kLastProfile = QStringLiteral("session/lastProfile");
+const QString kLastServer = QStringLiteral("session/lastServer");
 } // namespace
 
 AppSettings::AppSettings(QObject* parent) : AppSettings(QString(), parent) {}
@@ -65,6 +66,15 @@ void AppSettings::setLanguage(const QString& language) {
     store(kLanguage, value);
     emit languageChanged(value);
     emit settingsChanged();
+}
+
+QString AppSettings::lastServer() const {
+    return settings_->value(kLastServer, QString()).toString();
+}
+
+void AppSettings::setLastServer(const QString& server) {
+    if (server != lastServer())
+        store(kLastServer, server);
 }
 
 QString AppSettings::lastProfile() const {

@@ -47,6 +47,9 @@ public:
     // The profile last connected from the app, offered first next time.
     [[nodiscard]] QString lastProfile() const;
     void setLastProfile(const QString& profile);
+    // The Calnet server URL last typed into the sign-in dialog.
+    [[nodiscard]] QString lastServer() const;
+    void setLastServer(const QString& server);
 
     // The backing file, for diagnostics.
     [[nodiscard]] QString fileName() const;

@@ -105,6 +105,14 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     setCentralWidget(central);
 
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Sign &in to a Calnet network…"), this, &MainWindow::signInRequested)
+        ->setObjectName(QStringLiteral("signIn"));
+    QAction* signOut = file->addAction(tr("Sign &out…"), this, &MainWindow::signOutRequested);
+    signOut->setObjectName(QStringLiteral("signOut"));
+    signOut->setEnabled(false);
+    connect(session_, &HelperSession::statusChanged, signOut, [this, signOut] {
+        signOut->setEnabled(session_->status().mesh && !session_->status().user.isEmpty());
+    });
     QAction* import = file->addAction(tr("&Import tunnel…"), this, &MainWindow::importRequested);
     import->setShortcut(QKeySequence::Open);
     file->addAction(tr("&Settings…"), this, &MainWindow::settingsRequested)
@@ -192,6 +200,10 @@ void MainWindow::refresh() {
     QStringList details;
     if (!status.profile.isEmpty() && status.state != QLatin1StringView("disconnected"))
         details << tr("Profile %1").arg(status.profile);
+    if (status.mesh && !status.user.isEmpty())
+        details << tr("Signed in as %1").arg(status.user);
+    if (status.signInRequired)
+        details << tr("Sign in again to stay connected");
     if (!status.addresses.isEmpty())
         details << tr("This device: %1").arg(status.addresses.join(QStringLiteral(", ")));
     const QString error = session_->tooltipInputs().error;

@@ -45,6 +45,8 @@ public:
 
 signals:
     void importRequested();
+    void signInRequested();
+    void signOutRequested();
     void settingsRequested();
     void aboutRequested();
     void quitRequested();

@@ -16,6 +16,13 @@ HelperStatus HelperStatus::fromJson(const QJsonObject& o) {
         s.addresses << v.toString();
     s.error = o.value(QLatin1StringView("error")).toString();
     s.restored = o.value(QLatin1StringView("restored")).toBool();
+    s.mesh = o.value(QLatin1StringView("kind")).toString() == QLatin1StringView("mesh");
+    if (s.mesh) {
+        s.server = o.value(QLatin1StringView("server")).toString();
+        s.user = o.value(QLatin1StringView("user")).toString();
+        s.keyExpiry = o.value(QLatin1StringView("keyExpiry")).toInteger(0);
+        s.signInRequired = o.value(QLatin1StringView("signInRequired")).toBool();
+    }
     return s;
 }
 

@@ -35,6 +35,14 @@ struct HelperStatus {
     QString error;
     // calnetd reconnects this profile by itself after a restart (no one asked just now).
     bool restored = false;
+    // A Calnet network ("mesh") profile: its server, the account it is signed in as, when its
+    // node key expires (Unix seconds, 0 = unknown), and whether the key can only be renewed by
+    // signing in again.
+    bool mesh = false;
+    QString server;
+    QString user;
+    qint64 keyExpiry = 0;
+    bool signInRequired = false;
 
     [[nodiscard]] static HelperStatus fromJson(const QJsonObject& status);
     // Connected or on the way there: what Disconnect acts on and Connect does not.

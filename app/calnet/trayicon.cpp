@@ -297,6 +297,22 @@ void TrayController::populate(QMenu* menu) {
     menu->addSeparator();
     connect(addNamed(menu, QStringLiteral("peerBrowser"), tr("Peer &browser…")),
             &QAction::triggered, this, &TrayController::peerBrowserRequested);
+    const HelperStatus& account = session_->status();
+    if (account.mesh && !account.user.isEmpty()) {
+        QAction* who = addNamed(menu, QStringLiteral("account"),
+                                account.signInRequired
+                                    ? tr("%1 — sign in again to stay connected").arg(account.user)
+                                    : tr("Signed in as %1").arg(account.user));
+        who->setEnabled(account.signInRequired);
+        who->setToolTip(account.server);
+        connect(who, &QAction::triggered, this, &TrayController::signInRequested);
+        QAction* out = addNamed(menu, QStringLiteral("signOut"), tr("Sign &out…"));
+        out->setEnabled(available);
+        connect(out, &QAction::triggered, this, &TrayController::signOutRequested);
+    }
+    QAction* signIn = addNamed(menu, QStringLiteral("signIn"), tr("Sign in to a Calnet &network…"));
+    signIn->setEnabled(available);
+    connect(signIn, &QAction::triggered, this, &TrayController::signInRequested);
     QAction* import = addNamed(menu, QStringLiteral("import"), tr("&Import tunnel…"));
     import->setEnabled(available);
     connect(import, &QAction::triggered, this, &TrayController::importRequested);

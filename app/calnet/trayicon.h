@@ -58,6 +58,8 @@ public:
 signals:
     void peerBrowserRequested();
     void importRequested();
+    void signInRequested();
+    void signOutRequested();
     void settingsRequested();
     void aboutRequested();
     void quitRequested();

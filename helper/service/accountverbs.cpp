@@ -93,46 +93,53 @@ QJsonObject AccountVerbs::logout(qint64 id, const ipc::LogoutParams& params) {
     if (!mesh)
         return failed(id, QStringLiteral("the profile %1 cannot be read").arg(name));
     const auto to = server_.deferReply();
-    QJsonObject result{{"profile", name}, {"deleted", false}};
-    if (!params.deleteNode || !mesh->registered()) {
-        forget(name, to, id, result);
-        return {};
-    }
-    auto* client = new ControlClient(mesh->server, control_, this);
-    client->deleteNode(mesh->credential, [this, client, name, to, id,
-                                          result](const ControlClient::RegisterError& e) mutable {
-        client->deleteLater();
-        // Signing out goes on when the server cannot be asked: the reply says so.
-        if (e.httpStatus == 200)
-            result.insert("deleted", true);
-        else
-            result.insert("deleteError", e.message);
-        forget(name, to, id, result);
+    // Down first, so that the server's "node deleted" does not come back as an error of a
+    // tunnel still up; then the node deleted on the server (its credential still known); then
+    // forgotten here.
+    takeDown(name, to, id, [this, name, to, id, mesh = *mesh, deleteNode = params.deleteNode] {
+        QJsonObject result{{"profile", name}, {"deleted", false}};
+        if (!deleteNode || !mesh.registered()) {
+            forget(name, to, id, result);
+            return;
+        }
+        auto* client = new ControlClient(mesh.server, control_, this);
+        client->deleteNode(mesh.credential, [this, client, name, to, id, result](
+                                                const ControlClient::RegisterError& e) mutable {
+            client->deleteLater();
+            // Signing out goes on when the server cannot be asked: the reply says so.
+            if (e.httpStatus == 200)
+                result.insert("deleted", true);
+            else
+                result.insert("deleteError", e.message);
+            forget(name, to, id, result);
+        });
     });
     return {};
 }
 
-void AccountVerbs::forget(const QString& name, const IpcServer::DeferredReply& to, qint64 id,
-                          QJsonObject result) {
-    auto remove = [this, name, to, id, result] {
-        const StoreResult r = store_.remove(name);
-        server_.sendDeferred(to, r.ok() ? ipc::makeResult(id, result)
-                                        : failed(id, QStringLiteral("signed out, but %1 could not "
-                                                                    "be removed: %2")
-                                                         .arg(name, r.message)));
-    };
+void AccountVerbs::takeDown(const QString& name, const IpcServer::DeferredReply& to, qint64 id,
+                            std::function<void()> then) {
     if (controller_.profile() != name ||
         controller_.state() == ConnectionController::State::Disconnected) {
-        remove();
+        then();
         return;
     }
-    controller_.disconnect(false, [this, remove, to, id](const auto& failure) {
+    controller_.disconnect(false, [this, to, id, then = std::move(then)](const auto& failure) {
         if (failure) {
             server_.sendDeferred(to, ipc::makeError(id, failure->code, failure->message));
             return;
         }
-        remove();
+        then();
     });
+}
+
+void AccountVerbs::forget(const QString& name, const IpcServer::DeferredReply& to, qint64 id,
+                          const QJsonObject& result) {
+    const StoreResult r = store_.remove(name);
+    server_.sendDeferred(to, r.ok() ? ipc::makeResult(id, result)
+                                    : failed(id, QStringLiteral("signed out, but %1 could not be "
+                                                                "removed: %2")
+                                                     .arg(name, r.message)));
 }
 
 } // namespace calnet::helper

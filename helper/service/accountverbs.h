@@ -13,6 +13,7 @@
 #include <QJsonObject>
 #include <QObject>
 
+#include <functional>
 #include <optional>
 
 #include "core/ipc/protocol.h"
@@ -36,8 +37,11 @@ public:
 private:
     QJsonObject serverInfo(qint64 id, const ipc::ServerInfoParams& params);
     QJsonObject logout(qint64 id, const ipc::LogoutParams& params);
+    // Disconnects `name` when it is the profile up (or on its way), then runs `then`.
+    void takeDown(const QString& name, const IpcServer::DeferredReply& to, qint64 id,
+                  std::function<void()> then);
     void forget(const QString& name, const IpcServer::DeferredReply& to, qint64 id,
-                QJsonObject result);
+                const QJsonObject& result);
 
     ConnectionController& controller_;
     ProfileStore& store_;

@@ -20,6 +20,33 @@
     </message>
 </context>
 <context>
+    <name>QObject</name>
+    <message>
+        <source>The sign-in was cancelled at the identity provider.</source>
+        <translation>Die Anmeldung wurde beim Identitätsanbieter abgebrochen.</translation>
+    </message>
+    <message>
+        <source>The identity provider wants you to sign in again.</source>
+        <translation>Der Identitätsanbieter verlangt eine erneute Anmeldung.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in (%1).</source>
+        <translation>Der Identitätsanbieter hat die Anmeldung abgelehnt (%1).</translation>
+    </message>
+    <message>
+        <source>Cannot reach the identity provider at %1: %2</source>
+        <translation>Der Identitätsanbieter unter %1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <source>The identity provider no longer accepts this sign-in (%1). Sign in again.</source>
+        <translation>Der Identitätsanbieter akzeptiert diese Anmeldung nicht mehr (%1). Bitte melden Sie sich erneut an.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in: %1 %2</source>
+        <translation>Der Identitätsanbieter hat die Anmeldung abgelehnt: %1 %2</translation>
+    </message>
+</context>
+<context>
     <name>TrayState</name>
     <message>
         <source>Calnet service not running</source>
@@ -80,6 +107,25 @@
     </message>
 </context>
 <context>
+    <name>calnet::app::Account</name>
+    <message>
+        <source>%1 does not offer sign-in with an identity provider. Join it with an auth key instead.</source>
+        <translation>%1 bietet keine Anmeldung über einen Identitätsanbieter an. Treten Sie stattdessen mit einem Auth-Schlüssel bei.</translation>
+    </message>
+    <message>
+        <source>This device has no saved sign-in for %1.</source>
+        <translation>Dieses Gerät hat keine gespeicherte Anmeldung für %1.</translation>
+    </message>
+    <message>
+        <source>The keychain is not available: %1</source>
+        <translation>Der Schlüsselbund ist nicht verfügbar: %1</translation>
+    </message>
+    <message>
+        <source>Signed out, but the device could not be removed from the network: %1</source>
+        <translation>Abgemeldet, aber das Gerät konnte nicht aus dem Netzwerk entfernt werden: %1</translation>
+    </message>
+</context>
+<context>
     <name>calnet::app::Application</name>
     <message>
         <source>Calnet connected</source>
@@ -112,6 +158,34 @@
     <message>
         <source>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;A self-hostable mesh VPN built on WireGuard.&lt;/p&gt;&lt;p&gt;Service socket: %2&lt;/p&gt;</source>
         <translation>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;Ein selbst hostbares Mesh-VPN auf Basis von WireGuard.&lt;/p&gt;&lt;p&gt;Dienst-Socket: %2&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Sign in again to stay connected</source>
+        <translation>Melden Sie sich erneut an, um verbunden zu bleiben</translation>
+    </message>
+    <message>
+        <source>Your sign-in to %1 could not be renewed: %2</source>
+        <translation>Ihre Anmeldung bei %1 konnte nicht erneuert werden: %2</translation>
+    </message>
+    <message>
+        <source>Sign out of Calnet?</source>
+        <translation>Von Calnet abmelden?</translation>
+    </message>
+    <message>
+        <source>Sign out of %1 as %2? The tunnel goes down and this device forgets its place in the network.</source>
+        <translation>Als %2 von %1 abmelden? Der Tunnel wird getrennt und dieses Gerät vergisst seinen Platz im Netzwerk.</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>Abmelden</translation>
+    </message>
+    <message>
+        <source>Also remove this device from the network</source>
+        <translation>Dieses Gerät auch aus dem Netzwerk entfernen</translation>
+    </message>
+    <message>
+        <source>Sign-out incomplete</source>
+        <translation>Abmeldung unvollständig</translation>
     </message>
 </context>
 <context>
@@ -238,7 +312,7 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>&amp;Adresse kopieren</translation>
     </message>
     <message>
-        <source>Copy this device&apos;s tunnel address</source>
+        <source>Copy this device's tunnel address</source>
         <translation>Tunneladresse dieses Geräts kopieren</translation>
     </message>
     <message>
@@ -355,6 +429,22 @@ Melden Sie sich danach ab und wieder an.</translation>
         <source>Loading peers…</source>
         <translation>Peers werden geladen…</translation>
     </message>
+    <message>
+        <source>Si&amp;gn in to a Calnet network…</source>
+        <translation>Bei einem Calnet-Netzwerk an&amp;melden…</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out…</source>
+        <translation>&amp;Abmelden…</translation>
+    </message>
+    <message>
+        <source>Signed in as %1</source>
+        <translation>Angemeldet als %1</translation>
+    </message>
+    <message>
+        <source>Sign in again to stay connected</source>
+        <translation>Melden Sie sich erneut an, um verbunden zu bleiben</translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::PeerBrowser</name>
@@ -455,7 +545,7 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>Öffentlichen Schlüssel kopieren</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s public key to the clipboard</source>
+        <source>Copies the peer's public key to the clipboard</source>
         <translation>Kopiert den öffentlichen Schlüssel des Peers in die Zwischenablage</translation>
     </message>
     <message>
@@ -463,7 +553,7 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>Adresse kopieren</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s first allowed IP to the clipboard</source>
+        <source>Copies the peer's first allowed IP to the clipboard</source>
         <translation>Kopiert die erste erlaubte IP des Peers in die Zwischenablage</translation>
     </message>
     <message>
@@ -471,7 +561,7 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>Endpunkt kopieren</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s endpoint to the clipboard</source>
+        <source>Copies the peer's endpoint to the clipboard</source>
         <translation>Kopiert den Endpunkt des Peers in die Zwischenablage</translation>
     </message>
     <message>
@@ -739,6 +829,81 @@ Melden Sie sich danach ab und wieder an.</translation>
     </message>
 </context>
 <context>
+    <name>calnet::app::SignInDialog</name>
+    <message>
+        <source>Sign in to a Calnet network</source>
+        <translation>Bei einem Calnet-Netzwerk anmelden</translation>
+    </message>
+    <message>
+        <source>Enter the address of your organisation's Calnet server. You sign in with your company account in your browser.</source>
+        <translation>Geben Sie die Adresse des Calnet-Servers Ihrer Organisation ein. Sie melden sich im Browser mit Ihrem Firmenkonto an.</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>Serveradresse</translation>
+    </message>
+    <message>
+        <source>&amp;Server:</source>
+        <translation>&amp;Server:</translation>
+    </message>
+    <message>
+        <source>Auth key</source>
+        <translation>Auth-Schlüssel</translation>
+    </message>
+    <message>
+        <source>&amp;Auth key:</source>
+        <translation>A&amp;uth-Schlüssel:</translation>
+    </message>
+    <message>
+        <source>Sign &amp;in</source>
+        <translation>&amp;Anmelden</translation>
+    </message>
+    <message>
+        <source>Join with an auth &amp;key…</source>
+        <translation>Mit Auth-&amp;Schlüssel beitreten…</translation>
+    </message>
+    <message>
+        <source>&amp;Join</source>
+        <translation>&amp;Beitreten</translation>
+    </message>
+    <message>
+        <source>Waiting for the browser…</source>
+        <translation>Warten auf den Browser…</translation>
+    </message>
+    <message>
+        <source>Sign in on the page that opened in your browser. If no page opened, copy the link and open it in a browser.</source>
+        <translation>Melden Sie sich auf der Seite an, die sich im Browser geöffnet hat. Wenn sich keine Seite geöffnet hat, kopieren Sie den Link und öffnen Sie ihn in einem Browser.</translation>
+    </message>
+    <message>
+        <source>&amp;Copy link</source>
+        <translation>Link &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>Kopiert</translation>
+    </message>
+    <message>
+        <source>Enter the address of the Calnet server.</source>
+        <translation>Geben Sie die Adresse des Calnet-Servers ein.</translation>
+    </message>
+    <message>
+        <source>%1 is not a server address. It looks like https://calnet.example.com.</source>
+        <translation>%1 ist keine Serveradresse. Sie sieht so aus: https://calnet.example.com.</translation>
+    </message>
+    <message>
+        <source>No browser could be opened. Copy the link and open it in a browser:</source>
+        <translation>Es konnte kein Browser geöffnet werden. Kopieren Sie den Link und öffnen Sie ihn in einem Browser:</translation>
+    </message>
+    <message>
+        <source>Joining the network…</source>
+        <translation>Netzwerkbeitritt…</translation>
+    </message>
+    <message>
+        <source>Enter the auth key your administrator gave you.</source>
+        <translation>Geben Sie den Auth-Schlüssel ein, den Sie von Ihrer Administration erhalten haben.</translation>
+    </message>
+</context>
+<context>
     <name>calnet::app::TrayController</name>
     <message>
         <source>Calnet menu</source>
@@ -815,6 +980,22 @@ Melden Sie sich danach ab und wieder an.</translation>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
+    <message>
+        <source>%1 — sign in again to stay connected</source>
+        <translation>%1 – erneut anmelden, um verbunden zu bleiben</translation>
+    </message>
+    <message>
+        <source>Signed in as %1</source>
+        <translation>Angemeldet als %1</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out…</source>
+        <translation>&amp;Abmelden…</translation>
+    </message>
+    <message>
+        <source>Sign in to a Calnet &amp;network…</source>
+        <translation>Bei einem Calnet-&amp;Netzwerk anmelden…</translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::autostart</name>
@@ -843,13 +1024,96 @@ Melden Sie sich danach ab und wieder an.</translation>
     </message>
 </context>
 <context>
+    <name>calnet::signin::BrowserSignIn</name>
+    <message numerus="yes">
+        <source>The browser did not come back within %n minute(s). Sign in again.</source>
+        <translation>
+            <numerusform>Der Browser ist nicht innerhalb von %n Minute zurückgekehrt. Bitte melden Sie sich erneut an.</numerusform>
+            <numerusform>Der Browser ist nicht innerhalb von %n Minuten zurückgekehrt. Bitte melden Sie sich erneut an.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The identity provider's answer belongs to another sign-in.</source>
+        <translation>Die Antwort des Identitätsanbieters gehört zu einer anderen Anmeldung.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::DeviceSignIn</name>
+    <message>
+        <source>The code %1 expired before the sign-in was done. Sign in again.</source>
+        <translation>Der Code %1 ist abgelaufen, bevor die Anmeldung abgeschlossen war. Bitte melden Sie sich erneut an.</translation>
+    </message>
+    <message>
+        <source>The sign-in was refused at the identity provider.</source>
+        <translation>Die Anmeldung wurde beim Identitätsanbieter abgelehnt.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::LoopbackReceiver</name>
+    <message>
+        <source>Cannot listen on 127.0.0.1 for the browser: %1</source>
+        <translation>Auf 127.0.0.1 kann nicht auf den Browser gewartet werden: %1</translation>
+    </message>
+    <message>
+        <source>Request too large</source>
+        <translation>Anfrage zu groß</translation>
+    </message>
+    <message>
+        <source>This request is too large.</source>
+        <translation>Diese Anfrage ist zu groß.</translation>
+    </message>
+    <message>
+        <source>Calnet sign-in</source>
+        <translation>Calnet-Anmeldung</translation>
+    </message>
+    <message>
+        <source>This is not a sign-in request.</source>
+        <translation>Dies ist keine Anmeldeanfrage.</translation>
+    </message>
+    <message>
+        <source>This request was not sent to the sign-in address.</source>
+        <translation>Diese Anfrage ging nicht an die Anmeldeadresse.</translation>
+    </message>
+    <message>
+        <source>Nothing here.</source>
+        <translation>Hier ist nichts.</translation>
+    </message>
+    <message>
+        <source>This sign-in link is not the one Calnet is waiting for. Start the sign-in again from Calnet.</source>
+        <translation>Auf diesen Anmeldelink wartet Calnet nicht. Starten Sie die Anmeldung erneut in Calnet.</translation>
+    </message>
+    <message>
+        <source>The identity provider sent the browser back without a sign-in code.</source>
+        <translation>Der Identitätsanbieter hat den Browser ohne Anmeldecode zurückgeschickt.</translation>
+    </message>
+    <message>
+        <source>Sign-in failed</source>
+        <translation>Anmeldung fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Signed in</source>
+        <translation>Angemeldet</translation>
+    </message>
+    <message>
+        <source>Calnet has your sign-in. You can close this tab and go back to Calnet.</source>
+        <translation>Calnet hat Ihre Anmeldung erhalten. Sie können diesen Tab schließen und zu Calnet zurückkehren.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::ProviderClient</name>
+    <message>
+        <source>The identity provider at %1 answered HTTP %2 for its discovery document.</source>
+        <translation>Der Identitätsanbieter unter %1 antwortete auf die Abfrage seines Discovery-Dokuments mit HTTP %2.</translation>
+    </message>
+</context>
+<context>
     <name>main</name>
     <message>
         <source>Calnet desktop app: tray icon and peer browser.</source>
         <translation>Calnet-Desktop-Anwendung: Symbol in der Kontrollleiste und Peer-Übersicht.</translation>
     </message>
     <message>
-        <source>The helper&apos;s socket (default %1).</source>
+        <source>The helper's socket (default %1).</source>
         <translation>Socket des Calnet-Dienstes (Standard: %1).</translation>
     </message>
     <message>

@@ -99,4 +99,14 @@
         </translation>
     </message>
 </context>
+<context>
+    <name>calnet::signin::BrowserSignIn</name>
+    <message numerus="yes">
+        <source>The browser did not come back within %n minute(s). Sign in again.</source>
+        <translation>
+            <numerusform>The browser did not come back within %n minute. Sign in again.</numerusform>
+            <numerusform>The browser did not come back within %n minutes. Sign in again.</numerusform>
+        </translation>
+    </message>
+</context>
 </TS>

@@ -5,7 +5,7 @@
     <name>ProfileModel</name>
     <message>
         <source>Addresses: %1</source>
-        <translation>Adresses&#xa0;: %1</translation>
+        <translation>Adresses : %1</translation>
     </message>
     <message numerus="yes">
         <source>%n peer(s)</source>
@@ -17,6 +17,33 @@
     <message>
         <source>Routes all traffic</source>
         <translation>Fait passer tout le trafic par le tunnel</translation>
+    </message>
+</context>
+<context>
+    <name>QObject</name>
+    <message>
+        <source>The sign-in was cancelled at the identity provider.</source>
+        <translation>La connexion a été annulée chez le fournisseur d’identité.</translation>
+    </message>
+    <message>
+        <source>The identity provider wants you to sign in again.</source>
+        <translation>Le fournisseur d’identité demande une nouvelle connexion.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in (%1).</source>
+        <translation>Le fournisseur d’identité a refusé la connexion (%1).</translation>
+    </message>
+    <message>
+        <source>Cannot reach the identity provider at %1: %2</source>
+        <translation>Impossible de joindre le fournisseur d’identité à %1 : %2</translation>
+    </message>
+    <message>
+        <source>The identity provider no longer accepts this sign-in (%1). Sign in again.</source>
+        <translation>Le fournisseur d’identité n’accepte plus cette connexion (%1). Reconnectez-vous.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in: %1 %2</source>
+        <translation>Le fournisseur d’identité a refusé la connexion : %1 %2</translation>
     </message>
 </context>
 <context>
@@ -47,11 +74,11 @@
     </message>
     <message>
         <source>Profile: %1</source>
-        <translation>Profil&#xa0;: %1</translation>
+        <translation>Profil : %1</translation>
     </message>
     <message>
         <source>This device: %1</source>
-        <translation>Cet appareil&#xa0;: %1</translation>
+        <translation>Cet appareil : %1</translation>
     </message>
     <message numerus="yes">
         <source>%n peer(s), %1 not responding</source>
@@ -80,6 +107,25 @@
     </message>
 </context>
 <context>
+    <name>calnet::app::Account</name>
+    <message>
+        <source>%1 does not offer sign-in with an identity provider. Join it with an auth key instead.</source>
+        <translation>%1 ne propose pas de connexion par un fournisseur d’identité. Rejoignez-le plutôt avec une clé d’authentification.</translation>
+    </message>
+    <message>
+        <source>This device has no saved sign-in for %1.</source>
+        <translation>Cet appareil n’a pas de connexion enregistrée pour %1.</translation>
+    </message>
+    <message>
+        <source>The keychain is not available: %1</source>
+        <translation>Le trousseau n’est pas disponible : %1</translation>
+    </message>
+    <message>
+        <source>Signed out, but the device could not be removed from the network: %1</source>
+        <translation>Déconnecté, mais l’appareil n’a pas pu être retiré du réseau : %1</translation>
+    </message>
+</context>
+<context>
     <name>calnet::app::Application</name>
     <message>
         <source>Calnet connected</source>
@@ -103,7 +149,7 @@
     </message>
     <message>
         <source>%1: %2</source>
-        <translation>%1&#xa0;: %2</translation>
+        <translation>%1 : %2</translation>
     </message>
     <message>
         <source>About Calnet</source>
@@ -111,7 +157,35 @@
     </message>
     <message>
         <source>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;A self-hostable mesh VPN built on WireGuard.&lt;/p&gt;&lt;p&gt;Service socket: %2&lt;/p&gt;</source>
-        <translation>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;Un VPN maillé auto-hébergeable fondé sur WireGuard.&lt;/p&gt;&lt;p&gt;Socket du service&#xa0;: %2&lt;/p&gt;</translation>
+        <translation>&lt;h3&gt;Calnet %1&lt;/h3&gt;&lt;p&gt;Un VPN maillé auto-hébergeable fondé sur WireGuard.&lt;/p&gt;&lt;p&gt;Socket du service : %2&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Sign in again to stay connected</source>
+        <translation>Reconnectez-vous pour rester connecté</translation>
+    </message>
+    <message>
+        <source>Your sign-in to %1 could not be renewed: %2</source>
+        <translation>Votre connexion à %1 n’a pas pu être renouvelée : %2</translation>
+    </message>
+    <message>
+        <source>Sign out of Calnet?</source>
+        <translation>Se déconnecter de Calnet ?</translation>
+    </message>
+    <message>
+        <source>Sign out of %1 as %2? The tunnel goes down and this device forgets its place in the network.</source>
+        <translation>Se déconnecter de %1 en tant que %2 ? Le tunnel est coupé et cet appareil oublie sa place dans le réseau.</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>Se déconnecter</translation>
+    </message>
+    <message>
+        <source>Also remove this device from the network</source>
+        <translation>Retirer aussi cet appareil du réseau</translation>
+    </message>
+    <message>
+        <source>Sign-out incomplete</source>
+        <translation>Déconnexion incomplète</translation>
     </message>
 </context>
 <context>
@@ -122,7 +196,7 @@
     </message>
     <message>
         <source>Only members of the “calnet” group may change the connection. Ask an administrator to add your account to it (usermod -aG calnet %1), then sign in again.</source>
-        <translation>Seuls les membres du groupe «&#x202f;calnet&#x202f;» peuvent modifier la connexion. Demandez à un administrateur d’y ajouter votre compte (usermod -aG calnet %1), puis reconnectez-vous à votre session.</translation>
+        <translation>Seuls les membres du groupe « calnet » peuvent modifier la connexion. Demandez à un administrateur d’y ajouter votre compte (usermod -aG calnet %1), puis reconnectez-vous à votre session.</translation>
     </message>
     <message>
         <source>Could not connect</source>
@@ -137,7 +211,7 @@
     <name>calnet::app::Importer</name>
     <message>
         <source>Line %1: %2</source>
-        <translation>Ligne %1&#xa0;: %2</translation>
+        <translation>Ligne %1 : %2</translation>
     </message>
     <message>
         <source>Import WireGuard tunnels</source>
@@ -157,7 +231,7 @@
     </message>
     <message>
         <source>The file is larger than %1 KiB. A WireGuard configuration is a few kilobytes; is this the right file?</source>
-        <translation>Le fichier dépasse %1&#xa0;Kio. Une configuration WireGuard ne fait que quelques kilooctets&#x202f;; est-ce bien le bon fichier&#x202f;?</translation>
+        <translation>Le fichier dépasse %1 Kio. Une configuration WireGuard ne fait que quelques kilooctets ; est-ce bien le bon fichier ?</translation>
     </message>
     <message>
         <source>The file is not UTF-8 text.</source>
@@ -169,13 +243,13 @@
     </message>
     <message>
         <source>The tunnel “%1” from %2 is ready.</source>
-        <translation>Le tunnel «&#x202f;%1&#x202f;» issu de %2 est prêt.</translation>
+        <translation>Le tunnel « %1 » issu de %2 est prêt.</translation>
     </message>
     <message>
         <source>Importing tunnels needs administrator rights: your account must be a member of the “calnet” group. Ask an administrator to run
     sudo usermod -aG calnet %1
 then log out and back in.</source>
-        <translation>L’importation de tunnels nécessite des droits d’administration&#xa0;: votre compte doit être membre du groupe «&#x202f;calnet&#x202f;». Demandez à un administrateur d’exécuter
+        <translation>L’importation de tunnels nécessite des droits d’administration : votre compte doit être membre du groupe « calnet ». Demandez à un administrateur d’exécuter
     sudo usermod -aG calnet %1
 puis fermez votre session et rouvrez-la.</translation>
     </message>
@@ -238,7 +312,7 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>Cop&amp;ier l’adresse</translation>
     </message>
     <message>
-        <source>Copy this device&apos;s tunnel address</source>
+        <source>Copy this device's tunnel address</source>
         <translation>Copier l’adresse de tunnel de cet appareil</translation>
     </message>
     <message>
@@ -247,7 +321,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>&amp;Profile:</source>
-        <translation>&amp;Profil&#xa0;:</translation>
+        <translation>&amp;Profil :</translation>
     </message>
     <message>
         <source>Profile</source>
@@ -291,7 +365,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>This device: %1</source>
-        <translation>Cet appareil&#xa0;: %1</translation>
+        <translation>Cet appareil : %1</translation>
     </message>
     <message numerus="yes">
         <source>%n peer(s) not responding</source>
@@ -338,7 +412,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>%1: %2</source>
-        <translation>%1&#xa0;: %2</translation>
+        <translation>%1 : %2</translation>
     </message>
     <message numerus="yes">
         <source>The Calnet service (calnetd) is not reachable at %1. Retrying in %n second(s)…</source>
@@ -354,6 +428,22 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>Loading peers…</source>
         <translation>Chargement des pairs…</translation>
+    </message>
+    <message>
+        <source>Si&amp;gn in to a Calnet network…</source>
+        <translation>Se &amp;connecter à un réseau Calnet…</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out…</source>
+        <translation>Se &amp;déconnecter…</translation>
+    </message>
+    <message>
+        <source>Signed in as %1</source>
+        <translation>Connecté en tant que %1</translation>
+    </message>
+    <message>
+        <source>Sign in again to stay connected</source>
+        <translation>Reconnectez-vous pour rester connecté</translation>
     </message>
 </context>
 <context>
@@ -416,35 +506,35 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>Name:</source>
-        <translation>Nom&#xa0;:</translation>
+        <translation>Nom :</translation>
     </message>
     <message>
         <source>Public key:</source>
-        <translation>Clé publique&#xa0;:</translation>
+        <translation>Clé publique :</translation>
     </message>
     <message>
         <source>Allowed IPs:</source>
-        <translation>IP autorisées&#xa0;:</translation>
+        <translation>IP autorisées :</translation>
     </message>
     <message>
         <source>Endpoint:</source>
-        <translation>Point de terminaison&#xa0;:</translation>
+        <translation>Point de terminaison :</translation>
     </message>
     <message>
         <source>Path:</source>
-        <translation>Chemin&#xa0;:</translation>
+        <translation>Chemin :</translation>
     </message>
     <message>
         <source>Last handshake:</source>
-        <translation>Dernière poignée de main&#xa0;:</translation>
+        <translation>Dernière poignée de main :</translation>
     </message>
     <message>
         <source>Transfer:</source>
-        <translation>Transfert&#xa0;:</translation>
+        <translation>Transfert :</translation>
     </message>
     <message>
         <source>Keepalive:</source>
-        <translation>Keepalive&#xa0;:</translation>
+        <translation>Keepalive :</translation>
     </message>
     <message>
         <source>Copy key</source>
@@ -455,7 +545,7 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>Copier la clé publique</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s public key to the clipboard</source>
+        <source>Copies the peer's public key to the clipboard</source>
         <translation>Copie la clé publique du pair dans le presse-papiers</translation>
     </message>
     <message>
@@ -463,7 +553,7 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>Copier l’adresse</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s first allowed IP to the clipboard</source>
+        <source>Copies the peer's first allowed IP to the clipboard</source>
         <translation>Copie la première IP autorisée du pair dans le presse-papiers</translation>
     </message>
     <message>
@@ -471,7 +561,7 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>Copier le point de terminaison</translation>
     </message>
     <message>
-        <source>Copies the peer&apos;s endpoint to the clipboard</source>
+        <source>Copies the peer's endpoint to the clipboard</source>
         <translation>Copie le point de terminaison du pair dans le presse-papiers</translation>
     </message>
     <message>
@@ -549,7 +639,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>every %1 s</source>
-        <translation>toutes les %1&#xa0;s</translation>
+        <translation>toutes les %1 s</translation>
     </message>
     <message>
         <source>off</source>
@@ -636,7 +726,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>%1 · %2 ms</source>
-        <translation>%1 · %2&#xa0;ms</translation>
+        <translation>%1 · %2 ms</translation>
     </message>
     <message>
         <source>The server reports this peer offline.</source>
@@ -676,7 +766,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>%1, %2 ms</source>
-        <translation>%1, %2&#xa0;ms</translation>
+        <translation>%1, %2 ms</translation>
     </message>
     <message>
         <source>%1 — %2</source>
@@ -715,7 +805,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>&amp;Language:</source>
-        <translation>&amp;Langue&#xa0;:</translation>
+        <translation>&amp;Langue :</translation>
     </message>
     <message>
         <source>Language</source>
@@ -731,11 +821,86 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>Could not turn on start at login: %1</source>
-        <translation>Impossible d’activer le démarrage à l’ouverture de session&#xa0;: %1</translation>
+        <translation>Impossible d’activer le démarrage à l’ouverture de session : %1</translation>
     </message>
     <message>
         <source>Could not turn off start at login: %1</source>
-        <translation>Impossible de désactiver le démarrage à l’ouverture de session&#xa0;: %1</translation>
+        <translation>Impossible de désactiver le démarrage à l’ouverture de session : %1</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::app::SignInDialog</name>
+    <message>
+        <source>Sign in to a Calnet network</source>
+        <translation>Se connecter à un réseau Calnet</translation>
+    </message>
+    <message>
+        <source>Enter the address of your organisation's Calnet server. You sign in with your company account in your browser.</source>
+        <translation>Saisissez l’adresse du serveur Calnet de votre organisation. Vous vous connectez avec votre compte d’entreprise dans votre navigateur.</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>Adresse du serveur</translation>
+    </message>
+    <message>
+        <source>&amp;Server:</source>
+        <translation>&amp;Serveur :</translation>
+    </message>
+    <message>
+        <source>Auth key</source>
+        <translation>Clé d’authentification</translation>
+    </message>
+    <message>
+        <source>&amp;Auth key:</source>
+        <translation>&amp;Clé d’authentification :</translation>
+    </message>
+    <message>
+        <source>Sign &amp;in</source>
+        <translation>Se &amp;connecter</translation>
+    </message>
+    <message>
+        <source>Join with an auth &amp;key…</source>
+        <translation>Rejoindre avec une &amp;clé…</translation>
+    </message>
+    <message>
+        <source>&amp;Join</source>
+        <translation>&amp;Rejoindre</translation>
+    </message>
+    <message>
+        <source>Waiting for the browser…</source>
+        <translation>En attente du navigateur…</translation>
+    </message>
+    <message>
+        <source>Sign in on the page that opened in your browser. If no page opened, copy the link and open it in a browser.</source>
+        <translation>Connectez-vous sur la page ouverte dans votre navigateur. Si aucune page ne s’est ouverte, copiez le lien et ouvrez-le dans un navigateur.</translation>
+    </message>
+    <message>
+        <source>&amp;Copy link</source>
+        <translation>&amp;Copier le lien</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>Copié</translation>
+    </message>
+    <message>
+        <source>Enter the address of the Calnet server.</source>
+        <translation>Saisissez l’adresse du serveur Calnet.</translation>
+    </message>
+    <message>
+        <source>%1 is not a server address. It looks like https://calnet.example.com.</source>
+        <translation>%1 n’est pas une adresse de serveur. Elle ressemble à https://calnet.example.com.</translation>
+    </message>
+    <message>
+        <source>No browser could be opened. Copy the link and open it in a browser:</source>
+        <translation>Aucun navigateur n’a pu être ouvert. Copiez le lien et ouvrez-le dans un navigateur :</translation>
+    </message>
+    <message>
+        <source>Joining the network…</source>
+        <translation>Connexion au réseau…</translation>
+    </message>
+    <message>
+        <source>Enter the auth key your administrator gave you.</source>
+        <translation>Saisissez la clé d’authentification fournie par votre administrateur.</translation>
     </message>
 </context>
 <context>
@@ -770,7 +935,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>This device: %1</source>
-        <translation>Cet appareil&#xa0;: %1</translation>
+        <translation>Cet appareil : %1</translation>
     </message>
     <message>
         <source>Click to copy</source>
@@ -815,6 +980,22 @@ puis fermez votre session et rouvrez-la.</translation>
         <source>&amp;Quit</source>
         <translation>&amp;Quitter</translation>
     </message>
+    <message>
+        <source>%1 — sign in again to stay connected</source>
+        <translation>%1 — reconnectez-vous pour rester connecté</translation>
+    </message>
+    <message>
+        <source>Signed in as %1</source>
+        <translation>Connecté en tant que %1</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out…</source>
+        <translation>Se &amp;déconnecter…</translation>
+    </message>
+    <message>
+        <source>Sign in to a Calnet &amp;network…</source>
+        <translation>Se conn&amp;ecter à un réseau Calnet…</translation>
+    </message>
 </context>
 <context>
     <name>calnet::app::autostart</name>
@@ -824,7 +1005,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>Could not remove %1: %2</source>
-        <translation>Impossible de supprimer %1&#xa0;: %2</translation>
+        <translation>Impossible de supprimer %1 : %2</translation>
     </message>
     <message>
         <source>Could not create the folder %1.</source>
@@ -832,7 +1013,7 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
     <message>
         <source>Could not write %1: %2</source>
-        <translation>Impossible d’écrire %1&#xa0;: %2</translation>
+        <translation>Impossible d’écrire %1 : %2</translation>
     </message>
 </context>
 <context>
@@ -843,14 +1024,97 @@ puis fermez votre session et rouvrez-la.</translation>
     </message>
 </context>
 <context>
+    <name>calnet::signin::BrowserSignIn</name>
+    <message numerus="yes">
+        <source>The browser did not come back within %n minute(s). Sign in again.</source>
+        <translation>
+            <numerusform>Le navigateur n’est pas revenu en %n minute. Reconnectez-vous.</numerusform>
+            <numerusform>Le navigateur n’est pas revenu en %n minutes. Reconnectez-vous.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The identity provider's answer belongs to another sign-in.</source>
+        <translation>La réponse du fournisseur d’identité appartient à une autre connexion.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::DeviceSignIn</name>
+    <message>
+        <source>The code %1 expired before the sign-in was done. Sign in again.</source>
+        <translation>Le code %1 a expiré avant la fin de la connexion. Reconnectez-vous.</translation>
+    </message>
+    <message>
+        <source>The sign-in was refused at the identity provider.</source>
+        <translation>La connexion a été refusée chez le fournisseur d’identité.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::LoopbackReceiver</name>
+    <message>
+        <source>Cannot listen on 127.0.0.1 for the browser: %1</source>
+        <translation>Impossible d’écouter sur 127.0.0.1 pour le navigateur : %1</translation>
+    </message>
+    <message>
+        <source>Request too large</source>
+        <translation>Requête trop grande</translation>
+    </message>
+    <message>
+        <source>This request is too large.</source>
+        <translation>Cette requête est trop grande.</translation>
+    </message>
+    <message>
+        <source>Calnet sign-in</source>
+        <translation>Connexion Calnet</translation>
+    </message>
+    <message>
+        <source>This is not a sign-in request.</source>
+        <translation>Ceci n’est pas une requête de connexion.</translation>
+    </message>
+    <message>
+        <source>This request was not sent to the sign-in address.</source>
+        <translation>Cette requête n’a pas été envoyée à l’adresse de connexion.</translation>
+    </message>
+    <message>
+        <source>Nothing here.</source>
+        <translation>Rien ici.</translation>
+    </message>
+    <message>
+        <source>This sign-in link is not the one Calnet is waiting for. Start the sign-in again from Calnet.</source>
+        <translation>Calnet n’attend pas ce lien de connexion. Relancez la connexion depuis Calnet.</translation>
+    </message>
+    <message>
+        <source>The identity provider sent the browser back without a sign-in code.</source>
+        <translation>Le fournisseur d’identité a renvoyé le navigateur sans code de connexion.</translation>
+    </message>
+    <message>
+        <source>Sign-in failed</source>
+        <translation>Échec de la connexion</translation>
+    </message>
+    <message>
+        <source>Signed in</source>
+        <translation>Connecté</translation>
+    </message>
+    <message>
+        <source>Calnet has your sign-in. You can close this tab and go back to Calnet.</source>
+        <translation>Calnet a reçu votre connexion. Vous pouvez fermer cet onglet et revenir à Calnet.</translation>
+    </message>
+</context>
+<context>
+    <name>calnet::signin::ProviderClient</name>
+    <message>
+        <source>The identity provider at %1 answered HTTP %2 for its discovery document.</source>
+        <translation>Le fournisseur d’identité à %1 a répondu HTTP %2 pour son document de découverte.</translation>
+    </message>
+</context>
+<context>
     <name>main</name>
     <message>
         <source>Calnet desktop app: tray icon and peer browser.</source>
-        <translation>Application de bureau Calnet&#xa0;: icône de notification et liste des pairs.</translation>
+        <translation>Application de bureau Calnet : icône de notification et liste des pairs.</translation>
     </message>
     <message>
-        <source>The helper&apos;s socket (default %1).</source>
-        <translation>Socket du service Calnet (par défaut&#xa0;: %1).</translation>
+        <source>The helper's socket (default %1).</source>
+        <translation>Socket du service Calnet (par défaut : %1).</translation>
     </message>
     <message>
         <source>Open the main window instead of a tray icon.</source>

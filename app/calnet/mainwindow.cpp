@@ -105,14 +105,15 @@ MainWindow::MainWindow(HelperSession* session, Mode mode, QWidget* parent)
     setCentralWidget(central);
 
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("Sign &in to a Calnet network…"), this, &MainWindow::signInRequested)
+    file->addAction(tr("Si&gn in to a Calnet network…"), this, &MainWindow::signInRequested)
         ->setObjectName(QStringLiteral("signIn"));
     QAction* signOut = file->addAction(tr("Sign &out…"), this, &MainWindow::signOutRequested);
     signOut->setObjectName(QStringLiteral("signOut"));
-    signOut->setEnabled(false);
-    connect(session_, &HelperSession::statusChanged, signOut, [this, signOut] {
+    auto signedIn = [this, signOut] {
         signOut->setEnabled(session_->status().mesh && !session_->status().user.isEmpty());
-    });
+    };
+    signedIn();
+    connect(session_, &HelperSession::statusChanged, signOut, signedIn);
     QAction* import = file->addAction(tr("&Import tunnel…"), this, &MainWindow::importRequested);
     import->setShortcut(QKeySequence::Open);
     file->addAction(tr("&Settings…"), this, &MainWindow::settingsRequested)

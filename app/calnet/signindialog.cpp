@@ -24,6 +24,7 @@ SignInDialog::SignInDialog(Account* account, AppSettings* settings, QWidget* par
     setWindowTitle(tr("Sign in to a Calnet network"));
     setMinimumWidth(460);
     auto* layout = new QVBoxLayout(this);
+    layout->setSizeConstraint(QLayout::SetMinimumSize); // long translations grow the dialog
     pages_ = new QStackedWidget(this);
     layout->addWidget(pages_);
 
@@ -88,7 +89,6 @@ SignInDialog::SignInDialog(Account* account, AppSettings* settings, QWidget* par
     hint->setWordWrap(true);
     waitLayout->addWidget(hint);
     link_ = new QLabel(wait);
-    link_->setWordWrap(true);
     link_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     link_->setStyleSheet(QStringLiteral("color: palette(mid)"));
     waitLayout->addWidget(link_);
@@ -192,13 +192,18 @@ void SignInDialog::startSignIn() {
             flow_->deleteLater();
         flow_ = new signin::BrowserSignIn(*oidc, this);
         connect(flow_, &signin::BrowserSignIn::browserUrlReady, this, [this](const QUrl& url) {
-            link_->setText(url.toString(QUrl::FullyEncoded));
+            // One line, the middle elided: the whole link goes to the clipboard (Copy link).
+            const QString text = url.toString(QUrl::FullyEncoded);
+            link_->setText(link_->fontMetrics().elidedText(text, Qt::ElideMiddle, 420));
+            link_->setToolTip(text);
             copyLink_->setText(tr("&Copy link"));
             pages_->setCurrentIndex(1);
-            if (!opener_(url))
+            if (!opener_(url)) {
+                link_->setWordWrap(true);
                 link_->setText(tr("No browser could be opened. Copy the link and open it in "
                                   "a browser:") +
-                               QLatin1Char('\n') + url.toString(QUrl::FullyEncoded));
+                               QLatin1Char('\n') + link_->text());
+            }
         });
         connect(flow_, &signin::BrowserSignIn::failed, this, &SignInDialog::showError);
         connect(flow_, &signin::BrowserSignIn::finished, this,

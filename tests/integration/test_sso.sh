@@ -14,7 +14,11 @@
 #   * a sign-in cancelled at the provider ends the CLI with the provider's "no";
 #   * a user disabled on the server: its node leaves the other's peers and the map; enabled
 #     again and signed in again, it is back;
-#   * calnetctl logout --delete: the tunnel down, the node gone from the server.
+#   * calnetctl logout --delete: the tunnel down, the node gone from the server;
+#   * the desktop app (e2e_sso.cpp, on Xvfb in n1's namespace, refresh tokens in gnome-keyring
+#     on a private D-Bus session): File → Sign in…, the URL handed to $BROWSER, the browser signs
+#     in, the node reaches n2; with a 40 s key expiry the app renews the key silently (the
+#     tunnel stays up); sign-out removes the device; screenshots in English and German.
 # Every process and namespace is removed by PID and name on exit, also on failure.
 set -euo pipefail
 umask 022
@@ -43,6 +47,12 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
   done
+  # Whatever still runs in this test's namespaces (started by a subshell) goes too.
+  local n p
+  for n in "${nodes_made[@]}"; do
+    for p in $(ip netns pids "$(ns_of "$n")" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  done
+  for p in $(ip netns pids "$hub" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   for n in "${nodes_made[@]}"; do ip netns del "$(ns_of "$n")" 2>/dev/null; done
   ip netns del "$hub" 2>/dev/null
   rm -rf "$tmp"
@@ -139,11 +149,16 @@ check "the OpenID provider starts" wait_for 20 grep -q listening "$tmp/provider.
 head -c 24 /dev/urandom | base64 | tr -d '\n' >"$tmp/admin-token"
 chmod 600 "$tmp/admin-token"
 server="http://192.168.246.1:8080"
-ip netns exec "$hub" "$CALNET_SERVER" serve --listen 192.168.246.1:8080 --db "sqlite:$tmp/server.db" \
-  --stun-listen 192.168.246.1:8080 --admin-token-file "$tmp/admin-token" \
-  --oidc-issuer http://127.0.0.1:9400 --oidc-client-id calnet-desktop \
-  --oidc-allowed-domains example.com >"$tmp/server.out" 2>"$tmp/server.log" &
-pids+=($!)
+start_server() { # EXTRA ARGS...
+  ip netns exec "$hub" "$CALNET_SERVER" serve --listen 192.168.246.1:8080 \
+    --db "sqlite:$tmp/server.db" --stun-listen 192.168.246.1:8080 \
+    --admin-token-file "$tmp/admin-token" --oidc-issuer http://127.0.0.1:9400 \
+    --oidc-client-id calnet-desktop --oidc-allowed-domains example.com "$@" \
+    >>"$tmp/server.out" 2>>"$tmp/server.log" &
+  server_pid=$!
+  pids+=("$server_pid")
+}
+start_server
 check "calnet-server starts with --oidc-issuer" wait_for 20 grep -q "^listening on" "$tmp/server.out"
 server_cli() {
   ip netns exec "$hub" "$CALNET_SERVER" "$@" --server "$server" --admin-token-file "$tmp/admin-token"
@@ -286,6 +301,124 @@ logout_again_refused() {
   grep -q "no Calnet network profile named calnet-192.168.246.1" <<<"$out"
 }
 check "the profile is forgotten: logging out again finds nothing" logout_again_refused
+
+# ---- 6. the desktop app: sign in through the browser, silent renewal, sign out ------------------
+# The server again with a 40 s key expiry (the app renews 10 s before it), on the same database.
+CALNET_SSO_E2E=$(readlink -f "${CALNET_SSO_E2E:-$(dirname "$0")/../../build/release/tests/integration/calnet-sso-e2e}")
+shots=${CALNET_SCREENSHOTS:-$tmp/shots}
+mkdir -p "$shots"
+kill -TERM "$server_pid"
+wait_for 15 bash -c "! kill -0 $server_pid 2>/dev/null" || true
+: >"$tmp/server.out"
+start_server --key-expiry 40s
+check "calnet-server restarts with --key-expiry 40s" wait_for 20 grep -q "^listening on" "$tmp/server.out"
+check "n1 signs out of its CLI sign-in" ctl n1 logout --delete
+# n2 (signed out above) joins again with the device grant, under the 40 s expiry: the app's
+# node needs someone to reach.
+login_start n2 login6 --hostname n2
+wait_for 20 grep -q "and enter the code: [A-Z]\{4\}-[A-Z]\{4\}" "$tmp/login6.out" || true
+code=$(grep -o 'enter the code: [A-Z-]*' "$tmp/login6.out" | awk '{print $4}' || true)
+check "bob signs n2 in again with a code" \
+  browser n2 device "http://127.0.0.1:9400/device?user_code=$code" bob@example.com
+check "… and n2 is up again" wait_for 30 login_ok login6
+a2=$(overlay_of n2)
+
+n1ns=$(ns_of n1)
+ip netns exec "$n1ns" Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" \
+  2>"$tmp/xvfb.log" &
+pids+=($!)
+wait_for 10 test -s "$tmp/display"
+display=":$(head -1 "$tmp/display")"
+# A session bus of its own, without service activation: the Secret Service is the keyring
+# started below with the login keyring unlocked, never one D-Bus would start on first use.
+cat >"$tmp/session.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+ip netns exec "$n1ns" dbus-daemon --config-file="$tmp/session.conf" --nofork \
+  >"$tmp/dbus.log" 2>&1 &
+pids+=($!)
+wait_for 10 test -S "$tmp/bus"
+bus="unix:path=$tmp/bus"
+mkdir -p "$tmp/home" "$tmp/xdg-run"
+chmod 700 "$tmp/xdg-run"
+keyring_env=(env HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/xdg-run" DBUS_SESSION_BUS_ADDRESS="$bus")
+printf 'calnet-test' >"$tmp/keyring.pass"
+ip netns exec "$n1ns" "${keyring_env[@]}" gnome-keyring-daemon --foreground --unlock \
+  --components=secrets <"$tmp/keyring.pass" >"$tmp/keyring.out" 2>"$tmp/keyring.log" &
+pids+=($!)
+keyring_up() { # the login collection is there (and the default)
+  ip netns exec "$n1ns" "${keyring_env[@]}" dbus-send --session --print-reply \
+    --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+    org.freedesktop.Secret.Service.ReadAlias string:default |
+    grep -q /org/freedesktop/secrets/collection/login
+}
+check "gnome-keyring serves the Secret Service on a private D-Bus session" wait_for 15 keyring_up
+printf '#!/bin/sh\necho "$1" >>"%s"\n' "$tmp/browser-url" >"$tmp/browser.sh"
+chmod 755 "$tmp/browser.sh"
+
+# run_app NAME EMAIL ENV...: the app e2e in n1 with the browser watching for its URL; answers
+# its hand-offs (signed-in, renewed) by pinging n2 from n1.
+run_app() {
+  local name=$1 email=$2
+  shift 2
+  rm -f "$tmp/browser-url"
+  mkdir -p "$tmp/ctl-$name"
+  ip netns exec "$n1ns" timeout 300 node "$tmp/sso/browser.mjs" watch "$tmp/browser-url" \
+    "$email" >"$tmp/browser-$name.log" 2>&1 &
+  pids+=($!)
+  ip netns exec "$n1ns" "${keyring_env[@]}" DISPLAY="$display" QT_QPA_PLATFORM=xcb BROWSER="$tmp/browser.sh" \
+    XDG_CONFIG_HOME="$tmp/xdg-config" CALNET_E2E_SOCKET="$tmp/n1/calnetd.sock" \
+    CALNET_E2E_SERVER="$server" CALNET_E2E_EMAIL="$email" CALNET_E2E_CONTROL="$tmp/ctl-$name" \
+    CALNET_E2E_SCREENSHOTS="$shots" "$@" \
+    timeout 300 "$CALNET_SSO_E2E" >"$tmp/app-$name.log" 2>&1 &
+  local app_pid=$!
+  pids+=("$app_pid")
+  local deadline=$((SECONDS + 300)) step
+  while kill -0 "$app_pid" 2>/dev/null && ((SECONDS < deadline)); do
+    for step in signed-in renewed; do
+      if [[ -f $tmp/ctl-$name/$step.request && ! -f $tmp/ctl-$name/$step.done ]]; then
+        a1=$(overlay_of n1)
+        if wait_for 15 ping_ok n1 "$a2" && wait_for 15 ping_ok n2 "$a1"; then
+          echo ok >"$tmp/ctl-$name/$step.done"
+        else
+          echo "n1 ($a1) and n2 ($a2) do not reach each other" >"$tmp/ctl-$name/$step.done"
+        fi
+      fi
+    done
+    sleep 0.2
+  done
+  wait "$app_pid"
+}
+show_app_log() { grep -E "^(PASS|FAIL|SKIP|Totals|QWARN)|Loc:|Actual|Expected|calnet:" "$tmp/app-$1.log" | head -40; }
+check "the app signs in through the browser, reaches n2, renews silently and signs out" \
+  run_app en ada@example.com
+show_app_log en
+echo "# app: $(grep -o 'Totals.*' "$tmp/app-en.log")"
+n1_gone() {
+  admin_json /api/v1/admin/nodes | python3 -c '
+import json, sys
+assert all(n["hostname"] != "n1" for n in json.load(sys.stdin)["nodes"])'
+}
+check "the app's sign-out removed the device from the server" n1_gone
+check "the app in German: dialog, waiting state and signed-in window" \
+  run_app de ada@example.com CALNET_E2E_LANG=de CALNET_E2E_SHORT=1
+show_app_log de
+for lang in en de; do
+  for shot in dialog waiting signed-in; do
+    check "screenshot sso-$shot-$lang.png" test -s "$shots/sso-$shot-$lang.png"
+  done
+done
 
 if ((failed > 0)); then
   for f in provider.log server.log n1.log n2.log; do

@@ -18,7 +18,7 @@ test_packages=(
   wireguard-go iperf3 python3 clang libclang-rt-14-dev systemd openssl
   desktop-file-utils appstream dbus xvfb xauth trayer xdotool
   postgresql iptables
-  nodejs npm chromium gnome-keyring libsecret-tools
+  nodejs chromium gnome-keyring libsecret-tools
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
@@ -34,6 +34,11 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# npm: Debian ships it as its own package; a Node.js from elsewhere (NodeSource's "nodejs")
+# bundles it and conflicts with Debian's, so it is asked for only when there is none.
+if [[ "${1:-}" == "--test" ]] && ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi

@@ -6,6 +6,7 @@
 // provider has just rotated in is fetched and the same token goes through a moment later.
 #include <QDateTime>
 #include <QJsonArray>
+#include <QJsonDocument>
 
 #include <QTest>
 #include <functional>
@@ -315,6 +316,35 @@ private slots:
         QCOMPARE(renewed.status, 200);
         QCOMPARE(renewed.json().value("nodeId"), r.json().value("nodeId"));
         QVERIFY(renewed.json().value("keyExpiry").toInteger() > expiry);
+    }
+
+    void infoNamesTheProviderAndTheSecretWhenThereIsOne() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server =
+            start(idp, [](auto& c) { c.oidcClientSecret = QStringLiteral("not-secret"); });
+        QVERIFY(server);
+        const QJsonObject info =
+            httpCall(server->port(), "GET", QStringLiteral("/api/v1/info")).json();
+        QCOMPARE(info.value("auth").toArray(), (QJsonArray{"authkey", "oidc"}));
+        QCOMPARE(info.value("oidc").toObject(), (QJsonObject{{"issuer", idp.url()},
+                                                             {"clientId", kClient},
+                                                             {"clientSecret", "not-secret"}}));
+        // A node signs itself out: its credential deletes it; a wrong one is 401.
+        QVERIFY(waitKeys(idp));
+        const Response r = registerNode(
+            server->port(), body(token(key, claims(idp.url(), "ada", "ada@example.com"))));
+        QCOMPARE(r.status, 200);
+        const auto logout = [&](const QString& credential) {
+            return httpCall(server->port(), "POST", QStringLiteral("/api/v1/logout"),
+                            QJsonDocument(QJsonObject{{"credential", credential}}).toJson());
+        };
+        QCOMPARE(logout(QStringLiteral("calnet-node-1-wrong")).status, 401);
+        const Response out = logout(r.json().value("credential").toString());
+        QCOMPARE(out.status, 200);
+        QCOMPARE(out.json().value("deleted"), r.json().value("nodeId"));
+        QVERIFY(admin(server->port(), "GET", "nodes").json().value("nodes").toArray().isEmpty());
+        QCOMPARE(logout(r.json().value("credential").toString()).status, 401); // gone
     }
 
     void withoutSsoTheServerSaysSo() {

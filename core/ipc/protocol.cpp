@@ -447,6 +447,26 @@ ParamsResult<SubscribeParams> parseSubscribeParams(const QJsonObject& params) {
     return result;
 }
 
+namespace {
+
+// "server": required, an http:// or https:// URL with a host, normalised; nullopt and `error`
+// set otherwise (an earlier error is kept).
+std::optional<QString> serverUrlParam(const QJsonObject& params,
+                                      std::optional<ParamsError>& error) {
+    auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
+    if (!server) {
+        return std::nullopt;
+    }
+    std::optional<QString> url = normaliseServerUrl(*server);
+    if (!url && !error) {
+        error = paramsError("server"_L1,
+                            u"\"server\" must be an http:// or https:// URL with a host"_s);
+    }
+    return url;
+}
+
+} // namespace
+
 ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
     constexpr std::array kAllowed{"server"_L1, "authKey"_L1,  "idToken"_L1,
                                   "nonce"_L1,  "hostname"_L1, "name"_L1};
@@ -454,7 +474,7 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
         return *error;
     }
     std::optional<ParamsError> error;
-    auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
+    auto url = serverUrlParam(params, error);
     auto authKey = optionalString(params, "authKey"_L1, kMaxAuthKeyLength, error);
     auto idToken = optionalString(params, "idToken"_L1, kMaxIdTokenLength, error);
     auto nonce = optionalString(params, "nonce"_L1, kMaxNonceLength, error);
@@ -462,11 +482,6 @@ ParamsResult<UpParams> parseUpParams(const QJsonObject& params) {
     auto name = optionalProfileName(params, "name"_L1, error);
     if (error) {
         return *error;
-    }
-    std::optional<QString> url = normaliseServerUrl(*server);
-    if (!url) {
-        return paramsError("server"_L1,
-                           u"\"server\" must be an http:// or https:// URL with a host"_s);
     }
     if (authKey) {
         const bool printable =
@@ -514,14 +529,9 @@ ParamsResult<ServerInfoParams> parseServerInfoParams(const QJsonObject& params) 
         return *error;
     }
     std::optional<ParamsError> error;
-    auto server = requireString(params, "server"_L1, kMaxServerUrlLength, error);
+    auto url = serverUrlParam(params, error);
     if (error) {
         return *error;
-    }
-    std::optional<QString> url = normaliseServerUrl(*server);
-    if (!url) {
-        return paramsError("server"_L1,
-                           u"\"server\" must be an http:// or https:// URL with a host"_s);
     }
     return ServerInfoParams{std::move(*url)};
 }

@@ -391,10 +391,6 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>Der Calnet-Dienst läuft nicht.</translation>
     </message>
     <message>
-        <source>No tunnels yet. Import a .conf file (File → Import tunnel…) or drop it here.</source>
-        <translation>Noch keine Tunnel. Importieren Sie eine .conf-Datei (Datei → Tunnel importieren…) oder ziehen Sie sie hierher.</translation>
-    </message>
-    <message>
         <source>Not connected.</source>
         <translation>Nicht verbunden.</translation>
     </message>
@@ -444,6 +440,10 @@ Melden Sie sich danach ab und wieder an.</translation>
     <message>
         <source>Sign in again to stay connected</source>
         <translation>Melden Sie sich erneut an, um verbunden zu bleiben</translation>
+    </message>
+    <message>
+        <source>Not on a network yet. Sign in to your organisation's Calnet network (File → Sign in to a Calnet network…), or import a .conf file (File → Import tunnel…) or drop it here.</source>
+        <translation>Noch in keinem Netzwerk. Melden Sie sich beim Calnet-Netzwerk Ihrer Organisation an (Datei → Bei einem Calnet-Netzwerk anmelden…), oder importieren Sie eine .conf-Datei (Datei → Tunnel importieren…) oder ziehen Sie sie hierher.</translation>
     </message>
 </context>
 <context>
@@ -930,10 +930,6 @@ Melden Sie sich danach ab und wieder an.</translation>
         <translation>P&amp;rofil</translation>
     </message>
     <message>
-        <source>No tunnels yet — import one to connect</source>
-        <translation>Noch keine Tunnel – importieren Sie einen, um sich zu verbinden</translation>
-    </message>
-    <message>
         <source>This device: %1</source>
         <translation>Dieses Gerät: %1</translation>
     </message>
@@ -995,6 +991,10 @@ Melden Sie sich danach ab und wieder an.</translation>
     <message>
         <source>Sign in to a Calnet &amp;network…</source>
         <translation>Bei einem Calnet-&amp;Netzwerk anmelden…</translation>
+    </message>
+    <message>
+        <source>Not on a network yet — sign in or import a tunnel</source>
+        <translation>Noch in keinem Netzwerk – anmelden oder einen Tunnel importieren</translation>
     </message>
 </context>
 <context>

@@ -391,10 +391,6 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>Le service Calnet ne fonctionne pas.</translation>
     </message>
     <message>
-        <source>No tunnels yet. Import a .conf file (File → Import tunnel…) or drop it here.</source>
-        <translation>Aucun tunnel pour l’instant. Importez un fichier .conf (Fichier → Importer un tunnel…) ou déposez-le ici.</translation>
-    </message>
-    <message>
         <source>Not connected.</source>
         <translation>Non connecté.</translation>
     </message>
@@ -444,6 +440,10 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>Sign in again to stay connected</source>
         <translation>Reconnectez-vous pour rester connecté</translation>
+    </message>
+    <message>
+        <source>Not on a network yet. Sign in to your organisation's Calnet network (File → Sign in to a Calnet network…), or import a .conf file (File → Import tunnel…) or drop it here.</source>
+        <translation>Pas encore de réseau. Connectez-vous au réseau Calnet de votre organisation (Fichier → Se connecter à un réseau Calnet…), ou importez un fichier .conf (Fichier → Importer un tunnel…) ou déposez-le ici.</translation>
     </message>
 </context>
 <context>
@@ -930,10 +930,6 @@ puis fermez votre session et rouvrez-la.</translation>
         <translation>&amp;Profil</translation>
     </message>
     <message>
-        <source>No tunnels yet — import one to connect</source>
-        <translation>Aucun tunnel pour l’instant — importez-en un pour vous connecter</translation>
-    </message>
-    <message>
         <source>This device: %1</source>
         <translation>Cet appareil : %1</translation>
     </message>
@@ -995,6 +991,10 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>Sign in to a Calnet &amp;network…</source>
         <translation>Se conn&amp;ecter à un réseau Calnet…</translation>
+    </message>
+    <message>
+        <source>Not on a network yet — sign in or import a tunnel</source>
+        <translation>Pas encore de réseau — connectez-vous ou importez un tunnel</translation>
     </message>
 </context>
 <context>

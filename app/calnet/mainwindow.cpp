@@ -239,8 +239,10 @@ void MainWindow::refresh() {
         browser_->setEmptyText(tr("The Calnet service is not running."));
     else if (!up)
         browser_->setEmptyText(session_->profileModel()->rowCount() == 0
-                                   ? tr("No tunnels yet. Import a .conf file (File → Import "
-                                        "tunnel…) or drop it here.")
+                                   ? tr("Not on a network yet. Sign in to your organisation's "
+                                        "Calnet network (File → Sign in to a Calnet network…), "
+                                        "or import a .conf file (File → Import tunnel…) or drop "
+                                        "it here.")
                                    : tr("Not connected."));
     else if (!session_->peersKnown())
         browser_->setEmptyText(tr("Loading peers…"));

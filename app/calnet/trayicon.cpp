@@ -237,7 +237,7 @@ void TrayController::populate(QMenu* menu) {
         }
     } else if (profiles.isEmpty() && available) {
         QAction* a = addNamed(menu, QStringLiteral("noProfiles"),
-                              tr("No tunnels yet — import one to connect"));
+                              tr("Not on a network yet — sign in or import a tunnel"));
         a->setEnabled(false);
     }
 

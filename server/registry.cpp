@@ -72,7 +72,7 @@ ApiError Registry::assignNode(const RegisterRequest& r, qint64 userId, const QSt
 }
 
 ApiError Registry::checkOwner(const NodeRecord& node, const Identity* identity, qint64 now,
-                              bool* renew) {
+                              bool* renew, bool* asIdentity) {
     std::optional<UserRecord> owner;
     if (ApiError e = m_storage->users().get(node.userId, &owner)) {
         return e;
@@ -84,21 +84,26 @@ ApiError Registry::checkOwner(const NodeRecord& node, const Identity* identity, 
         return disabledError(owner->name);
     }
     if (owner->issuer.isEmpty()) {
-        return {}; // a node of a pre-auth key: its credential renews it
+        // A node of a pre-auth key: its credential renews it; a sign-in makes it the signed-in
+        // person's (*asIdentity: registered as a sign-in without a credential would be).
+        *asIdentity = identity != nullptr;
+        return {};
     }
     // A node of someone who signed in: its credential keeps it on the network until its key
     // expires; staying longer wants a fresh sign-in by the same person.
     if (identity) {
         if (identity->issuer != owner->issuer || identity->subject != owner->subject) {
             return ApiError::forbidden(
-                QStringLiteral("this node belongs to the account %1; sign out first to join as "
-                               "someone else")
+                QStringLiteral("This device belongs to %1. Sign out on it first to join as "
+                               "someone else.")
                     .arg(owner->name));
         }
-        return {};
+        UserRecord refreshed; // email and name as the provider says them now
+        return m_storage->users().ensureIdentityUser(*identity, now, &refreshed);
     }
     if (node.keyExpiry <= now) {
-        return ApiError::expired(QStringLiteral("the node key has expired; sign in again"));
+        return ApiError::expired(
+            QStringLiteral("The device's key has expired. Sign in again to stay connected."));
     }
     *renew = false;
     return {};
@@ -106,7 +111,7 @@ ApiError Registry::checkOwner(const NodeRecord& node, const Identity* identity, 
 
 ApiError Registry::disabledError(const QString& user) {
     return ApiError::forbidden(
-        QStringLiteral("the account %1 is disabled on this network").arg(user));
+        QStringLiteral("The account %1 is disabled on this network.").arg(user));
 }
 
 ApiError Registry::setUserDisabled(qint64 id, bool disabled, qint64 now) {
@@ -163,10 +168,16 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
             }
         }
         bool renew = true; // the node key's expiry starts again
+        bool asIdentity = false;
         if (node) {
-            if (ApiError e = checkOwner(*node, identity, now, &renew)) {
+            if (ApiError e = checkOwner(*node, identity, now, &renew, &asIdentity)) {
                 return e;
             }
+        }
+        if (asIdentity) {
+            node.reset(); // the sign-in path below finds it by its key and makes it theirs
+        }
+        if (node) {
             if (r.nodeKey != node->nodeKey) { // key rotation
                 std::optional<NodeRecord> other;
                 if (ApiError e = m_storage->nodes().byKey(r.nodeKey, &other)) {

@@ -66,13 +66,15 @@ public:
     ApiError pruneChanges(qint64 before);
 
 private:
-    // The node of this node key (created with an overlay address when new), given to the user.
     // Whether a node's credential (with `identity` when the client signed in again) may
     // register it: not when its user is disabled; for a node of someone who signed in, only by
     // the same person, and without a fresh sign-in only until its key expires (*renew false:
-    // the expiry stays).
-    ApiError checkOwner(const NodeRecord& node, const Identity* identity, qint64 now, bool* renew);
+    // the expiry stays). A node of a pre-auth key signed in with `identity` becomes that
+    // person's (*asIdentity).
+    ApiError checkOwner(const NodeRecord& node, const Identity* identity, qint64 now, bool* renew,
+                        bool* asIdentity);
     static ApiError disabledError(const QString& user);
+    // The node of this node key (created with an overlay address when new), given to the user.
     ApiError assignNode(const RegisterRequest& r, qint64 userId, const QString& user, qint64 now,
                         std::optional<NodeRecord>* node);
     ApiError write(const std::function<ApiError()>& body);

@@ -193,8 +193,10 @@ http::Handler::Decision Server::onHead(const http::Request& head, const QHostAdd
             wait = m_registrations.retryAfter(source);
         }
         if (wait) {
-            *answer =
-                counted(tooMany(*wait, QStringLiteral("too many registrations from this address")));
+            *answer = counted(
+                tooMany(*wait, head.path == "/api/v1/logout"
+                                   ? QStringLiteral("too many wrong credentials from this address")
+                                   : QStringLiteral("too many registrations from this address")));
             return Decision::Answer;
         }
     }
@@ -352,7 +354,16 @@ Server::AdminAuth Server::adminAuth(const http::Request& request) {
     const bool byGroup =
         !m_config.oidcAdminGroup.isEmpty() && c.groups.contains(m_config.oidcAdminGroup);
     const bool byEmail = c.emailVerified && m_config.oidcAdmins.contains(c.email.toLower());
-    return byGroup || byEmail ? AdminAuth::IdToken : AdminAuth::NotAdmin;
+    if (!byGroup && !byEmail) {
+        return AdminAuth::NotAdmin;
+    }
+    // A disabled account is no admin, whatever its token says, until enabled with the admin
+    // token or by another admin.
+    std::optional<UserRecord> user;
+    if (m_storage->users().byIdentity(c.issuer, c.subject, &user) || (user && user->disabled)) {
+        return AdminAuth::NotAdmin;
+    }
+    return AdminAuth::IdToken;
 }
 
 Server::Reply Server::relayKeys(const http::Request& request) {
@@ -406,7 +417,7 @@ ApiError Server::verifyIdentity(const RegisterRequest& r, std::optional<Identity
     if (!m_config.oidcAllowedDomains.isEmpty()) {
         const QString email = v.claims->emailVerified ? v.claims->email.toLower() : QString();
         const QString domain = email.section(QLatin1Char('@'), -1);
-        if (!email.contains(QLatin1Char('@')) || !m_config.oidcAllowedDomains.contains(domain)) {
+        if (email.count(QLatin1Char('@')) != 1 || !m_config.oidcAllowedDomains.contains(domain)) {
             return ApiError::forbidden(
                 email.isEmpty()
                     ? QStringLiteral("This network wants a verified email in %1, and the "

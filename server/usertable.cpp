@@ -65,11 +65,19 @@ ApiError UserTable::byIdentity(const QString& issuer, const QString& subject,
 
 ApiError UserTable::ensureUser(const QString& name, qint64 now, qint64* id) {
     QSqlQuery q = m_s.query();
-    if (!m_s.exec(q, QStringLiteral("SELECT id FROM users WHERE network = ? AND name = ?"),
+    if (!m_s.exec(q, QStringLiteral("SELECT id, issuer FROM users WHERE network = ? AND name = ?"),
                   {Storage::kNetwork, name})) {
         return m_s.failure(QStringLiteral("reading a user"));
     }
     if (q.next()) {
+        // A person who signs in is bound to the provider: a pre-auth key in their name would
+        // make nodes that renew without them.
+        if (!q.value(1).toString().isEmpty()) {
+            return ApiError::conflict(
+                QStringLiteral("%1 signs in with the identity provider; pre-auth keys are for "
+                               "other users")
+                    .arg(name));
+        }
         *id = q.value(0).toLongLong();
         return {};
     }

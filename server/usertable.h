@@ -48,10 +48,11 @@ public:
     // subject, made unique with " (2)", …); email and name updated when they changed.
     ApiError ensureIdentityUser(const Identity& identity, qint64 now, UserRecord* out);
     ApiError setDisabled(qint64 id, bool disabled, bool* found);
-
-private:
+    // The user who signed in as this issuer and subject, if any.
     ApiError byIdentity(const QString& issuer, const QString& subject,
                         std::optional<UserRecord>* out);
+
+private:
     Storage& m_s;
 };
 

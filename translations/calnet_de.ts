@@ -34,16 +34,16 @@
         <translation>Der Identitätsanbieter hat die Anmeldung abgelehnt (%1).</translation>
     </message>
     <message>
-        <source>Cannot reach the identity provider at %1: %2</source>
-        <translation>Der Identitätsanbieter unter %1 ist nicht erreichbar: %2</translation>
-    </message>
-    <message>
         <source>The identity provider no longer accepts this sign-in (%1). Sign in again.</source>
         <translation>Der Identitätsanbieter akzeptiert diese Anmeldung nicht mehr (%1). Bitte melden Sie sich erneut an.</translation>
     </message>
     <message>
-        <source>The identity provider refused the sign-in: %1 %2</source>
-        <translation>Der Identitätsanbieter hat die Anmeldung abgelehnt: %1 %2</translation>
+        <source>Cannot reach the identity provider at %1: %2.</source>
+        <translation>Der Identitätsanbieter unter %1 ist nicht erreichbar: %2.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in: %1.</source>
+        <translation>Der Identitätsanbieter hat die Anmeldung abgelehnt: %1.</translation>
     </message>
 </context>
 <context>
@@ -1051,10 +1051,6 @@ Melden Sie sich danach ab und wieder an.</translation>
 <context>
     <name>calnet::signin::LoopbackReceiver</name>
     <message>
-        <source>Cannot listen on 127.0.0.1 for the browser: %1</source>
-        <translation>Auf 127.0.0.1 kann nicht auf den Browser gewartet werden: %1</translation>
-    </message>
-    <message>
         <source>Request too large</source>
         <translation>Anfrage zu groß</translation>
     </message>
@@ -1097,6 +1093,10 @@ Melden Sie sich danach ab und wieder an.</translation>
     <message>
         <source>Calnet has your sign-in. You can close this tab and go back to Calnet.</source>
         <translation>Calnet hat Ihre Anmeldung erhalten. Sie können diesen Tab schließen und zu Calnet zurückkehren.</translation>
+    </message>
+    <message>
+        <source>Cannot listen on 127.0.0.1 for the browser: %1.</source>
+        <translation>Auf 127.0.0.1 kann nicht auf den Browser gewartet werden: %1.</translation>
     </message>
 </context>
 <context>

@@ -34,16 +34,16 @@
         <translation>Le fournisseur d’identité a refusé la connexion (%1).</translation>
     </message>
     <message>
-        <source>Cannot reach the identity provider at %1: %2</source>
-        <translation>Impossible de joindre le fournisseur d’identité à %1 : %2</translation>
-    </message>
-    <message>
         <source>The identity provider no longer accepts this sign-in (%1). Sign in again.</source>
         <translation>Le fournisseur d’identité n’accepte plus cette connexion (%1). Reconnectez-vous.</translation>
     </message>
     <message>
-        <source>The identity provider refused the sign-in: %1 %2</source>
-        <translation>Le fournisseur d’identité a refusé la connexion : %1 %2</translation>
+        <source>Cannot reach the identity provider at %1: %2.</source>
+        <translation>Impossible de joindre le fournisseur d’identité à %1 : %2.</translation>
+    </message>
+    <message>
+        <source>The identity provider refused the sign-in: %1.</source>
+        <translation>Le fournisseur d’identité a refusé la connexion : %1.</translation>
     </message>
 </context>
 <context>
@@ -1051,10 +1051,6 @@ puis fermez votre session et rouvrez-la.</translation>
 <context>
     <name>calnet::signin::LoopbackReceiver</name>
     <message>
-        <source>Cannot listen on 127.0.0.1 for the browser: %1</source>
-        <translation>Impossible d’écouter sur 127.0.0.1 pour le navigateur : %1</translation>
-    </message>
-    <message>
         <source>Request too large</source>
         <translation>Requête trop grande</translation>
     </message>
@@ -1097,6 +1093,10 @@ puis fermez votre session et rouvrez-la.</translation>
     <message>
         <source>Calnet has your sign-in. You can close this tab and go back to Calnet.</source>
         <translation>Calnet a reçu votre connexion. Vous pouvez fermer cet onglet et revenir à Calnet.</translation>
+    </message>
+    <message>
+        <source>Cannot listen on 127.0.0.1 for the browser: %1.</source>
+        <translation>Impossible d’écouter sur 127.0.0.1 pour le navigateur : %1.</translation>
     </message>
 </context>
 <context>

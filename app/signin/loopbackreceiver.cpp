@@ -1,5 +1,7 @@
 #include "app/signin/loopbackreceiver.h"
 
+#include <algorithm>
+
 #include <QTcpSocket>
 #include <QTimer>
 #include <QUrl>
@@ -44,7 +46,7 @@ bool LoopbackReceiver::listen(const QString& state, QString* error) {
     state_ = state;
     done_ = false;
     if (!server_.listen(QHostAddress::LocalHost, 0)) {
-        *error = tr("Cannot listen on 127.0.0.1 for the browser: %1").arg(server_.errorString());
+        *error = tr("Cannot listen on 127.0.0.1 for the browser: %1.").arg(server_.errorString());
         return false;
     }
     return true;
@@ -109,56 +111,106 @@ void LoopbackReceiver::onReadable(QTcpSocket* socket) {
 }
 
 void LoopbackReceiver::handle(QTcpSocket* socket, const QByteArray& head) {
-    const QList<QByteArray> lines = head.split('\n');
-    const QList<QByteArray> request = lines.value(0).trimmed().split(' ');
-    QByteArray host;
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const QByteArray line = lines[i].trimmed();
-        if (line.toLower().startsWith("host:"))
-            host = line.mid(5).trimmed();
-    }
+    const Callback c = parseCallback(head, port(), state_);
     const QString title = tr("Calnet sign-in");
-    if (request.size() != 3 || request[0] != "GET" || !request[2].startsWith("HTTP/1.")) {
+    switch (c.kind) {
+    case Callback::Kind::BadRequest:
         answer(socket, 400, title, tr("This is not a sign-in request."));
         return;
-    }
-    // The browser names the address it was sent to: anything else is not our redirect (a page
-    // elsewhere reaching this port by another name, or a request meant for another port).
-    if (host != "127.0.0.1:" + QByteArray::number(port())) {
+    case Callback::Kind::WrongHost:
         answer(socket, 400, title, tr("This request was not sent to the sign-in address."));
         return;
-    }
-    const QUrl target(QString::fromLatin1(request[1]), QUrl::StrictMode);
-    if (!target.isValid() || target.path() != QLatin1String("/callback")) {
+    case Callback::Kind::NotFound:
         answer(socket, 404, title, tr("Nothing here."));
         return;
-    }
-    const QUrlQuery query(target);
-    const QString state = query.queryItemValue(QStringLiteral("state"), QUrl::FullyDecoded);
-    if (state.isEmpty() || state != state_) {
+    case Callback::Kind::WrongState:
         answer(socket, 400, title,
                tr("This sign-in link is not the one Calnet is waiting for. Start the sign-in "
                   "again from Calnet."));
         return;
-    }
-    const QString error = query.queryItemValue(QStringLiteral("error"), QUrl::FullyDecoded);
-    const QString code = query.queryItemValue(QStringLiteral("code"), QUrl::FullyDecoded);
-    done_ = true;
-    if (!error.isEmpty() || code.isEmpty()) {
+    case Callback::Kind::ProviderError:
+    case Callback::Kind::NoCode: {
+        done_ = true;
         const QString message =
-            error.isEmpty()
+            c.kind == Callback::Kind::NoCode
                 ? tr("The identity provider sent the browser back without a sign-in code.")
-                : describeError(error, query.queryItemValue(QStringLiteral("error_description"),
-                                                            QUrl::FullyDecoded));
+                : describeError(c.error, c.errorDescription);
         answer(socket, 400, tr("Sign-in failed"), message);
         server_.close();
         emit failed(message);
         return;
     }
-    answer(socket, 200, tr("Signed in"),
-           tr("Calnet has your sign-in. You can close this tab and go back to Calnet."));
-    server_.close();
-    emit codeReceived(code);
+    case Callback::Kind::Code:
+        done_ = true;
+        answer(socket, 200, tr("Signed in"),
+               tr("Calnet has your sign-in. You can close this tab and go back to Calnet."));
+        server_.close();
+        emit codeReceived(c.code);
+        return;
+    }
+}
+
+Callback parseCallback(const QByteArray& head, quint16 port, const QString& state) {
+    Callback c;
+    const QList<QByteArray> lines = head.split('\n');
+    QByteArray requestLine = lines.value(0);
+    if (requestLine.endsWith('\r')) {
+        requestLine.chop(1);
+    }
+    // "GET <target> HTTP/1.x", exactly: the target in visible ASCII (RFC 9112 §3).
+    const QList<QByteArray> request = requestLine.split(' ');
+    const auto visible = [](const QByteArray& b) {
+        return !b.isEmpty() && std::all_of(b.begin(), b.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) > 0x20 && static_cast<unsigned char>(ch) < 0x7f;
+        });
+    };
+    if (request.size() != 3 || request[0] != "GET" || !visible(request[1]) ||
+        (request[2] != "HTTP/1.1" && request[2] != "HTTP/1.0")) {
+        return c; // BadRequest
+    }
+    // The browser names the address it was sent to: anything else is not our redirect (a page
+    // elsewhere reaching this port by another name, or a request meant for another port). Two
+    // Host headers are refused (RFC 9112 §3.2), so no reading of them can disagree.
+    QByteArray host;
+    int hosts = 0;
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QByteArray line = lines[i].trimmed();
+        if (line.toLower().startsWith("host:")) {
+            host = line.mid(5).trimmed();
+            ++hosts;
+        }
+    }
+    if (hosts != 1 || host != "127.0.0.1:" + QByteArray::number(port)) {
+        c.kind = Callback::Kind::WrongHost;
+        return c;
+    }
+    // Origin form only ("/callback?…"): an absolute-form target could name another host.
+    const QUrl target(QString::fromLatin1(request[1]), QUrl::StrictMode);
+    if (!(request[1] == "/callback" || request[1].startsWith("/callback?")) || !target.isValid()) {
+        c.kind = Callback::Kind::NotFound;
+        return c;
+    }
+    const QUrlQuery query(target);
+    // A parameter given twice is not ours: which one counts would be a guess.
+    for (const char* key : {"state", "code", "error"}) {
+        if (query.allQueryItemValues(QLatin1String(key)).size() > 1) {
+            c.kind = Callback::Kind::WrongState;
+            return c;
+        }
+    }
+    const QString got = query.queryItemValue(QStringLiteral("state"), QUrl::FullyDecoded);
+    if (got.isEmpty() || got != state) {
+        c.kind = Callback::Kind::WrongState;
+        return c;
+    }
+    c.error = query.queryItemValue(QStringLiteral("error"), QUrl::FullyDecoded);
+    c.errorDescription =
+        query.queryItemValue(QStringLiteral("error_description"), QUrl::FullyDecoded);
+    c.code = query.queryItemValue(QStringLiteral("code"), QUrl::FullyDecoded);
+    c.kind = !c.error.isEmpty() ? Callback::Kind::ProviderError
+             : c.code.isEmpty() ? Callback::Kind::NoCode
+                                : Callback::Kind::Code;
+    return c;
 }
 
 void LoopbackReceiver::answer(QTcpSocket* socket, int status, const QString& title,
@@ -170,7 +222,10 @@ void LoopbackReceiver::answer(QTcpSocket* socket, int status, const QString& tit
                        "<p>%2</p></body></html>")
             .arg(escapeHtml(title), escapeHtml(text))
             .toUtf8();
-    const QByteArray reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request";
+    const QByteArray reason = status == 200   ? "OK"
+                              : status == 404 ? "Not Found"
+                              : status == 431 ? "Request Header Fields Too Large"
+                                              : "Bad Request";
     socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason +
                   "\r\nContent-Type: text/html; charset=utf-8"
                   "\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'"

@@ -18,6 +18,25 @@ class QTcpSocket;
 
 namespace calnet::signin {
 
+// What one request's head (request line and headers, without the blank line) says, for a
+// receiver on 127.0.0.1:`port` waiting for `state`. Pure, so that it can be fuzzed.
+struct Callback {
+    enum class Kind {
+        BadRequest,    // not an HTTP/1.x GET
+        WrongHost,     // Host is not 127.0.0.1:port (or missing, or given twice)
+        NotFound,      // another path
+        WrongState,    // no state, or not ours: ignored, the sign-in goes on
+        ProviderError, // ours, with error=… (the person said no, or the provider failed)
+        NoCode,        // ours, without a code
+        Code,          // ours, with the code
+    };
+    Kind kind = Kind::BadRequest;
+    QString code;
+    QString error;
+    QString errorDescription;
+};
+[[nodiscard]] Callback parseCallback(const QByteArray& head, quint16 port, const QString& state);
+
 class LoopbackReceiver : public QObject {
     Q_OBJECT
 public:

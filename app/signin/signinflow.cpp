@@ -10,7 +10,7 @@ namespace {
 constexpr qint64 kMaxReply = 1024 * 1024;
 
 QString unreachable(const QString& what, const QString& error) {
-    return QObject::tr("Cannot reach the identity provider at %1: %2").arg(what, error);
+    return QObject::tr("Cannot reach the identity provider at %1: %2.").arg(what, error);
 }
 
 QString tokenError(const TokenReply& r) {
@@ -18,9 +18,8 @@ QString tokenError(const TokenReply& r) {
         return QObject::tr("The identity provider no longer accepts this sign-in (%1). Sign in "
                            "again.")
             .arg(r.errorDescription.isEmpty() ? r.error : r.errorDescription);
-    return QObject::tr("The identity provider refused the sign-in: %1 %2")
-        .arg(r.error, r.errorDescription)
-        .trimmed();
+    return QObject::tr("The identity provider refused the sign-in: %1.")
+        .arg(r.errorDescription.isEmpty() ? r.error : r.errorDescription);
 }
 
 } // namespace
@@ -92,8 +91,8 @@ void ProviderClient::postForm(const QUrl& endpoint, QUrlQuery form, RawDone done
 
 void ProviderClient::token(const QUrl& endpoint, QUrlQuery form, TokenDone done) {
     postForm(endpoint, std::move(form),
-             [this, endpoint, done = std::move(done)](int status, const QByteArray& body,
-                                                      const QString& error) {
+             [endpoint, done = std::move(done)](int status, const QByteArray& body,
+                                                const QString& error) {
                  if (status == 0) {
                      TokenReply r;
                      r.error = QStringLiteral("network");
@@ -119,6 +118,8 @@ BrowserSignIn::BrowserSignIn(OidcSettings settings, QObject* parent)
 }
 
 void BrowserSignIn::start(bool offlineAccess) {
+    cancel(); // a sign-in started again drops the one before
+    const int run = ++run_;
     over_ = false;
     request_ = AuthorizationRequest{};
     request_.clientId = client_.settings().clientId;
@@ -127,8 +128,8 @@ void BrowserSignIn::start(bool offlineAccess) {
     request_.pkce = Pkce::make();
     request_.offlineAccess = offlineAccess;
     timeout_.start(timeoutMs_);
-    client_.discover([this](const std::optional<ProviderInfo>& info, const QString& error) {
-        if (over_)
+    client_.discover([this, run](const std::optional<ProviderInfo>& info, const QString& error) {
+        if (over_ || run != run_)
             return;
         if (!info) {
             fail(error);

@@ -94,6 +94,7 @@ private:
     QUrl url_;
     QTimer timeout_;
     int timeoutMs_ = kBrowserTimeoutMs;
+    int run_ = 0; // which start() a discovery answer belongs to
     bool over_ = false;
 };
 

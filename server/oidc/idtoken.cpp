@@ -332,6 +332,9 @@ Verified verifyIdToken(const QByteArray& token, const KeySet& keys, const Expect
     if (expect.now > *exp + expect.leewaySeconds)
         return fail(TokenError::Expired, QStringLiteral("The ID token has expired."), kid);
     const auto nbf = numericDate(c.value(QStringLiteral("nbf")));
+    if (c.contains(QStringLiteral("nbf")) && !nbf)
+        return fail(TokenError::MissingClaim,
+                    QStringLiteral("The ID token's nbf is not a time in seconds."), kid);
     if (*iat > expect.now + expect.leewaySeconds ||
         (nbf && *nbf > expect.now + expect.leewaySeconds))
         return fail(TokenError::NotYetValid,

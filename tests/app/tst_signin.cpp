@@ -148,6 +148,37 @@ private slots:
         QCOMPARE(codes.size(), 1);
     }
 
+    void callbackParsing() {
+        using K = Callback::Kind;
+        auto kind = [](const QByteArray& head) {
+            return parseCallback(head, 4321, QStringLiteral("st")).kind;
+        };
+        const QByteArray host = "\r\nHost: 127.0.0.1:4321";
+        QCOMPARE(kind("GET /callback?code=c&state=st HTTP/1.1" + host), K::Code);
+        QCOMPARE(
+            parseCallback("GET /callback?code=a%2Bb&state=st HTTP/1.1" + host, 4321, "st").code,
+            QStringLiteral("a+b"));
+        QCOMPARE(kind("GET /callback?state=st HTTP/1.1" + host), K::NoCode);
+        QCOMPARE(kind("GET /callback?error=access_denied&state=st HTTP/1.1" + host),
+                 K::ProviderError);
+        // Not ours, or not the way a browser sends it.
+        QCOMPARE(kind("GET /callback?code=c&state=st&state=st HTTP/1.1" + host), K::WrongState);
+        QCOMPARE(kind("GET /callback?code=c&code=d&state=st HTTP/1.1" + host), K::WrongState);
+        QCOMPARE(kind("GET /callback?code=c&state=ST HTTP/1.1" + host), K::WrongState);
+        QCOMPARE(kind("GET /callback?code=c&state=st HTTP/1.1" + host + "\r\nHOST: evil"),
+                 K::WrongHost);
+        QCOMPARE(kind("GET /callback?code=c&state=st HTTP/1.1\r\nHost: localhost:4321"),
+                 K::WrongHost);
+        QCOMPARE(kind("GET /callback?code=c&state=st HTTP/1.1"), K::WrongHost);
+        QCOMPARE(kind("GET http://127.0.0.1:4321/callback?code=c&state=st HTTP/1.1" + host),
+                 K::NotFound);
+        QCOMPARE(kind("GET /%63allback?code=c&state=st HTTP/1.1" + host), K::NotFound);
+        QCOMPARE(kind(" GET /callback?code=c&state=st HTTP/1.1" + host), K::BadRequest);
+        QCOMPARE(kind("POST /callback?code=c&state=st HTTP/1.1" + host), K::BadRequest);
+        QCOMPARE(kind("GET /callback?code=\xe5&state=st HTTP/1.1" + host), K::BadRequest);
+        QCOMPARE(kind("GET /callback?code=c&state=st HTTP/2" + host), K::BadRequest);
+    }
+
     void receiverReportsTheProvidersNo() {
         LoopbackReceiver rx;
         QString error;

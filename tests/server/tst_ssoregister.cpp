@@ -175,6 +175,42 @@ private slots:
         const Response u = registerNode(port, body(token(key, unverified)));
         QCOMPARE(u.status, 403);
         QVERIFY(u.body.contains("did not give one"));
+        QCOMPARE(
+            registerNode(port, body(token(key, claims(idp.url(), "x", "x@evil.org@example.com"))))
+                .status,
+            403);
+    }
+
+    void signingInOnAPreAuthKeyNodeMakesItThePersons() {
+        FakeIdp idp;
+        idp.keys = QJsonArray{key.jwk()};
+        auto server = start(idp);
+        QVERIFY(server);
+        QVERIFY(waitKeys(idp));
+        const quint16 port = server->port();
+        const QString nodeKey = randomKey();
+        const Response byKey = registerNode(
+            port, registerBody(nodeKey, QStringLiteral("laptop"), createKey(port, false)));
+        QCOMPARE(byKey.status, 200);
+        QCOMPARE(byKey.json().value("user").toString(), QStringLiteral("default"));
+        QJsonObject signIn = registerBody(nodeKey, QStringLiteral("laptop"), QString());
+        signIn.remove("authKey");
+        signIn["credential"] = byKey.json().value("credential");
+        signIn["idToken"] =
+            QString::fromLatin1(token(key, claims(idp.url(), "ada", "ada@example.com")));
+        signIn["nonce"] = "nonce-1";
+        const Response r = registerNode(port, signIn);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("user").toString(), QStringLiteral("ada@example.com"));
+        QCOMPARE(r.json().value("nodeId"), byKey.json().value("nodeId")); // the same device
+        // A pre-auth key cannot be made in a signed-in person's name.
+        const Response key2 =
+            admin(port, "POST", "authkeys", QJsonObject{{"user", "ada@example.com"}});
+        QCOMPARE(key2.status, 409);
+        // nbf that is not a time is refused, not ignored.
+        QJsonObject c = claims(idp.url(), "ada", "ada@example.com");
+        c["nbf"] = "soon";
+        QCOMPARE(registerNode(port, body(token(key, c))).status, 401);
     }
 
     void adminApiTakesAnAdminsIdToken() {
@@ -211,6 +247,22 @@ private slots:
         QCOMPARE(adminAs(port, token(key, other)).status, 401);
         // The admin token still works beside them.
         QCOMPARE(admin(port, "GET", "users").status, 200);
+        // A disabled admin is no admin, and cannot enable itself again.
+        QCOMPARE(registerNode(port, body(token(key, claims(idp.url(), "boss", "boss@example.com"))))
+                     .status,
+                 200);
+        qint64 bossId = 0;
+        for (const QJsonValue& u : admin(port, "GET", "users").json().value("users").toArray())
+            if (u.toObject().value("subject").toString() == QStringLiteral("boss"))
+                bossId = u.toObject().value("id").toInteger();
+        QVERIFY(bossId > 0);
+        QCOMPARE(admin(port, "POST", QStringLiteral("users/%1/disable").arg(bossId)).status, 200);
+        QCOMPARE(adminAs(port, token(key, boss)).status, 403);
+        QCOMPARE(httpCall(port, "POST", QStringLiteral("/api/v1/admin/users/%1/enable").arg(bossId),
+                          {}, QString::fromLatin1(token(key, boss)))
+                     .status,
+                 403);
+        QCOMPARE(adminAs(port, token(key, member)).status, 200); // other admins still are
     }
 
     void disablingAUserTakesItsNodesOff() {
@@ -299,7 +351,7 @@ private slots:
         other["nonce"] = "nonce-1";
         const Response takeover = registerNode(port, other);
         QCOMPARE(takeover.status, 403);
-        QVERIFY(takeover.body.contains("belongs to the account ada@example.com"));
+        QVERIFY(takeover.body.contains("This device belongs to ada@example.com."));
         // Expired: the credential alone is refused; the same person signing in renews it.
         QCOMPARE(admin(port, "POST",
                        QStringLiteral("nodes/%1/expire").arg(r.json().value("nodeId").toInteger()))

@@ -75,6 +75,13 @@ std::optional<ProviderInfo> parseDiscovery(const QByteArray& json, const QString
     for (const QJsonValue& v :
          o.value(QStringLiteral("code_challenge_methods_supported")).toArray())
         p.codeChallengeMethods << v.toString();
+    QStringList authMethods;
+    for (const QJsonValue& v :
+         o.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray())
+        authMethods << v.toString();
+    p.secretInForm = !authMethods.isEmpty() &&
+                     !authMethods.contains(QStringLiteral("client_secret_basic")) &&
+                     authMethods.contains(QStringLiteral("client_secret_post"));
     if (!isSafeEndpoint(p.authorizationEndpoint) || !isSafeEndpoint(p.tokenEndpoint) ||
         (!p.deviceAuthorizationEndpoint.isEmpty() &&
          !isSafeEndpoint(p.deviceAuthorizationEndpoint))) {

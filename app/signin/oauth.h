@@ -33,6 +33,10 @@ struct ProviderInfo {
     QUrl tokenEndpoint;
     QUrl deviceAuthorizationEndpoint; // empty when the provider has no device grant
     QStringList codeChallengeMethods; // empty when not published
+    // How a client with a secret authenticates at the token endpoint: HTTP Basic (RFC 6749
+    // §2.3.1, which every server must support, and the default when none is published), or the
+    // secret in the form when that is all the provider lists.
+    bool secretInForm = false;
 };
 // Reads a discovery document: the issuer must be `expectedIssuer` exactly (Discovery §4.3), the
 // endpoints https, or http on loopback (a provider on this machine). nullopt and *error (a

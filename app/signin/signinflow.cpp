@@ -61,15 +61,24 @@ void ProviderClient::discover(DiscoveryDone done) {
         }
         QString error;
         auto info = parseDiscovery(reply->read(kMaxReply), settings_.issuer, &error);
+        if (info)
+            secretInForm_ = info->secretInForm;
         done(info, error);
     });
 }
 
 void ProviderClient::postForm(const QUrl& endpoint, QUrlQuery form, RawDone done) {
-    form.addQueryItem(QStringLiteral("client_id"), settings_.clientId);
-    if (!settings_.clientSecret.isEmpty())
-        form.addQueryItem(QStringLiteral("client_secret"), settings_.clientSecret);
     QNetworkRequest request(endpoint);
+    if (settings_.clientSecret.isEmpty()) { // a public client names itself
+        form.addQueryItem(QStringLiteral("client_id"), settings_.clientId);
+    } else if (secretInForm_) {
+        form.addQueryItem(QStringLiteral("client_id"), settings_.clientId);
+        form.addQueryItem(QStringLiteral("client_secret"), settings_.clientSecret);
+    } else { // HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1)
+        const QByteArray pair = QUrl::toPercentEncoding(settings_.clientId) + ':' +
+                                QUrl::toPercentEncoding(settings_.clientSecret);
+        request.setRawHeader("Authorization", "Basic " + pair.toBase64());
+    }
     request.setTransferTimeout(kTimeoutMs);
     request.setHeader(QNetworkRequest::ContentTypeHeader,
                       QStringLiteral("application/x-www-form-urlencoded"));

@@ -52,7 +52,9 @@ public:
     using DiscoveryDone = std::function<void(const std::optional<ProviderInfo>&, const QString&)>;
     void discover(DiscoveryDone done);
     using TokenDone = std::function<void(const TokenReply&)>;
-    // POST to the token endpoint with client_id (and client_secret when set) added.
+    // POST to the token endpoint with the client's name: client_id for a public client; with a
+    // secret, HTTP Basic (or client_id and client_secret in the form when discovery lists only
+    // client_secret_post).
     void token(const QUrl& endpoint, QUrlQuery form, TokenDone done);
     using RawDone = std::function<void(int status, const QByteArray& body, const QString& error)>;
     void postForm(const QUrl& endpoint, QUrlQuery form, RawDone done);
@@ -62,6 +64,7 @@ public:
 
 private:
     OidcSettings settings_;
+    bool secretInForm_ = false; // from discovery: client_secret_post only
     QNetworkAccessManager http_;
 };
 

@@ -77,6 +77,10 @@ public:
 
     bool device = true;
     std::deque<QByteArray> devicePolls; // OAuth error codes to answer before the tokens
+    // A confidential client: the token endpoint wants this secret, by HTTP Basic, or in the
+    // form when postOnly (then discovery lists only client_secret_post).
+    QString secret;
+    bool postOnly = false;
     int polls = 0;
     QString challenge; // from the authorization request the test followed
     QString nonce;
@@ -111,6 +115,9 @@ private:
                      {"code_challenge_methods_supported", QJsonArray{"S256"}}};
             if (device)
                 reply.insert("device_authorization_endpoint", url() + "/device");
+            if (postOnly)
+                reply.insert("token_endpoint_auth_methods_supported",
+                             QJsonArray{"client_secret_post", "private_key_jwt"});
         } else if (path == "/device") {
             reply = {{"device_code", "dev-123"},
                      {"user_code", "WDJB-MJHT"},
@@ -121,7 +128,23 @@ private:
             const QUrlQuery form(QString::fromUtf8(body));
             lastTokenForm = form;
             const QString grant = form.queryItemValue("grant_type", QUrl::FullyDecoded);
-            if (grant == "authorization_code") {
+            QByteArray authorization;
+            for (const QByteArray& line : head.split('\n'))
+                if (line.toLower().startsWith("authorization:"))
+                    authorization = line.mid(14).trimmed();
+            const QByteArray basic = "Basic " + (QUrl::toPercentEncoding("calnet-desktop") + ':' +
+                                                 QUrl::toPercentEncoding(secret))
+                                                    .toBase64();
+            const bool authenticated =
+                secret.isEmpty() ? form.queryItemValue("client_id") == "calnet-desktop" &&
+                                       authorization.isEmpty()
+                : postOnly ? form.queryItemValue("client_secret", QUrl::FullyDecoded) == secret &&
+                                 authorization.isEmpty()
+                           : authorization == basic && !form.hasQueryItem("client_secret");
+            if (!authenticated) {
+                status = 401;
+                reply = {{"error", "invalid_client"}};
+            } else if (grant == "authorization_code") {
                 lastVerifier = form.queryItemValue("code_verifier", QUrl::FullyDecoded);
                 if (form.queryItemValue("code") != "code-42" ||
                     Pkce::challengeFor(lastVerifier) != challenge) {

@@ -323,6 +323,38 @@ private slots:
         QVERIFY(why.contains("Sign in again"));
     }
 
+    void aClientWithASecretAuthenticatesAsTheProviderSays() {
+        for (const bool postOnly : {false, true}) {
+            FakeProvider idp;
+            idp.secret = QStringLiteral("s3cret:+/");
+            idp.postOnly = postOnly;
+            OidcSettings settings = idp.settings();
+            settings.clientSecret = idp.secret;
+            ProviderClient client(settings);
+            bool called = false;
+            TokenReply got;
+            QString why;
+            refreshIdToken(&client, "refresh-1", [&](const TokenReply& r, const QString& e) {
+                called = true;
+                got = r;
+                why = e;
+            });
+            QTRY_VERIFY_WITH_TIMEOUT(called, 5000);
+            QVERIFY2(got.ok(), qPrintable(why)); // HTTP Basic by default, the form when post-only
+            // The wrong secret is refused, and said so.
+            settings.clientSecret = QStringLiteral("wrong");
+            ProviderClient wrong(settings);
+            called = false;
+            refreshIdToken(&wrong, "refresh-1", [&](const TokenReply& r, const QString& e) {
+                called = true;
+                got = r;
+                why = e;
+            });
+            QTRY_VERIFY_WITH_TIMEOUT(called, 5000);
+            QCOMPARE(got.error, QStringLiteral("invalid_client"));
+        }
+    }
+
     void serverInfoSettings() {
         QVERIFY(!OidcSettings::fromServerInfo({{"auth", QJsonArray{"authkey"}}}));
         const auto s = OidcSettings::fromServerInfo(

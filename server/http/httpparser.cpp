@@ -187,6 +187,7 @@ HttpParser::State HttpParser::reset() {
     state_ = State::NeedMore;
     headUsed_ = 0;
     sawRequestLine_ = false;
+    leadingEmpty_ = 0;
     remaining_ = 0;
     trailerBytes_ = 0;
     started_ = false;
@@ -210,7 +211,6 @@ HttpParser::State HttpParser::parse() {
 }
 
 HttpParser::State HttpParser::parseHead() {
-    std::size_t leading = 0;
     for (;;) {
         const char* base = buffer_.constData();
         const std::size_t end = std::size_t(buffer_.size());
@@ -236,7 +236,7 @@ HttpParser::State HttpParser::parseHead() {
             return fail(400, "bare CR");
         if (!sawRequestLine_) {
             if (line.empty()) {
-                if (++leading > kMaxLeadingEmptyLines)
+                if (++leadingEmpty_ > kMaxLeadingEmptyLines)
                     return fail(400, "blank lines before the request");
                 continue;
             }

@@ -36,10 +36,10 @@
 namespace calnet::server::http {
 
 struct Request {
-    QByteArray method;  // as sent, e.g. "GET"
-    QByteArray target;  // origin-form: path and query, e.g. "/api/v1/info?x=1"
-    QByteArray path;    // the target up to '?'
-    int version = 11;   // 10 or 11
+    QByteArray method; // as sent, e.g. "GET"
+    QByteArray target; // origin-form: path and query, e.g. "/api/v1/info?x=1"
+    QByteArray path;   // the target up to '?'
+    int version = 11;  // 10 or 11
     std::vector<std::pair<QByteArray, QByteArray>> headers; // names lower-cased
     QByteArray body;
     bool chunked = false;
@@ -73,7 +73,9 @@ public:
     // Appends bytes and parses as far as they allow. Call again with more bytes while
     // NeedMore; after HeadReady nothing more is parsed until acceptBody().
     State feed(const char* data, std::size_t size);
-    State feed(const QByteArray& bytes) { return feed(bytes.constData(), std::size_t(bytes.size())); }
+    State feed(const QByteArray& bytes) {
+        return feed(bytes.constData(), std::size_t(bytes.size()));
+    }
     // After HeadReady: go on to read the body (or complete at once if there is none).
     State acceptBody();
     // After Complete: start on the next request with whatever bytes are left over.
@@ -86,14 +88,25 @@ public:
     [[nodiscard]] int status() const noexcept { return status_; }
     [[nodiscard]] const char* reason() const noexcept { return reason_; }
     // Bytes received but not yet parsed (bounded: at most the head limit while parsing a head).
-    [[nodiscard]] std::size_t buffered() const noexcept { return std::size_t(buffer_.size()) - pos_; }
+    [[nodiscard]] std::size_t buffered() const noexcept {
+        return std::size_t(buffer_.size()) - pos_;
+    }
     // The bytes received after what was parsed (after a head: what follows it on the wire).
     [[nodiscard]] QByteArray unparsed() const { return buffer_.mid(qsizetype(pos_)); }
     // True once any byte of the current request has arrived (for the header timeout).
     [[nodiscard]] bool started() const noexcept { return started_; }
 
 private:
-    enum class Phase { Head, HeadDone, FixedBody, ChunkSize, ChunkData, ChunkDataEnd, Trailers, Done };
+    enum class Phase {
+        Head,
+        HeadDone,
+        FixedBody,
+        ChunkSize,
+        ChunkData,
+        ChunkDataEnd,
+        Trailers,
+        Done
+    };
 
     State fail(int status, const char* reason);
     State parse();
@@ -115,6 +128,9 @@ private:
     const char* reason_ = "";
     bool started_ = false;
     bool sawRequestLine_ = false;
+    // Empty lines before this request's line, counted across feeds: the same bytes must meet
+    // the same limit however they arrive.
+    std::size_t leadingEmpty_ = 0;
     std::uint64_t remaining_ = 0; // fixed body or current chunk bytes still to come
     std::size_t trailerBytes_ = 0;
 };

@@ -273,6 +273,19 @@ private slots:
         QCOMPARE(run(p, "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), State::Complete);
         HttpParser q;
         QCOMPARE(run(q, QByteArray(40, '\n')), State::Error);
+        // Too many CRLFs before a request line are refused however they arrive: the count
+        // goes on across feeds (fuzz.httpparser found one byte at a time let any number by).
+        for (const bool bytewise : {false, true}) {
+            HttpParser r;
+            QCOMPARE(run(r, QByteArray("\r\n").repeated(6) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                         bytewise),
+                     State::Error);
+            QCOMPARE(r.status(), 400);
+            HttpParser ok;
+            QCOMPARE(run(ok, QByteArray("\r\n").repeated(4) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                         bytewise),
+                     State::Complete);
+        }
     }
 };
 

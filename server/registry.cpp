@@ -71,6 +71,36 @@ ApiError Registry::assignNode(const RegisterRequest& r, qint64 userId, const QSt
     return {};
 }
 
+ApiError Registry::nodeByCredential(const QString& credential, std::optional<NodeRecord>* out) {
+    out->reset();
+    const std::optional<qint64> id = secrets::credentialNodeId(credential);
+    if (!id) {
+        return {};
+    }
+    std::optional<NodeRecord> candidate;
+    if (ApiError e = m_storage->nodes().get(*id, &candidate)) {
+        return e;
+    }
+    if (candidate && secrets::verifySecret(credential, candidate->credentialHash)) {
+        *out = std::move(candidate);
+    }
+    return {};
+}
+
+ApiError Registry::logout(const QString& credential, qint64 now, qint64* deleted) {
+    return write([&]() -> ApiError {
+        std::optional<NodeRecord> node;
+        if (ApiError e = nodeByCredential(credential, &node)) {
+            return e;
+        }
+        if (!node) {
+            return ApiError::unauthorized(QStringLiteral("invalid node credential"));
+        }
+        *deleted = node->id;
+        return removeNode(node->id, now);
+    });
+}
+
 ApiError Registry::checkOwner(const NodeRecord& node, const Identity* identity, qint64 now,
                               bool* renew, bool* asIdentity) {
     std::optional<UserRecord> owner;
@@ -153,15 +183,8 @@ ApiError Registry::registerNode(const RegisterRequest& r, const Identity* identi
         std::optional<NodeRecord> node;
         // 1. A valid credential names the node.
         if (!r.credential.isEmpty()) {
-            const std::optional<qint64> id = secrets::credentialNodeId(r.credential);
-            if (id) {
-                std::optional<NodeRecord> candidate;
-                if (ApiError e = m_storage->nodes().get(*id, &candidate)) {
-                    return e;
-                }
-                if (candidate && secrets::verifySecret(r.credential, candidate->credentialHash)) {
-                    node = candidate;
-                }
+            if (ApiError e = nodeByCredential(r.credential, &node)) {
+                return e;
             }
             if (!node && r.authKey.isEmpty() && !identity) {
                 return ApiError::unauthorized(QStringLiteral("invalid node credential"));
@@ -303,21 +326,23 @@ ApiError Registry::revokeAuthKey(const QString& id) {
 }
 
 ApiError Registry::deleteNode(qint64 id, qint64 now) {
-    return write([&]() -> ApiError {
-        bool found = false;
-        qint64 index = 0;
-        if (ApiError e = m_storage->nodes().remove(id, &found, &index)) {
-            return e;
-        }
-        if (!found) {
-            return ApiError::notFound(QStringLiteral("no such node"));
-        }
-        // Its address is not given to another node before the quarantine has passed.
-        if (ApiError e = m_storage->addresses().release(index, now)) {
-            return e;
-        }
-        return m_storage->changes().append(id, QStringLiteral("remove"), now);
-    });
+    return write([&]() -> ApiError { return removeNode(id, now); });
+}
+
+ApiError Registry::removeNode(qint64 id, qint64 now) {
+    bool found = false;
+    qint64 index = 0;
+    if (ApiError e = m_storage->nodes().remove(id, &found, &index)) {
+        return e;
+    }
+    if (!found) {
+        return ApiError::notFound(QStringLiteral("no such node"));
+    }
+    // Its address is not given to another node before the quarantine has passed.
+    if (ApiError e = m_storage->addresses().release(index, now)) {
+        return e;
+    }
+    return m_storage->changes().append(id, QStringLiteral("remove"), now);
 }
 
 ApiError Registry::expireNode(qint64 id, qint64 now) {

@@ -40,6 +40,9 @@ public:
                            QString* key);
     ApiError revokeAuthKey(const QString& id);
     ApiError deleteNode(qint64 id, qint64 now);
+    // POST /api/v1/logout: the node whose credential this is deletes itself (*deleted: its id);
+    // unauthorized when the credential names no node.
+    ApiError logout(const QString& credential, qint64 now, qint64* deleted);
     ApiError expireNode(qint64 id, qint64 now);
     // Disabling a user expires its nodes (off the map and the relays) and refuses it any
     // registration until enabled again.
@@ -74,6 +77,10 @@ private:
     ApiError checkOwner(const NodeRecord& node, const Identity* identity, qint64 now, bool* renew,
                         bool* asIdentity);
     static ApiError disabledError(const QString& user);
+    // The node a valid credential names; *out empty when it names none (or is not one).
+    ApiError nodeByCredential(const QString& credential, std::optional<NodeRecord>* out);
+    // Inside write(): the node gone, its address in quarantine, the change announced.
+    ApiError removeNode(qint64 id, qint64 now);
     // The node of this node key (created with an overlay address when new), given to the user.
     ApiError assignNode(const RegisterRequest& r, qint64 userId, const QString& user, qint64 now,
                         std::optional<NodeRecord>* node);

@@ -33,11 +33,20 @@ constexpr qint64 kMaxIdTokenAgeSeconds = 600;
 
 // Whether the request carries "Authorization: Bearer TOKEN" (compared in constant time); never
 // for an empty token (that feature is off).
-bool bearerIs(const http::Request& request, const QString& token) {
+// The token of "Authorization: Bearer TOKEN" (the scheme is case-insensitive, RFC 9110 §11.1);
+// nullopt without one.
+std::optional<QByteArray> bearerToken(const http::Request& request) {
     const QByteArray value = request.header("authorization");
-    // The scheme is case-insensitive (RFC 9110 §11.1).
-    return !token.isEmpty() && value.size() > 7 && value.left(7).toLower() == "bearer " &&
-           secrets::constantTimeEquals(QString::fromUtf8(value.mid(7)), token);
+    if (value.size() <= 7 || value.left(7).toLower() != "bearer ") {
+        return std::nullopt;
+    }
+    return value.mid(7);
+}
+
+bool bearerIs(const http::Request& request, const QString& token) {
+    const std::optional<QByteArray> bearer = bearerToken(request);
+    return !token.isEmpty() && bearer &&
+           secrets::constantTimeEquals(QString::fromUtf8(*bearer), token);
 }
 
 bool isAdmin(const http::Request& r) {
@@ -337,16 +346,15 @@ Server::AdminAuth Server::adminAuth(const http::Request& request) {
     if (!m_oidc || (m_config.oidcAdminGroup.isEmpty() && m_config.oidcAdmins.isEmpty())) {
         return AdminAuth::No;
     }
-    const QByteArray value = request.header("authorization");
-    if (value.size() <= 7 || value.left(7).toLower() != "bearer " ||
-        value.count('.') != 2) { // not a JWT: an admin token, checked above
+    const std::optional<QByteArray> bearer = bearerToken(request);
+    if (!bearer || bearer->count('.') != 2) { // not a JWT: an admin token, checked above
         return AdminAuth::No;
     }
     // The admin's ID token (or a JWT access token the provider signs like one): issuer,
     // audience, signature and times as at sign-in; no nonce, as nobody asked for this one.
     bool refetching = false;
     const oidc::Verified v =
-        m_oidc->verifyCached(value.mid(7), QString(), m_config.clock(), &refetching);
+        m_oidc->verifyCached(*bearer, QString(), m_config.clock(), &refetching);
     if (v.error != oidc::TokenError::None) {
         return refetching ? AdminAuth::KeysComing : AdminAuth::No;
     }
@@ -455,22 +463,13 @@ Server::Reply Server::registerNode(const http::Request& request, const QHostAddr
 
 Server::Reply Server::logoutNode(const http::Request& request, const QHostAddress& peer) {
     const QJsonObject body = QJsonDocument::fromJson(request.body).object();
-    const QString credential = body.value(QStringLiteral("credential")).toString();
-    const std::optional<qint64> id = secrets::credentialNodeId(credential);
-    std::optional<NodeRecord> node;
-    if (id) {
-        if (ApiError e = m_storage->nodes().get(*id, &node)) {
-            return error(e);
-        }
-    }
-    if (!node || !secrets::verifySecret(credential, node->credentialHash)) {
+    qint64 deleted = 0;
+    const ApiError e = m_registry->logout(body.value(QStringLiteral("credential")).toString(),
+                                          m_config.clock(), &deleted);
+    if (e.status == 401) {
         m_badAuthKeys.spend(http::HttpListener::sourceKey(peer), peer);
-        return error(ApiError::unauthorized(QStringLiteral("invalid node credential")));
     }
-    if (ApiError e = m_registry->deleteNode(node->id, m_config.clock())) {
-        return error(e);
-    }
-    return json(QJsonObject{{QStringLiteral("deleted"), node->id}});
+    return e ? error(e) : json(QJsonObject{{QStringLiteral("deleted"), deleted}});
 }
 
 Server::Reply Server::admin(const http::Request& request, const QStringList& parts) {

@@ -170,14 +170,13 @@ void Application::signOut() {
     box->setCheckBox(remove);
     box->setDefaultButton(out);
     box->setAttribute(Qt::WA_DeleteOnClose);
-    connect(box, &QMessageBox::buttonClicked, this, [this, box, out, remove](QAbstractButton* b) {
+    connect(box, &QMessageBox::buttonClicked, this, [this, out, remove](QAbstractButton* b) {
         if (b != out)
             return;
         account_->signOut(remove->isChecked(), [this](const QString& error) {
             if (!error.isEmpty())
                 notify(int(Notifier::Kind::Failed), tr("Sign-out incomplete"), error);
         });
-        (void)box;
     });
     box->open();
 }

@@ -131,7 +131,7 @@ bool SignInDialog::openInBrowser(const QUrl& url) {
 }
 
 QString SignInDialog::errorText() const {
-    return error_->isVisible() || !error_->isHidden() ? error_->text() : QString();
+    return error_->isHidden() ? QString() : error_->text();
 }
 
 bool SignInDialog::isWaiting() const {

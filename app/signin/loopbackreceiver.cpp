@@ -14,10 +14,6 @@ namespace {
 constexpr qsizetype kMaxHead = 16 * 1024; // a request line with a code and state, and headers
 constexpr int kConnectionTimeoutMs = 10'000;
 
-QString escapeHtml(const QString& text) {
-    return text.toHtmlEscaped();
-}
-
 // The human words for an OAuth error code the provider sent back (RFC 6749 §4.1.2.1).
 QString describeError(const QString& code, const QString& description) {
     QString text;
@@ -220,7 +216,7 @@ void LoopbackReceiver::answer(QTcpSocket* socket, int status, const QString& tit
         QStringLiteral("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%1</title>"
                        "</head><body style=\"font-family:sans-serif;margin:3em\"><h1>%1</h1>"
                        "<p>%2</p></body></html>")
-            .arg(escapeHtml(title), escapeHtml(text))
+            .arg(title.toHtmlEscaped(), text.toHtmlEscaped())
             .toUtf8();
     const QByteArray reason = status == 200   ? "OK"
                               : status == 404 ? "Not Found"

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <mutex>
 
-#include "helper/datapath/udpsocket.h"
+#include "helper/platform/bind.h"
 
 namespace calnet::helper {
 

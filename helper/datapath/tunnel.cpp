@@ -1,15 +1,10 @@
 #include "helper/datapath/tunnel.h"
 
 #include "helper/crypto/aeadselect.h"
-#include "helper/datapath/offload.h"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 namespace calnet::helper {
 
@@ -25,6 +20,9 @@ constexpr std::size_t kHandshakeQueueMax = 1024;
 constexpr std::size_t kUnderLoadThreshold = kHandshakeQueueMax / 8;
 constexpr auto kUnderLoadHold = std::chrono::seconds(1);
 constexpr int kDefaultMtu = 1420;
+// How long a data-path thread blocks in a read before it looks at its running flag again
+// (close() wakes it at once; this only bounds the wait if a wake-up were ever lost).
+constexpr auto kPollInterval = std::chrono::milliseconds(1000);
 
 std::chrono::steady_clock::time_point toTimePoint(wg::Instant t) {
     return std::chrono::steady_clock::time_point(
@@ -37,23 +35,6 @@ unsigned cryptoThreads() {
     const unsigned n = std::thread::hardware_concurrency();
     return n > 1 ? n - 1 : 0;
 }
-
-void signal(int fd) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(fd, &one, sizeof one);
-}
-
-void drain(int fd) {
-    std::uint64_t v;
-    [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
-}
-
-// With TUN offload one read becomes at most TunDevice::kMaxGsoSegments segments (the kernel is
-// told so through IFLA_GSO_MAX_SEGS, whatever MSS the peer advertises), so the outbound side
-// keeps twice the slots and stops reading when fewer than that plus one are free.
-constexpr std::size_t kMaxSegmentsPerRead = TunDevice::kMaxGsoSegments;
-constexpr std::size_t kOutboundSlots = kBatch + kMaxSegmentsPerRead + 1;
-constexpr std::size_t kScratchBuffers = 16; // super-packets built per inbound batch
 
 } // namespace
 
@@ -68,13 +49,13 @@ wg::Now currentTime() {
     wg::Now now;
     now.mono = std::chrono::duration_cast<wg::Instant>(
         std::chrono::steady_clock::now().time_since_epoch());
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    now.wall = {std::int64_t(ts.tv_sec), std::uint32_t(ts.tv_nsec)};
+    const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    now.wall = {std::int64_t(wall.count() / 1000000000), std::uint32_t(wall.count() % 1000000000)};
     return now;
 }
 
-Tunnel::Tunnel() {
+Tunnel::Tunnel(Platform& platform) : platform_(platform) {
     paths_.setUdpSender(
         [this](const net::SocketAddress& to, std::span<const std::uint8_t> b) { sendRaw(to, b); });
 }
@@ -85,21 +66,21 @@ Tunnel::~Tunnel() {
 
 bool Tunnel::start(const std::string& interfaceName, const Options& options, std::string& error) {
     ensureTransportAeadSelected(); // once per process, before the first packet
-    stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    inboundStopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (stopFd_ < 0 || inboundStopFd_ < 0) {
-        error = std::string("eventfd: ") + std::strerror(errno);
+    if (started_)
+        stop();
+    interfaceName_ = interfaceName;
+    tun_ = platform_.createTun(interfaceName, error);
+    if (!tun_)
         return false;
-    }
-    if (!tun_.open(interfaceName, !std::getenv("CALNET_NO_TUN_OFFLOAD"), error))
-        return false;
-    tun_.setMtu(kDefaultMtu);
+    tun_->setMtu(kDefaultMtu);
     device_.setMtu(kDefaultMtu);
-    if (!udp_.open(options.listenPort, options.fwmark, error)) {
-        tun_.close();
+    udp_ = platform_.openBind(options.listenPort, options.fwmark, error);
+    if (!udp_) {
+        tun_.reset();
         return false;
     }
-    listenPort_ = udp_.port();
+    started_ = true;
+    listenPort_ = udp_->port();
     fwmark_ = options.fwmark;
     const unsigned threads = cryptoThreads();
     outboundPool_ = std::make_unique<WorkerPool>(threads);
@@ -113,11 +94,12 @@ bool Tunnel::start(const std::string& interfaceName, const Options& options, std
 }
 
 void Tunnel::stop() {
-    if (stopFd_ < 0)
+    if (!started_)
         return;
+    started_ = false;
     running_ = false;
-    signal(stopFd_);
-    stopInbound();
+    tun_->close();
+    stopInbound(*udp_);
     handshakeReady_.notify_all();
     {
         std::lock_guard lock(timerMutex_);
@@ -133,32 +115,23 @@ void Tunnel::stop() {
         device_.removeAllPeers();
         device_.clearPrivateKey();
     }
-    udp_.close();
-    tun_.close();
-    ::close(stopFd_);
-    ::close(inboundStopFd_);
-    stopFd_ = inboundStopFd_ = -1;
+    {
+        std::unique_lock lock(socketLock_);
+        udp_.reset();
+    }
+    tun_.reset();
 }
 
 void Tunnel::startInbound() {
-    drain(inboundStopFd_);
     inboundRunning_ = true;
-    inbound_ = std::thread([this] { inboundLoop(); });
+    inbound_ = std::thread([this, bind = udp_.get()] { inboundLoop(*bind); });
 }
 
-void Tunnel::stopInbound() {
+void Tunnel::stopInbound(Bind& bind) {
     inboundRunning_ = false;
-    signal(inboundStopFd_);
+    bind.close();
     if (inbound_.joinable())
         inbound_.join();
-}
-
-bool Tunnel::waitReadable(int fd, int wakeFd) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {wakeFd, POLLIN, 0}};
-    const int r = ::poll(fds, 2, 1000);
-    if (r <= 0 || (fds[1].revents & POLLIN))
-        return false;
-    return (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
 void Tunnel::countDrop(wg::DropReason reason) noexcept {
@@ -179,8 +152,8 @@ void Tunnel::sendActions(wg::Actions& actions) {
         return;
     std::shared_lock lock(socketLock_);
     for (auto& t : actions.transmits)
-        if (paths_.resolveOne(t.to, t.bytes))
-            udp_.sendOne(t.to, t.bytes.data(), t.bytes.size());
+        if (udp_ && paths_.resolveOne(t.to, t.bytes))
+            udp_->sendOne(t.to, t.bytes.data(), t.bytes.size());
     actions.transmits.clear();
 }
 
@@ -201,16 +174,21 @@ bool Tunnel::setListenPort(std::uint16_t port, std::string& error) {
     std::lock_guard config(configMutex_);
     if (port != 0 && port == listenPort_)
         return true;
-    UdpSocket fresh;
-    if (!fresh.open(port, fwmark_, error))
+    if (!started_) {
+        error = "the interface is not running";
         return false;
-    stopInbound();
+    }
+    std::unique_ptr<Bind> fresh = platform_.openBind(port, fwmark_, error);
+    if (!fresh)
+        return false;
+    // Senders move to the new socket at once; the old one is closed (which ends its receiving
+    // thread) and destroyed only after that thread returned.
     {
         std::unique_lock lock(socketLock_);
-        udp_.swap(fresh);
-        listenPort_ = udp_.port();
+        std::swap(udp_, fresh);
+        listenPort_ = udp_->port();
     }
-    fresh.close();
+    stopInbound(*fresh);
     startInbound();
     return true;
 }
@@ -218,7 +196,7 @@ bool Tunnel::setListenPort(std::uint16_t port, std::string& error) {
 bool Tunnel::setFwmark(std::uint32_t mark, std::string& error) {
     std::lock_guard config(configMutex_);
     std::shared_lock lock(socketLock_);
-    if (!udp_.setFwmark(mark)) {
+    if (!udp_ || !udp_->setFwmark(mark)) {
         error = std::string("SO_MARK: ") + std::strerror(errno);
         return false;
     }
@@ -228,88 +206,33 @@ bool Tunnel::setFwmark(std::uint32_t mark, std::string& error) {
 
 // ---- outbound: TUN -> UDP ----------------------------------------------------------------------
 
-std::size_t Tunnel::readTun(Slots& slots, std::span<std::size_t> slotOf,
-                            std::span<std::size_t> lengths) {
-    const bool vnet = tun_.offload();
-    std::size_t n = 0;    // packets
-    std::size_t used = 0; // slots
-    while (used + (vnet ? kMaxSegmentsPerRead + 1 : 1) <= slots.storage.size() / kSlotSize) {
-        std::uint8_t* slot = slots.at(used);
-        // The inner packet must land at slot + 16 (room for the transport header); with
-        // offload the 10-byte virtio header sits right before it.
-        const std::size_t headroom =
-            vnet ? wg::kTransportHeaderLen - offload::kVirtioNetHdrLen : wg::kTransportHeaderLen;
-        const long len = tun_.read(slot + headroom, kMaxInner);
-        if (len == 0)
-            break;
-        if (len < 0) {
-            stats_.tunReadErrors.fetch_add(1, std::memory_order_relaxed);
-            if (len == -EBADFD || len == -EIO || len == -ENODEV) {
-                failed_ = true; // the interface went away
-                running_ = false;
-            }
-            break;
-        }
-        if (!vnet) {
-            slotOf[n] = used++;
-            lengths[n++] = std::size_t(len);
-            continue;
-        }
-        if (std::size_t(len) < offload::kVirtioNetHdrLen) {
-            countDrop(wg::DropReason::InvalidIpPacket);
-            continue;
-        }
-        const auto hdr = offload::VirtioNetHdr::decode(slot + headroom);
-        const auto packet = std::span<std::uint8_t>(slot + wg::kTransportHeaderLen,
-                                                    std::size_t(len) - offload::kVirtioNetHdrLen);
-        if (hdr.gsoType == offload::kVirtioNetHdrGsoNone) {
-            if (!offload::completeChecksum(hdr, packet)) {
-                countDrop(wg::DropReason::InvalidIpPacket);
-                continue;
-            }
-            slotOf[n] = used++;
-            lengths[n++] = packet.size();
-            continue;
-        }
-        // A TSO super-packet: cut it into MTU-sized segments in the following slots.
-        const int count = offload::segmentCount(hdr, packet);
-        if (count <= 0 || std::size_t(count) > kMaxSegmentsPerRead) {
-            countDrop(wg::DropReason::InvalidIpPacket);
-            continue;
-        }
-        std::array<std::uint8_t*, kMaxSegmentsPerRead> out;
-        std::array<std::size_t, kMaxSegmentsPerRead> outLengths;
-        for (int k = 0; k < count; ++k)
-            out[std::size_t(k)] = slots.at(used + 1 + std::size_t(k)) + wg::kTransportHeaderLen;
-        const int made =
-            offload::segment(hdr, packet, std::span(out.data(), std::size_t(count)), kMaxInner,
-                             std::span(outLengths.data(), std::size_t(count)));
-        if (made <= 0) {
-            countDrop(wg::DropReason::InvalidIpPacket);
-            continue;
-        }
-        for (int k = 0; k < made; ++k) {
-            slotOf[n] = used + 1 + std::size_t(k);
-            lengths[n++] = outLengths[std::size_t(k)];
-        }
-        used += 1 + std::size_t(made);
-    }
-    return n;
-}
-
 void Tunnel::outboundLoop() {
-    Slots slots(kOutboundSlots);
-    std::array<std::size_t, kOutboundSlots> slotOf{};
-    std::array<std::size_t, kOutboundSlots> lengths{};
-    std::array<wg::SendTicket, kOutboundSlots> tickets;
-    std::array<std::size_t, kOutboundSlots> sendable{};
-    std::array<Datagram, kOutboundSlots> datagrams;
+    const std::size_t slotCount = kBatch + tun_->minBuffersPerRead();
+    Slots slots(slotCount);
+    std::vector<std::uint8_t*> packets(slotCount); // where packet i sits; the TUN may reorder
+    std::vector<std::size_t> lengths(slotCount);
+    std::vector<wg::SendTicket> tickets(slotCount);
+    std::vector<std::size_t> sendable(slotCount);
+    std::vector<Datagram> datagrams(slotCount);
     wg::Actions actions;
 
     while (running_) {
-        if (!waitReadable(tun_.fd(), stopFd_))
-            continue;
-        const std::size_t n = readTun(slots, slotOf, lengths);
+        // The inner packet lands at slot + 16: room for the transport header, and the TUN
+        // device's headroom.
+        for (std::size_t i = 0; i < slotCount; ++i)
+            packets[i] = slots.at(i) + wg::kTransportHeaderLen;
+        const TunDevice::ReadResult read = tun_->read(packets, lengths, kMaxInner, kPollInterval);
+        if (read.malformed)
+            stats_.drops[std::size_t(wg::DropReason::InvalidIpPacket)].fetch_add(
+                read.malformed, std::memory_order_relaxed);
+        if (read.error) {
+            stats_.tunReadErrors.fetch_add(1, std::memory_order_relaxed);
+            if (read.gone) {
+                failed_ = true; // the interface went away
+                running_ = false;
+            }
+        }
+        const std::size_t n = read.packets;
         if (n == 0)
             continue;
 
@@ -320,8 +243,7 @@ void Tunnel::outboundLoop() {
             std::lock_guard lock(mutex_);
             for (std::size_t i = 0; i < n; ++i) {
                 wg::DropReason reason = wg::DropReason::None;
-                const auto packet = std::span<const std::uint8_t>(
-                    slots.at(slotOf[i]) + wg::kTransportHeaderLen, lengths[i]);
+                const auto packet = std::span<const std::uint8_t>(packets[i], lengths[i]);
                 if (device_.prepareOutbound(packet, now, tickets[i], reason, actions) ==
                     wg::OutboundResult::Send)
                     sendable[m++] = i;
@@ -332,7 +254,7 @@ void Tunnel::outboundLoop() {
 
         outboundPool_->parallelFor(m, [&](std::size_t k) {
             const std::size_t i = sendable[k];
-            std::uint8_t* slot = slots.at(slotOf[i]);
+            std::uint8_t* slot = packets[i] - wg::kTransportHeaderLen;
             const wg::SendTicket& t = tickets[i];
             std::memset(slot + wg::kTransportHeaderLen + lengths[i], 0,
                         t.paddedLength - lengths[i]);
@@ -352,7 +274,7 @@ void Tunnel::outboundLoop() {
         }
         {
             std::shared_lock lock(socketLock_);
-            udp_.send(std::span(datagrams.data(), out));
+            udp_->send(std::span(datagrams.data(), out));
         }
         for (std::size_t k = 0; k < m; ++k)
             tickets[sendable[k]].keypair.reset();
@@ -373,20 +295,13 @@ struct Tunnel::InboundContext {
         bool opened;
         std::size_t innerLength;
     };
-    Slots scratch{kScratchBuffers};
-    std::array<std::uint8_t*, kScratchBuffers> scratchBuffers{};
-    offload::TcpCoalescer coalescer{kBatch * 64};
-    std::vector<offload::TcpCoalescer::Input> toTun;
-    std::vector<offload::TcpCoalescer::Output> writes;
+    std::vector<TunDevice::Packet> toTun;
     std::vector<Packet> packets;
     wg::Actions actions;
     WorkerPool* pool = nullptr; // the UDP thread's crypto workers; null = decrypt inline
 
     InboundContext() {
-        for (std::size_t i = 0; i < kScratchBuffers; ++i)
-            scratchBuffers[i] = scratch.at(i);
         toTun.reserve(kBatch * 64);
-        writes.reserve(kBatch * 64);
         packets.reserve(kBatch * 64);
     }
 };
@@ -400,7 +315,7 @@ bool Tunnel::sendRaw(const net::SocketAddress& to, std::span<const std::uint8_t>
     if (PathTable::isHandle(to))
         return false;
     std::shared_lock lock(socketLock_);
-    return udp_.sendOne(to, bytes.data(), bytes.size());
+    return udp_ && udp_->sendOne(to, bytes.data(), bytes.size());
 }
 
 void Tunnel::deliverRelayed(InboundContext& ctx, std::span<Relayed> relayed) {
@@ -427,7 +342,7 @@ void Tunnel::deliverRelayed(InboundContext& ctx, std::span<Relayed> relayed) {
         processInbound(ctx, currentTime());
 }
 
-void Tunnel::inboundLoop() {
+void Tunnel::inboundLoop(Bind& bind) {
     Slots slots(kBatch);
     InboundContext ctx;
     ctx.pool = inboundPool_.get();
@@ -435,19 +350,12 @@ void Tunnel::inboundLoop() {
     for (std::size_t i = 0; i < kBatch; ++i)
         datagrams[i] = Datagram{slots.at(i), kSlotSize, 0, {}, 0};
 
+    // This thread owns `bind` until it is closed (stop or a rebind); the socket lock only
+    // guards which Bind the senders use.
     while (inboundRunning_) {
-        int fd;
-        {
-            std::shared_lock lock(socketLock_);
-            fd = udp_.fd();
-        }
-        if (!waitReadable(fd, inboundStopFd_))
-            continue;
-        int got;
-        {
-            std::shared_lock lock(socketLock_);
-            got = udp_.receive(std::span(datagrams.data(), kBatch));
-        }
+        const int got = bind.receive(std::span(datagrams.data(), kBatch), kPollInterval);
+        if (got == Bind::kClosed)
+            break;
         if (got <= 0)
             continue;
 
@@ -515,24 +423,13 @@ void Tunnel::processInbound(InboundContext& ctx, const wg::Now& now) {
         }
         hint = device_.deadlineHint();
     }
-    if (tun_.offload()) {
-        // Merge runs of one TCP flow into super-packets: one write and one pass through
-        // the kernel's TCP receive path instead of dozens.
-        ctx.toTun.clear();
-        for (auto& p : packets)
-            if (p.innerLength > 0)
-                ctx.toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
-        for (std::size_t done = 0; done < ctx.toTun.size();) {
-            done += ctx.coalescer.build(std::span(ctx.toTun).subspan(done), ctx.scratchBuffers,
-                                        ctx.writes);
-            for (const auto& w : ctx.writes)
-                tun_.write(w.data, w.length);
-        }
-    } else {
-        for (auto& p : packets)
-            if (p.innerLength > 0)
-                tun_.write(p.data + wg::kTransportHeaderLen, p.innerLength);
-    }
+    // The transport header before each inner packet is the TUN device's headroom.
+    ctx.toTun.clear();
+    for (auto& p : packets)
+        if (p.innerLength > 0)
+            ctx.toTun.push_back({p.data + wg::kTransportHeaderLen, p.innerLength});
+    if (!ctx.toTun.empty())
+        tun_->write(ctx.toTun);
     for (auto& p : packets)
         p.ticket.keypair.reset();
     sendActions(ctx.actions);
@@ -588,7 +485,7 @@ void Tunnel::timerLoop() {
     while (running_) {
         const wg::Now now = currentTime();
         wg::Instant next;
-        const int mtu = tun_.mtu();
+        const int mtu = tun_->mtu();
         {
             std::lock_guard lock(mutex_);
             if (mtu > 0)

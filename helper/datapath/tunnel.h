@@ -1,10 +1,11 @@
 // Tunnel: one WireGuard interface at run time — the sans-I/O wireguard::Device plus the TUN
-// device, the UDP socket and the threads that move packets between them.
+// device, the UDP bind and the threads that move packets between them. The device and the bind
+// come from a Platform (platform/platform.h): the OS's, or fakes in tests.
 //
 // Threads (none runs a Qt event loop):
 //   outbound   TUN -> read a batch -> route + reserve counters [lock] -> seal [workers]
-//              -> sendmmsg in batch order
-//   inbound    UDP -> recvmmsg a batch -> transport: find keypairs [lock] -> open [workers]
+//              -> send the batch in order
+//   inbound    UDP -> receive a batch -> transport: find keypairs [lock] -> open [workers]
 //              -> replay/roaming/source checks [lock] -> write to TUN in batch order;
 //              handshake messages -> handshake queue
 //   handshake  pops the handshake queue; "under load" when it is 1/8 full (or was within the
@@ -29,9 +30,8 @@
 
 #include "core/wireguard/device.h"
 #include "helper/datapath/pathtable.h"
-#include "helper/datapath/tundevice.h"
-#include "helper/datapath/udpsocket.h"
 #include "helper/datapath/workerpool.h"
+#include "helper/platform/platform.h"
 #include "helper/uapi/devicehost.h"
 
 namespace calnet::helper {
@@ -47,7 +47,7 @@ public:
         std::atomic<std::uint64_t> handshakeQueueFull{0};
     };
 
-    Tunnel();
+    explicit Tunnel(Platform& platform = Platform::system());
     ~Tunnel() override;
     Tunnel(const Tunnel&) = delete;
     Tunnel& operator=(const Tunnel&) = delete;
@@ -63,7 +63,8 @@ public:
     // Creates the TUN interface (MTU 1420, as wireguard-go), binds the UDP socket and starts
     // the threads. Fails if the port is taken.
     bool start(const std::string& interfaceName, const Options& options, std::string& error);
-    // Stops every thread, closes the socket and removes the interface. Idempotent.
+    // Stops every thread, closes the socket and removes the interface. Idempotent. The relay
+    // (deliverRelayed) must have stopped first.
     void stop();
     // Set once the TUN device failed for good (e.g. the interface was deleted).
     [[nodiscard]] bool failed() const noexcept { return failed_.load(); }
@@ -97,8 +98,10 @@ public:
     [[nodiscard]] std::unique_ptr<InboundContext, void (*)(InboundContext*)> makeInboundContext();
     void deliverRelayed(InboundContext& context, std::span<Relayed> packets);
 
-    [[nodiscard]] const std::string& interfaceName() const noexcept { return tun_.name(); }
-    [[nodiscard]] int ifindex() const { return tun_.ifindex(); }
+    [[nodiscard]] const std::string& interfaceName() const noexcept { return interfaceName_; }
+    [[nodiscard]] int ifindex() const { return tun_ ? tun_->ifindex() : 0; }
+    // The running interface (for its network configurator); null when stopped.
+    [[nodiscard]] const TunDevice* tunDevice() const noexcept { return tun_.get(); }
     Stats& stats() noexcept { return stats_; }
 
 private:
@@ -108,10 +111,8 @@ private:
     };
 
     struct Slots;
-    std::size_t readTun(Slots& slots, std::span<std::size_t> slotOf,
-                        std::span<std::size_t> lengths);
     void outboundLoop();
-    void inboundLoop();
+    void inboundLoop(Bind& bind);
     // Decrypts, checks and writes to the TUN device the transport packets in context.packets.
     void processInbound(InboundContext& context, const wireguard::Now& now);
     void handshakeLoop();
@@ -120,12 +121,14 @@ private:
     void queueHandshake(std::span<const std::uint8_t> bytes, const net::SocketAddress& from);
     void countDrop(wireguard::DropReason reason) noexcept;
     void rearmTimer(wireguard::Instant hint);
-    bool waitReadable(int fd, int wakeFd);
+    // The inbound thread receives on the current bind until stopInbound() closes that bind.
     void startInbound();
-    void stopInbound();
+    void stopInbound(Bind& bind);
 
-    TunDevice tun_;
-    UdpSocket udp_;
+    Platform& platform_;
+    std::string interfaceName_;
+    std::unique_ptr<TunDevice> tun_;
+    std::unique_ptr<Bind> udp_;
     PathTable paths_;
     std::unique_ptr<WorkerPool> outboundPool_;
     std::unique_ptr<WorkerPool> inboundPool_;
@@ -133,8 +136,8 @@ private:
     std::mutex mutex_; // guards device_
     wireguard::Device device_;
 
-    // Guards udp_: senders hold it shared, a rebind (listen port) holds it exclusively after
-    // stopping the inbound thread. configMutex_ serialises rebinds.
+    // Guards which Bind udp_ is: senders hold it shared, a rebind (listen port) swaps the
+    // pointer under it exclusively. configMutex_ serialises rebinds.
     std::shared_mutex socketLock_;
     std::mutex configMutex_;
     std::atomic<std::uint16_t> listenPort_{0};
@@ -152,8 +155,7 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> inboundRunning_{false};
     std::atomic<bool> failed_{false};
-    int stopFd_ = -1;        // eventfd: wakes the outbound thread's poll on stop
-    int inboundStopFd_ = -1; // eventfd: wakes the inbound thread's poll (stop or rebind)
+    bool started_ = false; // start() succeeded and stop() has not run
     std::thread outbound_;
     std::thread inbound_;
     std::thread handshake_;

@@ -1,53 +1,30 @@
 #include "helper/service/connection.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cstring>
 
 #include "helper/datapath/tunnel.h"
-#include "helper/netconfig/rollback.h"
 
 namespace calnet::helper {
 
 namespace {
 
 // Endpoints may be host names (wg-quick allows them); resolve once at connect, as wg does.
-std::optional<net::SocketAddress> resolve(const net::EndpointSpec& spec, QString* error) {
+std::optional<net::SocketAddress> resolve(Platform& platform, const net::EndpointSpec& spec,
+                                          QString* error) {
     if (auto literal = spec.literalAddress())
         return net::SocketAddress{*literal, spec.port};
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* result = nullptr;
-    const int rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &result);
-    if (rc != 0 || !result) {
-        *error = QStringLiteral("cannot resolve %1: %2")
-                     .arg(QString::fromStdString(spec.host), QString::fromUtf8(gai_strerror(rc)));
-        return std::nullopt;
-    }
-    net::SocketAddress out;
-    out.port = spec.port;
-    if (result->ai_family == AF_INET) {
-        out.address.family = net::Family::V4;
-        std::memcpy(out.address.bytes.data(),
-                    &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
-    } else {
-        out.address.family = net::Family::V6;
-        std::memcpy(out.address.bytes.data(),
-                    &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr, 16);
-    }
-    ::freeaddrinfo(result);
-    return out;
+    std::string why;
+    auto address = platform.resolve(spec.host, spec.port, why);
+    if (!address)
+        *error = QString::fromStdString(why);
+    return address;
 }
 
 } // namespace
 
 Connection::Connection(QString profile, const Place& place)
-    : profile_(std::move(profile)), ifname_(place.ifname),
-      journal_(netconfig::Journal::pathFor(place.stateDir.toStdString(), ifname_.toStdString())),
-      dns_(place.dns) {}
+    : profile_(std::move(profile)), ifname_(place.ifname), platform_(*place.platform),
+      stateDir_(place.stateDir) {}
 
 Connection::~Connection() {
     QString ignored;
@@ -142,7 +119,7 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
     for (const auto& peer : config.peers) {
         endpoints.emplace_back();
         if (peer.endpoint) {
-            endpoints.back() = resolve(*peer.endpoint, error);
+            endpoints.back() = resolve(*place.platform, *peer.endpoint, error);
             if (!endpoints.back())
                 return nullptr;
             endpointAddresses.push_back(endpoints.back()->address);
@@ -153,7 +130,7 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
     const QString& ifname = place.ifname;
     for (const auto& a : config.interface.addresses)
         c->addresses_.append(QString::fromStdString(a.toString()));
-    c->tunnel_ = std::make_unique<Tunnel>();
+    c->tunnel_ = std::make_unique<Tunnel>(c->platform_);
     std::string err;
     // The socket is bound to the profile's port before any peer exists, so the first
     // initiation (sent as soon as a peer with a keepalive is added) already leaves from it
@@ -183,14 +160,14 @@ std::unique_ptr<Connection> Connection::openWith(const QString& profile,
                     device.setPersistentKeepalive(*peer, *spec.persistentKeepalive, now, actions);
             }
         });
-    if (const int rc = c->rtnl_.open(); rc != 0) {
-        *error = QStringLiteral("rtnetlink: %1").arg(QString::fromLocal8Bit(std::strerror(rc)));
+    c->setup_ =
+        c->platform_.configurator(*c->tunnel_->tunDevice(), c->stateDir_.toStdString(), err);
+    if (!c->setup_) {
+        *error = QString::fromStdString(err);
         c->close(error);
         return nullptr;
     }
-    const netconfig::LinkRef link{c->tunnel_->ifindex(), ifname.toStdString()};
-    c->setup_ = std::make_unique<netconfig::NetworkSetup>(link, c->journal_, c->rtnl_, c->dns_);
-    netconfig::NetworkSetup::Options options;
+    NetworkConfigurator::Options options;
     options.endpointAddresses = endpointAddresses;
     Tunnel* tunnel = c->tunnel_.get();
     const bool applied = c->setup_->apply(
@@ -217,10 +194,10 @@ bool Connection::close(QString* error) {
     closed_ = true;
     bool ok = true;
     if (setup_) {
-        const auto result = setup_->rollback();
+        const UndoReport result = setup_->rollback();
         if (!result.ok()) {
             ok = false;
-            *error = QString::fromStdString(result.summary());
+            *error = QString::fromStdString(result.summary);
         }
     }
     if (tunnel_)
@@ -228,19 +205,16 @@ bool Connection::close(QString* error) {
     return ok;
 }
 
-QString Connection::rollbackLeftovers(const QString& stateDir) {
-    netconfig::Rtnetlink rtnl;
-    if (const int rc = rtnl.open(); rc != 0)
-        return QStringLiteral("rtnetlink unavailable: %1")
-            .arg(QString::fromLocal8Bit(std::strerror(rc)));
-    netconfig::DnsConfigurator dns;
-    const auto result = netconfig::rollbackLeftoverJournals(stateDir.toStdString(), rtnl, dns);
+QString Connection::rollbackLeftovers(Platform& platform, const QString& stateDir) {
+    const UndoReport result = platform.rollbackLeftovers(stateDir.toStdString());
     if (result.undone == 0 && result.ok())
         return {};
+    if (result.undone == 0)
+        return QString::fromStdString(result.summary);
     return QStringLiteral("%1 change(s) undone%2")
         .arg(result.undone)
         .arg(result.ok() ? QString()
-                         : QStringLiteral("; ") + QString::fromStdString(result.summary()));
+                         : QStringLiteral("; ") + QString::fromStdString(result.summary));
 }
 
 } // namespace calnet::helper

@@ -1,7 +1,7 @@
 // Connection: one connected profile — its Tunnel (TUN interface, keys, peers) and the
-// host-side network configuration (addresses, MTU, routes, rules, DNS) made by NetworkSetup
-// with a journal, so that close(), a SIGTERM and the next start after a crash all restore the
-// host exactly.
+// host-side network configuration (addresses, MTU, routes, rules, DNS) made by the platform's
+// NetworkConfigurator with a journal, so that close(), a SIGTERM and the next start after a
+// crash all restore the host exactly.
 #pragma once
 
 #include <QString>
@@ -10,10 +10,7 @@
 #include <memory>
 
 #include "core/config/wgquick.h"
-#include "helper/netconfig/dnsconfigurator.h"
-#include "helper/netconfig/journal.h"
-#include "helper/netconfig/networksetup.h"
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/platform.h"
 #include "helper/service/meshprofile.h"
 #include "helper/service/networkmap.h"
 
@@ -25,12 +22,12 @@ class Connection {
 public:
     // Brings the profile up on interface `ifname`; nullptr and an error on failure, with
     // everything already done undone.
-    // Where a connection lives: its interface name, the state directory (journal) and how DNS
-    // is handed to the system.
+    // Where a connection lives: its interface name, the state directory (journal) and the
+    // platform that makes the interface and configures the host.
     struct Place {
         QString ifname;
         QString stateDir;
-        netconfig::DnsConfigurator::Options dns = netconfig::DnsConfigurator::defaultOptions();
+        Platform* platform = &Platform::system();
     };
 
     static std::unique_ptr<Connection> open(const QString& profile,
@@ -42,7 +39,7 @@ public:
                                                 const Place& place, QString* error);
     // Rolls back journals a crashed helper left in stateDir; returns what happened, "" if
     // nothing was there.
-    static QString rollbackLeftovers(const QString& stateDir);
+    static QString rollbackLeftovers(Platform& platform, const QString& stateDir);
 
     ~Connection();
     Connection(const Connection&) = delete;
@@ -76,11 +73,10 @@ private:
     QString ifname_;
     QStringList addresses_;
     QStringList warnings_;
+    Platform& platform_;
+    QString stateDir_;
     std::unique_ptr<Tunnel> tunnel_;
-    netconfig::Rtnetlink rtnl_;
-    netconfig::Journal journal_;
-    netconfig::DnsConfigurator dns_;
-    std::unique_ptr<netconfig::NetworkSetup> setup_;
+    std::unique_ptr<NetworkConfigurator> setup_;
     bool closed_ = false;
 };
 

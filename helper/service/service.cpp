@@ -36,7 +36,7 @@ template <typename T> const ipc::ParamsError* paramsError(const ipc::ParamsResul
 }
 
 ConnectionController::Options controllerOptions(const Service::Options& o) {
-    return {{o.interfaceName, o.stateDir, o.dns}, o.control};
+    return {{o.interfaceName, o.stateDir, o.platform}, o.control};
 }
 
 } // namespace
@@ -64,7 +64,7 @@ Service::~Service() {
 
 bool Service::start(QString* error) {
     // First undo whatever a helper that died (kill -9, power loss) left behind.
-    const QString leftovers = Connection::rollbackLeftovers(options_.stateDir);
+    const QString leftovers = Connection::rollbackLeftovers(*options_.platform, options_.stateDir);
     if (!leftovers.isEmpty())
         qWarning("calnetd: rollback of a previous run: %s", qPrintable(leftovers));
     if (!store_.open(error))

@@ -43,8 +43,9 @@ public:
         QString stateDir = QString::fromLatin1(kDefaultStateDir);
         QString interfaceName = QStringLiteral("calnet0");
         std::optional<uid_t> operatorUid;
-        // How DNS reaches the system resolver (tests use a fake resolvconf).
-        netconfig::DnsConfigurator::Options dns = netconfig::DnsConfigurator::defaultOptions();
+        // Makes tunnel interfaces and configures the host: the OS's, or one with a fake
+        // resolvconf or fake devices in tests. Must outlive the Service.
+        Platform* platform = &Platform::system();
         // Timing of the mesh control connection (backoff, endpoint poll); tests shorten it.
         ControlClient::Options control;
     };

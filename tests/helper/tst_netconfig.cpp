@@ -37,15 +37,15 @@
 #include <sys/stat.h>
 
 #include "core/config/wgquick.h"
-#include "helper/datapath/tundevice.h"
-#include "helper/netconfig/dnsconfigurator.h"
-#include "helper/netconfig/journal.h"
-#include "helper/netconfig/networksetup.h"
-#include "helper/netconfig/program.h"
-#include "helper/netconfig/rollback.h"
-#include "helper/netconfig/routeplan.h"
-#include "helper/netconfig/rtnetlink.h"
-#include "helper/netconfig/sysctl.h"
+#include "helper/platform/linux/linuxtun.h"
+#include "helper/platform/linux/netconfig/dnsconfigurator.h"
+#include "helper/platform/linux/netconfig/journal.h"
+#include "helper/platform/linux/netconfig/networksetup.h"
+#include "helper/platform/linux/netconfig/program.h"
+#include "helper/platform/linux/netconfig/rollback.h"
+#include "helper/platform/linux/netconfig/routeplan.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/sysctl.h"
 #include "skip.h"
 
 using namespace calnet;
@@ -346,7 +346,7 @@ private slots:
 
 private:
     struct Link {
-        std::unique_ptr<TunDevice> tun;
+        std::unique_ptr<LinuxTunDevice> tun;
         LinkRef ref;
     };
     Link makeTun(const std::string& name);
@@ -386,9 +386,9 @@ void tst_NetConfig::cleanup() {
 
 tst_NetConfig::Link tst_NetConfig::makeTun(const std::string& name) {
     Link link;
-    link.tun = std::make_unique<TunDevice>();
     std::string error;
-    if (!link.tun->open(name, false, error))
+    link.tun = LinuxTunDevice::create(name, false, error);
+    if (!link.tun)
         qFatal("TUN %s: %s", name.c_str(), error.c_str());
     link.ref = LinkRef{link.tun->ifindex(), name};
     return link;

@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "helper/datapath/offload.h"
+#include "helper/platform/linux/offload.h"
 
 using namespace calnet::helper::offload;
 

@@ -28,6 +28,7 @@
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
 #include "core/ipc/client.h"
+#include "helper/platform/linux/linuxplatform.h"
 #include "helper/service/service.h"
 #include "skip.h"
 
@@ -74,6 +75,7 @@ class TestService : public QObject {
     Q_OBJECT
 
     QTemporaryDir dir_;
+    std::unique_ptr<helper::LinuxPlatform> platform_; // outlives service_
     std::unique_ptr<Service> service_;
     std::unique_ptr<ipc::IpcClient> reader_; // "another client": the app's status view
 
@@ -97,9 +99,12 @@ class TestService : public QObject {
         o.socketPath = socketPath();
         o.stateDir = dir_.filePath("state");
         o.interfaceName = kIfname;
-        o.dns.useResolved = false;
-        o.dns.resolvconf = (fakeDir() + "/resolvconf").toStdString();
-        o.dns.interfaceOrder = (fakeDir() + "/no-interface-order").toStdString();
+        helper::LinuxPlatform::Options platform;
+        platform.dns.useResolved = false;
+        platform.dns.resolvconf = (fakeDir() + "/resolvconf").toStdString();
+        platform.dns.interfaceOrder = (fakeDir() + "/no-interface-order").toStdString();
+        platform_ = std::make_unique<helper::LinuxPlatform>(platform);
+        o.platform = platform_.get();
         service_ = std::make_unique<Service>(o);
         QString error;
         QVERIFY2(service_->start(&error), qPrintable(error));

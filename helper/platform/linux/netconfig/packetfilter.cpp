@@ -1,8 +1,8 @@
-#include "helper/netconfig/packetfilter.h"
+#include "helper/platform/linux/netconfig/packetfilter.h"
 
 #include <cctype>
 
-#include "helper/netconfig/program.h"
+#include "helper/platform/linux/netconfig/program.h"
 
 namespace calnet::helper::netconfig {
 

@@ -1,4 +1,4 @@
-#include "helper/netconfig/dnsconfigurator.h"
+#include "helper/platform/linux/netconfig/dnsconfigurator.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "helper/netconfig/program.h"
+#include "helper/platform/linux/netconfig/program.h"
 
 // D-Bus structures of org.freedesktop.resolve1.Manager (resolvectl(1),
 // org.freedesktop.resolve1(5)).

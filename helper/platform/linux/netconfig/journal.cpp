@@ -1,6 +1,6 @@
-#include "helper/netconfig/journal.h"
+#include "helper/platform/linux/netconfig/journal.h"
 
-#include "helper/netconfig/packetfilter.h"
+#include "helper/platform/linux/netconfig/packetfilter.h"
 
 #include <algorithm>
 #include <cctype>

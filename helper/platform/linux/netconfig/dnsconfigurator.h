@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/net/ipaddress.h"
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
 
 namespace calnet::helper::netconfig {
 

@@ -1,11 +1,11 @@
-#include "helper/netconfig/networksetup.h"
+#include "helper/platform/linux/netconfig/networksetup.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
-#include "helper/netconfig/sysctl.h"
+#include "helper/platform/linux/netconfig/sysctl.h"
 
 namespace calnet::helper::netconfig {
 

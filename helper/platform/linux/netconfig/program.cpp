@@ -1,4 +1,4 @@
-#include "helper/netconfig/program.h"
+#include "helper/platform/linux/netconfig/program.h"
 
 #include <algorithm>
 #include <cerrno>

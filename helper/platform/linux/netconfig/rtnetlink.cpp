@@ -7,7 +7,7 @@
 //
 // Messages are built the way iproute2 builds them for the same command, so the kernel treats
 // them alike (scope, protocol, type) and dumps look the same as after `ip`.
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,10 +1,10 @@
-#include "helper/netconfig/rollback.h"
+#include "helper/platform/linux/netconfig/rollback.h"
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
-#include "helper/netconfig/sysctl.h"
+#include "helper/platform/linux/netconfig/sysctl.h"
 
 namespace calnet::helper::netconfig {
 

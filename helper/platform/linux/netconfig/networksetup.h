@@ -47,12 +47,12 @@
 
 #include "core/config/wgquick.h"
 #include "core/net/ipaddress.h"
-#include "helper/netconfig/dnsconfigurator.h"
-#include "helper/netconfig/journal.h"
-#include "helper/netconfig/packetfilter.h"
-#include "helper/netconfig/rollback.h"
-#include "helper/netconfig/routeplan.h"
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/dnsconfigurator.h"
+#include "helper/platform/linux/netconfig/journal.h"
+#include "helper/platform/linux/netconfig/packetfilter.h"
+#include "helper/platform/linux/netconfig/rollback.h"
+#include "helper/platform/linux/netconfig/routeplan.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
 
 namespace calnet::helper::netconfig {
 

@@ -1,6 +1,6 @@
 // TUN offload packet surgery: checksums, TSO split, TCP coalescing. See offload.h for the flow
 // and the contracts. Header layouts: IPv4 RFC 791 §3.1, IPv6 RFC 8200 §3, TCP RFC 9293 §3.1.
-#include "helper/datapath/offload.h"
+#include "helper/platform/linux/offload.h"
 
 #include <algorithm>
 #include <bit>

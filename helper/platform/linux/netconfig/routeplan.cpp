@@ -1,11 +1,11 @@
-#include "helper/netconfig/routeplan.h"
+#include "helper/platform/linux/netconfig/routeplan.h"
 
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
 
 namespace calnet::helper::netconfig {
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "helper/netconfig/dnsconfigurator.h"
-#include "helper/netconfig/journal.h"
-#include "helper/netconfig/packetfilter.h"
-#include "helper/netconfig/rtnetlink.h"
+#include "helper/platform/linux/netconfig/dnsconfigurator.h"
+#include "helper/platform/linux/netconfig/journal.h"
+#include "helper/platform/linux/netconfig/packetfilter.h"
+#include "helper/platform/linux/netconfig/rtnetlink.h"
 
 namespace calnet::helper::netconfig {
 

@@ -1,5 +1,4 @@
-// Linux half of UdpSocket.
-#include "helper/datapath/udpsocket.h"
+#include "helper/platform/linux/linuxbind.h"
 
 #include <array>
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,12 +77,27 @@ net::SocketAddress fromSockaddr(const sockaddr_storage& ss) {
 
 } // namespace
 
-UdpSocket::~UdpSocket() {
-    close();
+std::unique_ptr<LinuxBind> LinuxBind::open(std::uint16_t port, std::uint32_t fwmark,
+                                           std::string& error) {
+    std::unique_ptr<LinuxBind> bind(new LinuxBind);
+    bind->wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (bind->wakeFd_ < 0) {
+        error = std::string("eventfd: ") + std::strerror(errno);
+        return nullptr;
+    }
+    if (!bind->bindPort(port, fwmark, error))
+        return nullptr;
+    return bind;
 }
 
-bool UdpSocket::open(std::uint16_t port, std::uint32_t fwmark, std::string& error) {
-    close();
+LinuxBind::~LinuxBind() {
+    if (fd_ >= 0)
+        ::close(fd_);
+    if (wakeFd_ >= 0)
+        ::close(wakeFd_);
+}
+
+bool LinuxBind::bindPort(std::uint16_t port, std::uint32_t fwmark, std::string& error) {
     int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     bool v6 = fd >= 0;
     if (v6) {
@@ -135,26 +150,33 @@ bool UdpSocket::open(std::uint16_t port, std::uint32_t fwmark, std::string& erro
                      : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
     if (fwmark != 0 && !setFwmark(fwmark)) {
         error = std::string("SO_MARK: ") + std::strerror(errno);
-        close();
         return false;
     }
     return true;
 }
 
-void UdpSocket::close() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-    }
-    port_ = 0;
+void LinuxBind::close() {
+    closed_ = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wakeFd_, &one, sizeof one);
 }
 
-bool UdpSocket::setFwmark(std::uint32_t mark) {
+bool LinuxBind::setFwmark(std::uint32_t mark) {
     const int m = int(mark);
     return ::setsockopt(fd_, SOL_SOCKET, SO_MARK, &m, sizeof m) == 0;
 }
 
-int UdpSocket::receive(std::span<Datagram> batch) noexcept {
+int LinuxBind::receive(std::span<Datagram> batch, std::chrono::milliseconds timeout) noexcept {
+    if (closed_)
+        return kClosed;
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, int(timeout.count()));
+    if (ready < 0)
+        return errno == EINTR ? 0 : -errno;
+    if (fds[1].revents & POLLIN)
+        return kClosed;
+    if (ready == 0)
+        return 0;
     const std::size_t n = std::min(batch.size(), kMaxBatch);
     std::array<mmsghdr, kMaxBatch> msgs;
     std::array<iovec, kMaxBatch> iov;
@@ -194,7 +216,7 @@ int UdpSocket::receive(std::span<Datagram> batch) noexcept {
     return got;
 }
 
-int UdpSocket::send(std::span<const Datagram> batch) noexcept {
+int LinuxBind::send(std::span<const Datagram> batch) noexcept {
     int sent = 0;
     bool waited = false;
     std::array<mmsghdr, kMaxBatch> msgs;
@@ -279,7 +301,7 @@ int UdpSocket::send(std::span<const Datagram> batch) noexcept {
     return sent;
 }
 
-bool UdpSocket::sendOne(const net::SocketAddress& to, const std::uint8_t* data,
+bool LinuxBind::sendOne(const net::SocketAddress& to, const std::uint8_t* data,
                         std::size_t length) noexcept {
     sockaddr_storage ss;
     const socklen_t len = toSockaddr(to, v6_, ss);

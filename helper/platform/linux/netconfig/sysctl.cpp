@@ -1,4 +1,4 @@
-#include "helper/netconfig/sysctl.h"
+#include "helper/platform/linux/netconfig/sysctl.h"
 
 #include <cerrno>
 

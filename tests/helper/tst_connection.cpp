@@ -1,0 +1,176 @@
+// Connection on the fake platform (no root): a profile brought up makes its interface through
+// the platform, resolves an endpoint name through it, hands the tunnel socket the fwmark before
+// routes exist, and applies addresses, routes and DNS through the configurator; traffic then
+// flows to a real Tunnel peer over the fake network. close() rolls the configuration back and
+// removes the interface; a failed apply, an unresolvable endpoint or a taken port leave
+// nothing behind; leftovers of a crashed helper are reported in one line.
+#include <QTest>
+
+#include <chrono>
+#include <cstring>
+
+#include "core/config/keyencoding.h"
+#include "core/crypto/x25519.h"
+#include "helper/datapath/tunnel.h"
+#include "helper/platform/fake/fakeplatform.h"
+#include "helper/service/connection.h"
+
+using namespace calnet;
+using helper::Connection;
+using helper::Tunnel;
+using helper::fake::Bytes;
+using helper::fake::FakeNetwork;
+using helper::fake::FakePlatform;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string base64(const crypto::PublicKey& key) {
+    return config::encodeKeyBase64(key);
+}
+
+Bytes ipv4(const char* src, const char* dst, std::uint8_t fill) {
+    Bytes p(60, fill);
+    p[0] = 0x45;
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = std::uint8_t(p.size());
+    p[8] = 64;
+    p[9] = 17;
+    std::memcpy(&p[12], net::IpAddress::parse(src)->bytes.data(), 4);
+    std::memcpy(&p[16], net::IpAddress::parse(dst)->bytes.data(), 4);
+    p[10] = p[11] = 0;
+    std::uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += std::uint32_t(p[i] << 8 | p[i + 1]);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    p[10] = std::uint8_t(~sum >> 8);
+    p[11] = std::uint8_t(~sum);
+    return p;
+}
+
+} // namespace
+
+class TestConnection : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    FakeNetwork network_;
+    std::unique_ptr<FakePlatform> platform_;
+    crypto::PrivateKey selfKey_ = crypto::generatePrivateKey();
+    crypto::PrivateKey peerKey_ = crypto::generatePrivateKey();
+    std::unique_ptr<Tunnel> peer_; // the other end, a plain Tunnel on the same network
+
+    Connection::Place place() { return {QStringLiteral("fake0"), dir_.path(), platform_.get()}; }
+
+    config::WgQuickConfig profile(const std::string& endpoint) {
+        const std::string text =
+            "[Interface]\nPrivateKey = " + config::encodeKeyBase64(selfKey_.span()) +
+            "\nAddress = 10.7.0.1/24, fd07::1/64\nDNS = 10.7.0.53, corp.test\n\n"
+            "[Peer]\nPublicKey = " +
+            base64(crypto::publicKeyOf(peerKey_)) +
+            "\nAllowedIPs = 10.7.0.0/24, 192.168.70.0/23\nEndpoint = " + endpoint +
+            "\nPersistentKeepalive = 25\n";
+        auto parsed = config::parseWgQuick(text);
+        if (!parsed.config)
+            qFatal("bad test profile: %s", parsed.errors.front().reason.c_str());
+        return *parsed.config;
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void init() {
+        platform_ = std::make_unique<FakePlatform>(network_);
+        peer_ = std::make_unique<Tunnel>(*platform_);
+        std::string error;
+        QVERIFY2(peer_->start("fake-peer", {}, error), error.c_str());
+        const auto selfPublic = crypto::publicKeyOf(selfKey_);
+        peer_->withDevice([&](wireguard::Device& device, wireguard::Now, wireguard::Actions&) {
+            device.setPrivateKey(peerKey_);
+            wireguard::Peer* p = device.addPeer(selfPublic);
+            device.allowedIps().insert(net::IpPrefix::parse("10.7.0.1/32")->masked(), p);
+        });
+        platform_->addHost("vpn.corp.test", *net::SocketAddress::parse("127.0.0.1:1"));
+    }
+
+    void cleanup() {
+        peer_.reset();
+        QCOMPARE(platform_->liveTuns(), std::size_t(0));
+        platform_.reset();
+    }
+
+    void upConfiguresTheHostAndCarriesTraffic() {
+        platform_->markTunnelSocket(51820); // as a full tunnel's policy routing would
+        QString error;
+        const std::string endpoint = "vpn.corp.test:" + std::to_string(peer_->listenPort());
+        auto c = Connection::open(QStringLiteral("corp"), profile(endpoint), place(), &error);
+        QVERIFY2(c, qPrintable(error));
+        const auto log = platform_->log();
+        QCOMPARE(log->applied, std::vector<std::string>{"fake0"});
+        QCOMPARE(log->addresses, (std::vector<std::string>{"10.7.0.1/24", "fd07::1/64"}));
+        QCOMPARE(log->routes, (std::vector<std::string>{"10.7.0.0/24", "192.168.70.0/23"}));
+        QCOMPARE(log->dns, std::vector<std::string>{"10.7.0.53"});
+        QCOMPARE(c->tunnel().fwmark(), std::uint32_t(51820));
+        QCOMPARE(c->addresses(), (QStringList{"10.7.0.1/24", "fd07::1/64"}));
+
+        // The name was resolved through the platform, and packets reach the peer.
+        auto* self = platform_->tun("fake0");
+        auto* other = platform_->tun("fake-peer");
+        QVERIFY(self && other);
+        const Bytes packet = ipv4("10.7.0.1", "10.7.0.9", 0xab);
+        self->inject(packet);
+        bool arrived = false;
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!arrived && std::chrono::steady_clock::now() < deadline)
+            for (const Bytes& b : other->takeWritten(1, 100ms))
+                arrived = arrived || b == packet;
+        QVERIFY(arrived);
+
+        QVERIFY2(c->close(&error), qPrintable(error));
+        QCOMPARE(log->rollbacks, 1);
+        QVERIFY(!platform_->tun("fake0")); // interface removed
+        QVERIFY(c->close(&error));         // twice is fine
+        QCOMPARE(log->rollbacks, 1);
+    }
+
+    void aFailedApplyLeavesNothing() {
+        platform_->failApplyWith(std::string("RTM_NEWROUTE 10.7.0.0/24: File exists"));
+        QString error;
+        auto c = Connection::open(QStringLiteral("corp"), profile("127.0.0.1:9"), place(), &error);
+        QVERIFY(!c);
+        QCOMPARE(error, QStringLiteral("RTM_NEWROUTE 10.7.0.0/24: File exists"));
+        QVERIFY(!platform_->tun("fake0"));
+    }
+
+    void anUnresolvableEndpointCreatesNoInterface() {
+        QString error;
+        auto c = Connection::open(QStringLiteral("corp"), profile("nowhere.test:51820"), place(),
+                                  &error);
+        QVERIFY(!c);
+        QVERIFY2(error.contains(QStringLiteral("cannot resolve nowhere.test")), qPrintable(error));
+        QVERIFY(!platform_->tun("fake0"));
+        QVERIFY(platform_->log()->applied.empty());
+    }
+
+    void aTakenPortFailsWithItsReason() {
+        std::string why;
+        auto holder = platform_->openBind(0, 0, why);
+        QVERIFY(holder);
+        auto config = profile("127.0.0.1:9");
+        config.interface.listenPort = holder->port();
+        QString error;
+        QVERIFY(!Connection::open(QStringLiteral("corp"), config, place(), &error));
+        QVERIFY2(error.contains(QStringLiteral("in use")), qPrintable(error));
+        QVERIFY(!platform_->tun("fake0"));
+    }
+
+    void leftoversAreReportedInOneLine() {
+        QCOMPARE(Connection::rollbackLeftovers(*platform_, dir_.path()), QString());
+        QCOMPARE(platform_->leftoverCalls(), std::vector<std::string>{dir_.path().toStdString()});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConnection)
+#include "tst_connection.moc"

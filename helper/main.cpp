@@ -179,7 +179,7 @@ Mode parseCommandLine(const QStringList& arguments) {
                 return usageError(QStringLiteral("--operator-uid: %1 is not a uid (a number "
                                                  "from 0 to 4294967294)")
                                       .arg(text));
-            o.operatorUid = uid_t(uid);
+            o.access = calnet::helper::AccessPolicy(uid_t(uid));
         }
         return mode;
     }

@@ -8,8 +8,6 @@
 
 #include <utility>
 
-#include <sys/stat.h>
-
 namespace calnet::helper {
 
 IpcServer::IpcServer(AccessPolicy policy, Handler handler, Snapshot snapshot, QObject* parent)
@@ -25,7 +23,11 @@ IpcServer::~IpcServer() {
 
 bool IpcServer::listen(const QString& path, QString* error) {
     QDir().mkpath(QFileInfo(path).absolutePath());
-    ::chmod(QFile::encodeName(QFileInfo(path).absolutePath()).constData(), 0755);
+    // The directory must let every user reach the socket (0755).
+    QFile::setPermissions(QFileInfo(path).absolutePath(), QFile::ReadOwner | QFile::WriteOwner |
+                                                              QFile::ExeOwner | QFile::ReadGroup |
+                                                              QFile::ExeGroup | QFile::ReadOther |
+                                                              QFile::ExeOther);
     if (QFileInfo::exists(path)) {
         QLocalSocket probe;
         probe.connectToServer(path);
@@ -63,7 +65,7 @@ void IpcServer::close() {
 void IpcServer::accept() {
     while (QLocalSocket* socket = server_.nextPendingConnection()) {
         socket->setParent(this);
-        auto credentials = peerCredentials(int(socket->socketDescriptor()));
+        auto credentials = peerCredentials(socket->socketDescriptor());
         if (!credentials || int(clients_.size()) >= kMaxClients) {
             // Unknown caller or too many clients: refuse before reading a byte.
             socket->abort();

@@ -19,7 +19,7 @@
 
 #include "core/ipc/frame.h"
 #include "core/ipc/protocol.h"
-#include "helper/service/accesspolicy.h"
+#include "helper/platform/accesspolicy.h"
 
 class QLocalSocket;
 

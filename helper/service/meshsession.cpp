@@ -10,7 +10,7 @@
 #include "helper/service/relayregions.h"
 
 #include "helper/datapath/tunnel.h"
-#include "helper/service/addresswatcher.h"
+#include "helper/platform/addresswatcher.h"
 #include "helper/service/connection.h"
 #include "helper/service/mapcache.h"
 #include "helper/service/profilestore.h"

@@ -44,7 +44,7 @@ ConnectionController::Options controllerOptions(const Service::Options& o) {
 Service::Service(Options options, QObject* parent)
     : QObject(parent), options_(std::move(options)), store_(options_.stateDir),
       server_(
-          AccessPolicy(options_.operatorUid),
+          options_.access,
           [this](const ipc::Request& r, ipc::Role role) { return handle(r, role); },
           [this](QLatin1StringView event) {
               return event == ipc::kEventState ? statusJson() : peersJson();

@@ -24,7 +24,7 @@
 
 #include <optional>
 
-#include "helper/service/accesspolicy.h"
+#include "helper/platform/accesspolicy.h"
 #include "helper/service/accountverbs.h"
 #include "helper/service/connectioncontroller.h"
 #include "helper/service/controlclient.h"
@@ -42,7 +42,8 @@ public:
         QString socketPath = QString(ipc::kDefaultSocketPath);
         QString stateDir = QString::fromLatin1(kDefaultStateDir);
         QString interfaceName = QStringLiteral("calnet0");
-        std::optional<uid_t> operatorUid;
+        // Who may change things over IPC (root, the calnet group, --operator-uid).
+        AccessPolicy access;
         // Makes tunnel interfaces and configures the host: the OS's, or one with a fake
         // resolvconf or fake devices in tests. Must outlive the Service.
         Platform* platform = &Platform::system();

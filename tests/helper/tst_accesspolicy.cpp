@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "helper/service/accesspolicy.h"
+#include "helper/platform/accesspolicy.h"
 
 using namespace calnet;
 using namespace calnet::helper;

@@ -53,7 +53,8 @@ class TestServicePlatform : public QObject {
         o.socketPath = socketPath();
         o.stateDir = dir_.filePath("state");
         o.interfaceName = kIfname;
-        o.operatorUid = ::getuid(); // the test process may change things without root
+        o.access =
+            helper::AccessPolicy(::getuid()); // the test process may change things without root
         o.platform = platform_.get();
         service_ = std::make_unique<Service>(o);
         QString error;

@@ -1,21 +1,12 @@
-#include "helper/service/accesspolicy.h"
+#include "helper/platform/posix/accesspolicy.h"
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <vector>
 
 namespace calnet::helper {
-
-std::optional<PeerCredentials> peerCredentials(int socketFd) {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(socketFd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
-        return std::nullopt;
-    return PeerCredentials{cred.pid, cred.uid, cred.gid};
-}
 
 ipc::Role AccessPolicy::roleFor(const PeerCredentials& caller) const {
     if (caller.uid == 0 || (operatorUid_ && caller.uid == *operatorUid_) || inAdminGroup(caller))

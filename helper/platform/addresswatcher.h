@@ -1,6 +1,7 @@
-// AddressWatcher: says when this machine's links or interface addresses change, from the kernel's
-// rtnetlink announcements (RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR), so that the
-// control client reports its new local endpoints at once — a laptop that joins another network
+// AddressWatcher: says when this machine's links or interface addresses change, from the OS's
+// announcements (Linux: rtnetlink RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR; Windows:
+// NotifyUnicastIpAddressChange; macOS: the route socket), so that the control client reports
+// its new local endpoints at once — a laptop that joins another network
 // tells its peers within a fraction of a second — instead of at its next poll, which stays as
 // the fallback.
 //
@@ -8,8 +9,8 @@
 // burst (link, addresses, IPv6 autoconfiguration), folded into one changed() once the socket
 // has been quiet for `settle`. A receive buffer overrun (ENOBUFS) also counts as a change.
 //
-// Runs on the helper's event loop (a QSocketNotifier on a non-blocking socket); never on the
-// data path.
+// Runs on the helper's event loop; never on the data path. platform/<os>/addresswatcher_<os>.cpp
+// implements start() and the Source that feeds announced().
 #pragma once
 
 #include <QObject>
@@ -18,8 +19,6 @@
 
 #include <chrono>
 #include <memory>
-
-class QSocketNotifier;
 
 namespace calnet::helper {
 
@@ -39,10 +38,11 @@ signals:
     void changed();
 
 private:
-    void onReadable();
+    // The OS's announcements arrived (or some were lost): restarts the settle timer.
+    void announced() { settle_.start(); }
 
-    int fd_ = -1;
-    std::unique_ptr<QSocketNotifier> notifier_;
+    struct Source; // per OS: the socket or notification handle
+    std::unique_ptr<Source> source_;
     QTimer settle_;
 };
 

@@ -1,5 +1,6 @@
-// Who is calling, and what they may do. The kernel tells us the caller's uid/gid/pid through
-// SO_PEERCRED when the connection is accepted; the credentials cannot be forged by the client.
+// Who is calling, and what they may do, on POSIX systems. The kernel tells us the caller's
+// uid/gid/pid when the connection is accepted (Linux SO_PEERCRED: platform/linux); the
+// credentials cannot be forged by the client.
 //
 // Admin: uid 0, the operator uid from the helper's configuration, or a user who is a member of
 // the `calnet` group (primary group or /etc/group membership, via getgrouplist). Everyone else
@@ -8,6 +9,8 @@
 
 #include <optional>
 #include <string>
+
+#include <QtGlobal>
 
 #include <sys/types.h>
 
@@ -21,8 +24,9 @@ struct PeerCredentials {
     gid_t gid = 0;
 };
 
-// The credentials of the process at the other end of a connected Unix socket.
-[[nodiscard]] std::optional<PeerCredentials> peerCredentials(int socketFd);
+// The credentials of the process at the other end of a connected local socket
+// (QLocalSocket::socketDescriptor()).
+[[nodiscard]] std::optional<PeerCredentials> peerCredentials(qintptr socketDescriptor);
 
 class AccessPolicy {
 public:

@@ -46,9 +46,12 @@ pick_deb() { # pick_deb GLOB: the single file matching it, or nothing
 deb=${CALNET_DEB:-$(pick_deb "$repo/build/packages/calnet_*_amd64.deb")}
 server_deb=${CALNET_SERVER_DEB:-$(pick_deb "$repo/build/packages/calnet-server_*_amd64.deb")}
 for f in "$deb" "$server_deb"; do
-    if [[ -z $f || ! -f $f ]]; then
+    if [[ -z $f ]]; then
         echo "FAIL: no (single) calnet_*_amd64.deb and calnet-server_*_amd64.deb in" \
             "$repo/build/packages: run scripts/package.sh first" >&2
+        exit 1
+    elif [[ ! -f $f ]]; then
+        echo "FAIL: $f does not exist" >&2
         exit 1
     fi
 done
@@ -69,49 +72,67 @@ tarball=$cache_dir/debootstrap-$suite-$arch-$cache_key.tar.gz
 apt_cache=$cache_dir/apt-archives-$suite-$arch
 cache_max_days=30 # then the root is bootstrapped anew, so its packages stay near the mirror's
 
-work=$(mktemp -d /tmp/calnet-pkgtest.XXXXXX)
-root=$work/root
-mkdir -p "$root"
-
-mounts_under_root() { # mount points under $root, deepest first
-    awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+mounts_under() { # mount points under $1, deepest first
+    awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
 }
 
-pids_in_root() { # processes whose root directory is $root (or under it)
+pids_in() { # processes whose root directory is $1 (or under it)
     local p link
     for p in /proc/[0-9]*; do
         link=$(readlink "$p/root" 2>/dev/null) || continue
-        [[ $link == "$root" || $link == "$root"/* ]] && echo "${p#/proc/}"
+        [[ $link == "$1" || $link == "$1"/* ]] && echo "${p#/proc/}"
     done
     return 0
 }
 
-cleanup() {
-    local rc=$? pids=() i m
-    trap - EXIT INT TERM
-    # Whatever still runs inside (a maintainer script's child, an agent): TERM, then KILL,
-    # each by PID, within 5 s.
-    mapfile -t pids < <(pids_in_root)
+# teardown WORKDIR: what still runs chrooted under WORKDIR (apt, a maintainer script's child)
+# gets TERM, then KILL, each by PID, within 5 s; everything mounted under it is unmounted; and
+# only then is WORKDIR deleted. Never through a mount: a bind-mounted /dev would lose the
+# host's device nodes. Returns 1 if something stays mounted.
+teardown() {
+    local dir=$1 pids=() i m
+    mapfile -t pids < <(pids_in "$dir")
     if ((${#pids[@]} > 0)); then
-        echo "# cleanup: stopping ${pids[*]} (still running in the chroot)" >&2
+        echo "# cleanup: stopping ${pids[*]} (still running in a chroot under $dir)" >&2
         kill -TERM "${pids[@]}" 2>/dev/null || true
         for ((i = 0; i < 50; i++)); do
-            mapfile -t pids < <(pids_in_root)
+            mapfile -t pids < <(pids_in "$dir")
             ((${#pids[@]} == 0)) && break
             sleep 0.1
         done
         ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
     fi
-    for m in $(mounts_under_root); do
+    for m in $(mounts_under "$dir"); do
         umount "$m" 2>/dev/null || umount -l "$m" || true
     done
-    # Never delete through a mount: a bind-mounted /dev would lose the host's device nodes.
-    if [[ -n $(mounts_under_root) ]]; then
-        echo "FAIL: still mounted under $root, left in place:" >&2
-        mounts_under_root >&2
-        exit 1
+    if [[ -n $(mounts_under "$dir") ]]; then
+        echo "FAIL: still mounted under $dir, left in place:" >&2
+        mounts_under "$dir" >&2
+        return 1
     fi
-    rm -rf "$work"
+    rm -rf "$dir"
+}
+
+# A run killed outright (SIGKILL, as on a CTest timeout) cannot run its trap: its directory,
+# with the PID of its shell, is cleaned up by the next run once that PID is gone.
+for stale in /tmp/calnet-pkgtest.*; do
+    [[ -f $stale/pid ]] || continue
+    kill -0 "$(cat "$stale/pid")" 2>/dev/null && continue
+    echo "# cleanup: $stale, left by a run that was killed" >&2
+    teardown "$stale" || exit 1
+done
+
+work=$(mktemp -d /tmp/calnet-pkgtest.XXXXXX)
+echo $$ >"$work/pid"
+root=$work/root
+mkdir -p "$root"
+
+cleanup() {
+    local rc=$? job
+    trap - EXIT INT TERM
+    # Our own background command (timeout, debootstrap), by PID; timeout passes TERM on.
+    for job in $(jobs -p); do kill -TERM "$job" 2>/dev/null || true; done
+    teardown "$work" || rc=1
     exit "$rc"
 }
 trap cleanup EXIT
@@ -132,8 +153,9 @@ if [[ ! -f $tarball ]]; then
     echo "# cache: bootstrapping $suite ($(date -u +%T), a few minutes)"
     start=$SECONDS
     bootstrap=$work/bootstrap
-    if ! timeout 1500 debootstrap "${bootstrap_args[@]}" "$bootstrap" "$mirror" \
-        >"$work/debootstrap.log" 2>&1; then
+    timeout 1500 debootstrap "${bootstrap_args[@]}" "$bootstrap" "$mirror" \
+        >"$work/debootstrap.log" 2>&1 &
+    if ! wait $!; then
         tail -30 "$work/debootstrap.log" >&2
         echo "FAIL: debootstrap ${bootstrap_args[*]} $mirror" >&2
         exit 1
@@ -158,10 +180,13 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$server_deb" "$root/tmp/"
 chmod 0644 "$root/tmp/"*.deb
 
-# Commands inside, each bounded; a clean environment so the host's leaks nothing in.
+# Commands inside, each bounded; a clean environment so the host's leaks nothing in. Run in
+# the background and waited for: bash runs a trap (INT, TERM) only after a foreground command
+# ends, but interrupts `wait` at once, so an interrupted run cleans up now, not after apt.
 in_root() {
     timeout "${T:-120}" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" &
+    wait $!
 }
 
 # ---------------------------------------------------------------------------------------------

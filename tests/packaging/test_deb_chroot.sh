@@ -321,6 +321,15 @@ else
     echo "# appstreamcli not on the host: not run"
 fi
 
+# An upgrade runs postinst with the old version ($2 set): the unit stays enabled, and without a
+# running systemd nothing tries to restart it.
+T=300 in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg-reinstall.log" 2>&1 || {
+    cat "$work/dpkg-reinstall.log" >&2
+    die "dpkg -i over the installed calnet (the upgrade path)"
+}
+expect "after a reinstall calnetd.service is still enabled" \
+    [ -L "$root/etc/systemd/system/multi-user.target.wants/calnetd.service" ]
+
 # Removal: the file list first, then remove and look.
 in_root dpkg-query -L calnet >"$work/calnet.list"
 # State as calnetd would leave it, which only purge may delete.

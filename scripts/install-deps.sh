@@ -2,6 +2,7 @@
 # Installs what Calnet needs to build, run and test, from Debian 12 packages only.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also what the test suite and benchmarks use
+#   scripts/install-deps.sh --package  also what scripts/package.sh and tests/packaging use
 # Runs apt-get update only when something is missing, so repeated runs are fast.
 set -euo pipefail
 
@@ -20,8 +21,17 @@ test_packages=(
   postgresql iptables
   nodejs chromium gnome-keyring libsecret-tools
 )
+# scripts/package.sh: dpkg-shlibdeps (dpkg-dev) turns the binaries' libraries into Depends,
+# rpmbuild (rpm) makes the .rpm, lintian and rpmlint check the results; the packaging test
+# (tests/packaging/test_deb_chroot.sh) builds a clean Debian 12 root with debootstrap.
+package_packages=(
+  dpkg-dev fakeroot file rpm lintian rpmlint debootstrap desktop-file-utils appstream
+)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
+fi
+if [[ "${1:-}" == "--package" ]]; then
+  packages+=("${package_packages[@]}")
 fi
 
 if [[ $(id -u) -ne 0 ]]; then

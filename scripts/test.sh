@@ -2,7 +2,8 @@
 # Installs dependencies, builds, and runs every test: an AddressSanitizer + UBSan build runs the
 # unit tests and a short soak of the data path, a ThreadSanitizer build runs the data path's
 # unit tests, a clang build runs each libFuzzer target for a bounded time, and the release
-# build runs everything (core, helper, app, integration).
+# build runs everything (core, helper, app, integration, and the .deb packages from
+# scripts/package.sh installed into a clean Debian 12 root).
 # Run as root: integration tests create network namespaces and TUN devices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +33,7 @@ echo "== data-path unit tests under TSan"
 ctest --preset tsan -j "$jobs"
 echo "== fuzzers (20 s each, two at a time)"
 ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz -j "$jobs"
-echo "== all tests (release)"
+echo "== packages (.deb, .rpm; lintian and rpmlint)"
+scripts/package.sh
+echo "== all tests (release; packaging.deb_chroot installs build/packages/*.deb in a clean root)"
 ctest --preset release -j "$jobs"

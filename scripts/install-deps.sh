@@ -3,6 +3,9 @@
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also what the test suite and benchmarks use
 #   scripts/install-deps.sh --package  also what scripts/package.sh and tests/packaging use
+#   scripts/install-deps.sh --windows  also Debian's mingw-w64 cross compiler (posix threads) for
+#                                      the Windows builds against the SDK (scripts/windows-sdk.sh)
+# The flags combine (--test --package --windows).
 # Runs apt-get update only when something is missing, so repeated runs are fast.
 set -euo pipefail
 
@@ -27,11 +30,31 @@ test_packages=(
 package_packages=(
   dpkg-dev fakeroot file rpm lintian rpmlint debootstrap desktop-file-utils appstream
 )
-if [[ "${1:-}" == "--test" ]]; then
+# What the Windows SDK's README.md (../shared/sdk, "Using it") asks of the host beyond the build
+# dependencies above (cmake, ninja, pkg-config, the host Qt for moc/rcc); binutils and the
+# runtime come with the compiler.
+windows_packages=(
+  g++-mingw-w64-x86-64-posix mingw-w64-tools
+)
+want_test=0
+want_package=0
+want_windows=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --package) want_package=1 ;;
+    --windows) want_windows=1 ;;
+    *) echo "install-deps: unknown option $arg (use --test, --package, --windows)" >&2; exit 2 ;;
+  esac
+done
+if [[ $want_test -eq 1 ]]; then
   packages+=("${test_packages[@]}")
 fi
-if [[ "${1:-}" == "--package" ]]; then
+if [[ $want_package -eq 1 ]]; then
   packages+=("${package_packages[@]}")
+fi
+if [[ $want_windows -eq 1 ]]; then
+  packages+=("${windows_packages[@]}")
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -46,7 +69,7 @@ for p in "${packages[@]}"; do
 done
 # npm: Debian ships it as its own package; a Node.js from elsewhere (NodeSource's "nodejs")
 # bundles it and conflicts with Debian's, so it is asked for only when there is none.
-if [[ "${1:-}" == "--test" ]] && ! command -v npm >/dev/null; then
+if [[ $want_test -eq 1 ]] && ! command -v npm >/dev/null; then
   missing+=(npm)
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then

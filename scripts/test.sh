@@ -3,12 +3,14 @@
 # unit tests and a short soak of the data path, a ThreadSanitizer build runs the data path's
 # unit tests, a clang build runs each libFuzzer target for a bounded time, and the release
 # build runs everything (core, helper, app, integration, and the .deb packages from
-# scripts/package.sh installed into a clean Debian 12 root).
+# scripts/package.sh installed into a clean Debian 12 root). core/ is also cross-compiled for
+# Windows x86_64 with the mingw-w64 SDK (scripts/windows-sdk.sh; the SDK folder is
+# $CALNET_WINDOWS_SDK, by default ../shared/sdk).
 # Run as root: integration tests create network namespaces and TUN devices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --test
+scripts/install-deps.sh --test --windows
 
 jobs=$(nproc)
 # As root, with everything installed above, no test has a reason to skip: one that would (no
@@ -24,6 +26,20 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
+
+echo "== core/ cross-compiled for Windows"
+scripts/windows-sdk.sh
+cmake --preset windows-core >/dev/null
+cmake --build --preset windows-core -j "$jobs"
+# Every object in the library is PE/COFF x86-64: a configure that silently missed the toolchain
+# file would have built ELF objects with the host compiler.
+core_lib=build/windows-core/core/libcalnet-core.a
+formats=$(x86_64-w64-mingw32-objdump -f "$core_lib" | sed -n 's/^.*file format //p' | sort -u)
+if [[ "$formats" != "pe-x86-64" ]]; then
+  echo "test.sh: $core_lib is not all PE/COFF x86-64 objects: ${formats:-none}" >&2
+  exit 1
+fi
+echo "$core_lib: every object is pe-x86-64"
 
 echo "== unit tests under ASan/UBSan"
 ctest --preset debug-asan -L 'core|helper|app|server' -LE slow -E '^fuzz\.' -j "$jobs"

@@ -17,30 +17,20 @@
 // too.
 // It also exits when the interface is deleted underneath it, as wireguard-go does.
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QSocketNotifier>
 
 #include <optional>
 #include <variant>
 
-#include <sys/signalfd.h>
-
 #include "core/wireguard/timing.h"
 #include "helper/crypto/aeadselect.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/platform/process.h"
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
@@ -198,37 +188,6 @@ Mode parseCommandLine(const QStringList& arguments) {
     return InterfaceMode{positional.front().toStdString(), parser.isSet(foreground)};
 }
 
-// Forks; the parent waits for the child's readiness byte and exits with its status, so the
-// caller (wg-quick) sees the interface exist by the time we return, as with wireguard-go.
-int daemonise(int& readyFd) {
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) < 0)
-        return -1;
-    const pid_t pid = ::fork();
-    if (pid < 0)
-        return -1;
-    if (pid > 0) {
-        ::close(pipeFds[1]);
-        char status = 1;
-        if (::read(pipeFds[0], &status, 1) != 1)
-            status = 1;
-        std::_Exit(status);
-    }
-    ::close(pipeFds[0]);
-    ::setsid();
-    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        ::dup2(null, STDIN_FILENO);
-        if (!std::getenv("LOG_LEVEL")) {
-            ::dup2(null, STDOUT_FILENO);
-            ::dup2(null, STDERR_FILENO);
-        }
-        ::close(null);
-    }
-    readyFd = pipeFds[1];
-    return 0;
-}
-
 // One line per non-zero drop counter: what the data path refused and why (never per packet).
 void reportDrops(calnet::helper::Tunnel& tunnel, const std::string& ifname) {
     auto& stats = tunnel.stats();
@@ -244,35 +203,18 @@ void reportDrops(calnet::helper::Tunnel& tunnel, const std::string& ifname) {
                      static_cast<unsigned long long>(n));
 }
 
-void reportReady(int& readyFd, char status) {
-    if (readyFd >= 0) {
-        [[maybe_unused]] auto w = ::write(readyFd, &status, 1);
-        ::close(readyFd);
-        readyFd = -1;
-    }
-}
-
-// The service: a Qt event loop for IPC; SIGTERM/SIGINT/SIGHUP arrive through a signalfd so
-// shutdown (restoring routes, rules and DNS) runs on the same thread as everything else.
+// The service: a Qt event loop for IPC; a stop request (SIGTERM/SIGINT/SIGHUP) quits the loop
+// so shutdown (restoring routes, rules and DNS) runs on the same thread as everything else.
 int runService(calnet::helper::Service::Options options, char* argv0) {
-    sigset_t handled;
-    sigemptyset(&handled);
-    sigaddset(&handled, SIGTERM);
-    sigaddset(&handled, SIGINT);
-    sigaddset(&handled, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &handled, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    const int sigfd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-
+    namespace process = calnet::helper::process;
+    process::holdRequests();
     int qtArgc = 1;
     char* qtArgv[] = {argv0, nullptr};
     QCoreApplication app(qtArgc, qtArgv);
-    QSocketNotifier notifier(sigfd, QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
-        signalfd_siginfo info{};
-        [[maybe_unused]] auto n = ::read(sigfd, &info, sizeof info);
-        app.quit();
-    });
+    if (std::string why; !process::quitOnStopRequest(app, why)) {
+        std::fprintf(stderr, "calnetd: %s\n", why.c_str());
+        return 1;
+    }
     calnet::helper::Service service(options);
     QString error;
     if (!service.start(&error)) {
@@ -310,21 +252,13 @@ int main(int argc, char** argv) {
     if (const char* env = std::getenv("WG_PROCESS_FOREGROUND"); env && std::string(env) == "1")
         foreground = true;
 
-    int readyFd = -1;
-    if (!foreground && daemonise(readyFd) < 0) {
-        std::fprintf(stderr, "calnetd: fork: %s\n", std::strerror(errno));
+    namespace process = calnet::helper::process;
+    if (std::string why; !foreground && !process::daemonise(why)) {
+        std::fprintf(stderr, "calnetd: %s\n", why.c_str());
         return 1;
     }
-
-    // Signals are taken synchronously by this thread only; block them before any thread starts.
-    sigset_t handled;
-    sigemptyset(&handled);
-    sigaddset(&handled, SIGTERM);
-    sigaddset(&handled, SIGINT);
-    sigaddset(&handled, SIGHUP);
-    sigaddset(&handled, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &handled, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
+    // Requests are taken synchronously by this thread only: held before any thread starts.
+    process::holdRequests();
 
     calnet::helper::Tunnel tunnel;
     calnet::helper::UapiServer uapi(tunnel);
@@ -333,7 +267,7 @@ int main(int argc, char** argv) {
         !tunnel.start(ifname, {}, error)) {
         std::fprintf(stderr, "calnetd: %s\n", error.c_str());
         uapi.stop();
-        reportReady(readyFd, 1);
+        process::reportReady(false);
         return 1;
     }
     // Test-only: the soak test runs the protocol's timers faster (keys renewed every few hundred
@@ -349,7 +283,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "calnetd: CALNET_TEST_TIME_SCALE must be in (0, 1]\n");
             uapi.stop();
             tunnel.stop();
-            reportReady(readyFd, 1);
+            process::reportReady(false);
             return 2;
         }
         const auto timing = calnet::wireguard::Timing::scaled(factor);
@@ -366,17 +300,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "calnetd: %s\n", calnet::helper::ensureTransportAeadSelected().c_str());
     std::fprintf(stderr, "calnetd: interface %s up, UAPI on %s\n", ifname.c_str(),
                  calnet::helper::UapiServer::socketPathFor(ifname).c_str());
-    reportReady(readyFd, 0);
+    process::reportReady(true);
 
     int exitCode = 0;
     for (;;) {
-        timespec timeout{1, 0};
-        const int sig = sigtimedwait(&handled, nullptr, &timeout);
-        if (sig == SIGUSR1) {
+        const auto request = process::waitForRequest(std::chrono::seconds(1));
+        if (request == process::Request::Report) {
             reportDrops(tunnel, ifname);
             continue;
         }
-        if (sig > 0)
+        if (request == process::Request::Stop)
             break;
         if (tunnel.failed()) {
             std::fprintf(stderr, "calnetd: interface %s is gone, exiting\n", ifname.c_str());

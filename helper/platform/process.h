@@ -1,0 +1,32 @@
+// How calnetd lives as an OS process, apart from what it does: detaching for the interface
+// mode (as wireguard-go forks) and the requests to stop or to report its counters.
+// platform/linux: fork + a readiness pipe, signals taken through sigtimedwait and signalfd
+// (SIGTERM, SIGINT, SIGHUP stop; SIGUSR1 reports). Windows: the service control manager's stop
+// control (docs/platforms.md).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+class QCoreApplication;
+
+namespace calnet::helper::process {
+
+// Interface mode: detaches from the terminal. The parent stays until reportReady() and exits
+// with its status, so the caller (wg-quick) sees the interface exist once we return.
+bool daemonise(std::string& error);
+// Tells a waiting parent (if any) whether the interface came up; no-op without daemonise().
+void reportReady(bool ok);
+
+// Takes stop and report requests away from every thread started after this call, so they
+// reach waitForRequest() / quitOnStopRequest() only. Call before any thread exists.
+void holdRequests();
+
+enum class Request { None, Stop, Report };
+// Interface mode: waits up to `timeout` for a request.
+Request waitForRequest(std::chrono::milliseconds timeout);
+
+// Service mode: app.quit() on the first stop request, on app's event loop.
+bool quitOnStopRequest(QCoreApplication& app, std::string& error);
+
+} // namespace calnet::helper::process

@@ -4,7 +4,7 @@
 #include "helper/service/profilestore.h"
 
 #include "core/ipc/protocol.h"
-#include "helper/service/statefile.h"
+#include "helper/platform/statefile.h"
 
 #include <algorithm>
 #include <cerrno>

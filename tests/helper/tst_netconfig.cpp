@@ -21,6 +21,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <filesystem>
+#include <fstream>
+
 #include <QAtomicInt>
 #include <QDBusArgument>
 #include <QDBusConnection>
@@ -971,12 +974,22 @@ void tst_NetConfig::crashRecoveryInterfaceGone() {
     QVERIFY(snapshot() != before);
     QCOMPARE(rules("-4").size(), 5);
 
+    // A journal write the kill interrupted left its temporary file (and one of the older
+    // naming); the profiles' temporary files are not the rollback's to remove.
+    const std::string dir = stateDir_.toStdString();
+    for (const char* name : {"/.netconfig-cn0.json.tmp-a1b2c3", "/netconfig-cn0.json.tmp",
+                             "/.office.conf.tmp-a1b2c3"})
+        std::ofstream(dir + name) << "{";
+
     // The next start.
     DnsConfigurator dns(dnsOptions());
-    const RollbackResult r = rollbackLeftoverJournals(stateDir_.toStdString(), rtnl_, dns);
+    const RollbackResult r = rollbackLeftoverJournals(dir, rtnl_, dns);
     QVERIFY2(r.ok(), r.summary().c_str());
     COMPARE_SNAPSHOT(snapshot(), before);
-    QVERIFY(Journal::findAll(stateDir_.toStdString()).empty());
+    QVERIFY(Journal::findAll(dir).empty());
+    QVERIFY(!std::filesystem::exists(dir + "/.netconfig-cn0.json.tmp-a1b2c3"));
+    QVERIFY(!std::filesystem::exists(dir + "/netconfig-cn0.json.tmp"));
+    QVERIFY(std::filesystem::exists(dir + "/.office.conf.tmp-a1b2c3"));
 }
 
 void tst_NetConfig::crashRecoveryInterfaceAlive() {

@@ -1,5 +1,7 @@
 #include "helper/platform/linux/netconfig/journal.h"
 
+#include "helper/platform/statefile.h"
+
 #include "helper/platform/linux/netconfig/packetfilter.h"
 
 #include <algorithm>
@@ -272,50 +274,16 @@ bool parseHeader(const QJsonObject& o, JournalHeader& header) {
     return true;
 }
 
-// temp file + fsync + rename + fsync of the directory.
+// The state directory's one way to replace a file: temp file + fsync + rename + fsync of the
+// directory (statefile.h).
 bool writeAtomically(const std::string& path, const std::string& data, std::string& error) {
-    const std::string temp = path + ".tmp";
-    const int fd =
-        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        error = errnoText("journal: create " + temp, errno);
-        return false;
-    }
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            error = errnoText("journal: write " + temp, n < 0 ? errno : EIO);
-            ::close(fd);
-            ::unlink(temp.c_str());
-            return false;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) < 0) {
-        error = errnoText("journal: fsync " + temp, errno);
-        ::close(fd);
-        ::unlink(temp.c_str());
-        return false;
-    }
-    ::close(fd);
-    if (::rename(temp.c_str(), path.c_str()) < 0) {
-        error = errnoText("journal: rename to " + path, errno);
-        ::unlink(temp.c_str());
-        return false;
-    }
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) < 0) {
-        error = errnoText("journal: fsync directory " + dir, errno);
-        if (dfd >= 0)
-            ::close(dfd);
-        return false;
-    }
-    ::close(dfd);
-    return true;
+    const std::filesystem::path p(path);
+    const auto outcome = statefile::writeAtomically(
+        QString::fromStdString(p.parent_path().empty() ? "." : p.parent_path().string()),
+        QString::fromStdString(p.filename().string()), data, statefile::Replace::Allowed);
+    if (!outcome.ok)
+        error = "journal: " + outcome.error.toStdString();
+    return outcome.ok;
 }
 
 } // namespace

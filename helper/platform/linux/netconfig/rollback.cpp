@@ -1,5 +1,7 @@
 #include "helper/platform/linux/netconfig/rollback.h"
 
+#include "helper/platform/statefile.h"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -216,8 +218,13 @@ RollbackResult rollbackLeftoverJournals(const std::string& stateDir, Rtnetlink& 
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(stateDir, ec)) {
         const std::string name = e.path().filename().string();
-        if (name.rfind("netconfig-", 0) == 0 && name.size() > 9 &&
-            name.compare(name.size() - 9, 9, ".json.tmp") == 0)
+        // Temporary files of an interrupted journal write: ".netconfig-IF.json.tmp-XXXXXX"
+        // (statefile.h), and "netconfig-IF.json.tmp" from helpers before 0.1.
+        const bool current = name.rfind(".netconfig-", 0) == 0 &&
+                             name.find(std::string(".json") + statefile::kTempMarker) != std::string::npos;
+        const bool older = name.rfind("netconfig-", 0) == 0 && name.size() > 9 &&
+                           name.compare(name.size() - 9, 9, ".json.tmp") == 0;
+        if (current || older)
             std::filesystem::remove(e.path(), ec);
     }
     return result;

@@ -1,4 +1,4 @@
-#include "helper/service/statefile.h"
+#include "helper/platform/statefile.h"
 
 #include <cstdio>
 #include <cstring>

@@ -1,5 +1,6 @@
 // StateFile: how calnetd writes and reads the small files of its state directory (profiles,
-// state.json, network map caches). One implementation, so every file gets the same guarantees:
+// state.json, network map caches, the network configuration journals). One implementation per
+// OS (POSIX: platform/posix/statefile.cpp), so every file gets the same guarantees:
 //
 // writeAtomically(): mkostemp ".<file>.tmp-XXXXXX" (0600) -> write all -> fsync -> close ->
 // rename over the target, or renameat2(RENAME_NOREPLACE) when the target must not exist -> fsync

@@ -14,21 +14,17 @@
 // HOST:PORT" once it accepts connections (with the real ports when a PORT is 0), and exits 0 on
 // SIGTERM/SIGINT after closing the map streams. `relay` prints the same, "relay listening on".
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QHostAddress>
 #include <QLoggingCategory>
-#include <QSocketNotifier>
 #include <QUrl>
 
 #include "server/adminclient.h"
 #include "server/frontend.h"
+#include "server/platform/process.h"
 #include "server/relayserver.h"
 #include "server/server.h"
 #include "server/serverconfig.h"
@@ -38,46 +34,7 @@ namespace wire = calnet::wire;
 
 namespace {
 
-int g_signalFds[2] = {-1, -1};
-
-void onSignal(int) {
-    const char byte = 1;
-    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[0], &byte, 1);
-}
-
-// The soft open-file limit up to the hard one: every connection is a descriptor, and the
-// usual soft limit of 1,024 is what an attacker with 1,100 idle connections would hit.
-void raiseOpenFileLimit() {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 constexpr quint16 kDefaultStunPort = 3478; // RFC 8489 §9
-
-// SIGTERM and SIGINT quit the event loop (through a socketpair: nothing else is safe in a
-// handler); SIGPIPE is ignored.
-bool catchSignals() {
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalFds) != 0) {
-        return false;
-    }
-    auto* notifier = new QSocketNotifier(g_signalFds[1], QSocketNotifier::Read, qApp);
-    QObject::connect(notifier, &QSocketNotifier::activated, qApp, [] {
-        char byte = 0;
-        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[1], &byte, 1);
-        QCoreApplication::quit();
-    });
-    struct sigaction sa {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    return true;
-}
 
 int fail(const QString& message) {
     std::fputs(qPrintable(QStringLiteral("calnet-server: ") + message + QLatin1Char('\n')), stderr);
@@ -423,9 +380,9 @@ int serve(const QStringList& args) {
     if (!config.relayToken.isEmpty() && config.relayToken == config.adminToken) {
         return fail(QStringLiteral("the relay token must differ from the admin token"));
     }
-    raiseOpenFileLimit();
+    process::raiseOpenFileLimit();
 
-    if (!catchSignals()) {
+    if (!process::quitOnStopSignals()) {
         return fail(QStringLiteral("socketpair failed"));
     }
     Server server(config);
@@ -489,8 +446,8 @@ int relay(const QStringList& args) {
                                    "CALNET_RELAY_TOKEN"));
     }
     config.relayToken = *token;
-    raiseOpenFileLimit();
-    if (!catchSignals()) {
+    process::raiseOpenFileLimit();
+    if (!process::quitOnStopSignals()) {
         return fail(QStringLiteral("socketpair failed"));
     }
     RelayServer relayServer(config, coordination);

@@ -1,6 +1,6 @@
 #include "server/nodetable.h"
 
-#include "core/wire/mapnode.h"
+#include "helper/wire/mapnode.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 #include "server/relayhub.h"
 
-#include "core/wire/relayframe.h"
+#include "helper/wire/relayframe.h"
 
 #include <sodium.h>
 

@@ -8,7 +8,7 @@
 #include <QTimer>
 #include <QUrlQuery>
 
-#include "core/wire/mapnode.h"
+#include "helper/wire/mapnode.h"
 
 Q_LOGGING_CATEGORY(lcRelayKeys, "calnet.server.relaykeys")
 

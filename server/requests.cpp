@@ -10,9 +10,9 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
-#include "core/ipc/protocol.h"
 #include "core/net/ipaddress.h"
-#include "core/wire/mapnode.h"
+#include "helper/ipc/protocol.h"
+#include "helper/wire/mapnode.h"
 #include "server/secrets.h"
 
 namespace calnet::server {

@@ -9,7 +9,7 @@
 #include <QString>
 #include <QStringList>
 
-#include "core/wire/mapnode.h"
+#include "helper/wire/mapnode.h"
 #include "server/overlayprefixes.h"
 
 namespace calnet::server {

@@ -11,12 +11,12 @@
 #include "app/calnet/appsettings.h"
 #include "app/calnet/importer.h"
 #include "app/calnet/mainwindow.h"
-#include "app/calnet/notifier.h"
 #include "app/calnet/secretstore.h"
 #include "app/calnet/session.h"
 #include "app/calnet/settingsdialog.h"
 #include "app/calnet/signindialog.h"
 #include "app/calnet/trayicon.h"
+#include "app/platform/notifier.h"
 
 namespace calnet::app {
 

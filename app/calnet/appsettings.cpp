@@ -2,7 +2,7 @@
 
 #include <QSettings>
 
-#include "app/calnet/autostart.h"
+#include "app/platform/autostart.h"
 
 namespace calnet::app {
 

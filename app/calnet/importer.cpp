@@ -12,7 +12,7 @@
 #include <QTimer>
 #include <QUrl>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::app {
 

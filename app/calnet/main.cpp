@@ -7,9 +7,9 @@
 
 #include "app/calnet/application.h"
 #include "app/calnet/appsettings.h"
-#include "app/calnet/singleinstance.h"
 #include "app/calnet/translation.h"
-#include "core/ipc/protocol.h"
+#include "app/platform/singleinstance.h"
+#include "helper/ipc/protocol.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);

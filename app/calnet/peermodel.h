@@ -20,7 +20,7 @@
 
 #include <optional>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::app {
 

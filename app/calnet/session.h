@@ -21,7 +21,7 @@
 #include "app/calnet/peermodel.h"
 #include "app/calnet/profilemodel.h"
 #include "app/calnet/traystate.h"
-#include "core/ipc/client.h"
+#include "helper/ipc/client.h"
 
 class QTimer;
 

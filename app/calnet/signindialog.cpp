@@ -15,7 +15,7 @@
 #include "app/calnet/account.h"
 #include "app/calnet/appsettings.h"
 #include "app/signin/signinflow.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::app {
 

@@ -16,7 +16,7 @@
 #include <QMetaType>
 #include <QString>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::app {
 

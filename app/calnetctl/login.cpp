@@ -10,7 +10,7 @@
 
 #include "app/calnetctl/format.h"
 #include "app/signin/signinflow.h"
-#include "core/ipc/client.h"
+#include "helper/ipc/client.h"
 
 namespace calnet::ctl {
 

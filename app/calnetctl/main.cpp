@@ -13,7 +13,7 @@
 
 #include "app/calnetctl/format.h"
 #include "app/calnetctl/login.h"
-#include "core/ipc/client.h"
+#include "helper/ipc/client.h"
 
 using namespace calnet;
 

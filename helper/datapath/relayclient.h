@@ -13,12 +13,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <span>
 #include <string>
-#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -91,8 +91,8 @@ private:
     bool readable(int fd, int timeoutMs);
     bool startTls(int fd, std::string& error);
     // send()/recv() through TLS when it is on; -1 with errno EAGAIN when it would block.
-    ssize_t ioSend(int fd, const std::uint8_t* data, std::size_t length);
-    ssize_t ioRecv(int fd, std::uint8_t* data, std::size_t length);
+    std::ptrdiff_t ioSend(int fd, const std::uint8_t* data, std::size_t length);
+    std::ptrdiff_t ioRecv(int fd, std::uint8_t* data, std::size_t length);
     bool writeAll(int fd, std::span<const std::uint8_t> bytes, int timeoutMs);
     void appendFrame(std::vector<std::uint8_t>& out, std::uint8_t opcode,
                      std::span<const std::uint8_t> head, std::span<const std::uint8_t> body);

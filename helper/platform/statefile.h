@@ -17,8 +17,11 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -66,5 +69,24 @@ enum class ReadStatus : std::uint8_t { Ok, Missing, Failed };
 // Reads a regular file of at most maxBytes into `out`; `problem` says why when Failed.
 [[nodiscard]] ReadStatus readFile(const QString& path, std::size_t maxBytes, WipedString& out,
                                   std::string& problem);
+
+// Creates `path` 0700 if missing and checks that it is a directory owned by us; with
+// `tighten`, an existing one is made 0700. The state directory may be a symlink (an admin
+// moving it to another disk): followSymlink.
+[[nodiscard]] bool prepareDirectory(const QString& path, bool followSymlink, bool tighten,
+                                    QString* error);
+// Deletes our stale temporary files in `dir` (a crash between mkostemp and rename): regular
+// files whose name starts with `tempPrefix` and contains kTempMarker. Files ending in one of
+// `privateSuffixes` that others may read are tightened to kFileMode (an editor may have
+// written them with the umask).
+void sweepDirectory(const QString& dir, std::string_view tempPrefix,
+                    std::initializer_list<std::string_view> privateSuffixes);
+// Whether something exists at `path` (a symlink is not followed).
+[[nodiscard]] bool entryExists(const QString& path);
+// The names in `dir`, but . and ..; nullopt and the reason when it cannot be read.
+[[nodiscard]] std::optional<std::vector<QString>> fileNames(const QString& dir, QString* error);
+// 0, or the errno of the failed unlink / rename.
+[[nodiscard]] int removeFile(const QString& path);
+[[nodiscard]] int renameFile(const QString& from, const QString& to);
 
 } // namespace calnet::helper::statefile

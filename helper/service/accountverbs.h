@@ -16,7 +16,7 @@
 #include <functional>
 #include <optional>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/ipcserver.h"
 

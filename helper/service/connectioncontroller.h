@@ -36,7 +36,7 @@
 #include <variant>
 
 #include "core/config/wgquick.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 #include "helper/service/connection.h"
 #include "helper/service/controlclient.h"
 #include "helper/service/meshprofile.h"

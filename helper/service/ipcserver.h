@@ -17,8 +17,8 @@
 #include <memory>
 #include <unordered_map>
 
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 #include "helper/platform/accesspolicy.h"
 
 class QLocalSocket;

@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "core/crypto/x25519.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 #include "helper/service/ipcserver.h"
 
 namespace calnet::helper {

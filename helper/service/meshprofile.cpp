@@ -11,8 +11,8 @@
 #include <sodium/utils.h>
 
 #include "core/config/keyencoding.h"
-#include "core/ipc/protocol.h"
 #include "core/net/ipaddress.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::helper {
 

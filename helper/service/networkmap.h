@@ -22,7 +22,7 @@
 
 #include "core/crypto/x25519.h"
 #include "core/net/ipaddress.h"
-#include "core/wire/mapnode.h"
+#include "helper/wire/mapnode.h"
 
 namespace calnet::helper {
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/config/keyencoding.h"
-#include "core/ipc/protocol.h"
 #include "helper/datapath/pathmanager.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/ipc/protocol.h"
 #include "helper/service/connection.h"
 #include "helper/service/networkmap.h"
 

@@ -3,7 +3,7 @@
 // that held key material are wiped with sodium_memzero.
 #include "helper/service/profilestore.h"
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 #include "helper/platform/statefile.h"
 
 #include <algorithm>
@@ -12,11 +12,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium/utils.h>
 
@@ -46,77 +41,6 @@ constexpr char kStateFile[] = "state.json";
 constexpr std::size_t kMaxStateBytes = 64 * 1024;
 // How many "wgN" names import() tries before giving up.
 constexpr int kMaxDerivedNames = 10000;
-
-constexpr mode_t kDirMode = 0700;
-
-// Creates `path` 0700 if missing and checks that it is a directory owned by us. The state
-// directory may be a symlink (an admin moving it to another disk); the profiles one may not.
-bool prepareDirectory(const QString& path, bool followSymlink, bool tighten, QString* error) {
-    const std::string p = local(path);
-    bool created = false;
-    if (::mkdir(p.c_str(), kDirMode) == 0)
-        created = true;
-    else if (errno != EEXIST) {
-        *error = sysError("mkdir", path);
-        return false;
-    }
-    struct stat st {};
-    if ((followSymlink ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) != 0) {
-        *error = sysError("stat", path);
-        return false;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *error = path + QStringLiteral(" is not a directory");
-        return false;
-    }
-    if (st.st_uid != ::geteuid()) {
-        *error = QStringLiteral("%1 is owned by uid %2, not by uid %3")
-                     .arg(path)
-                     .arg(st.st_uid)
-                     .arg(::geteuid());
-        return false;
-    }
-    if (tighten && (st.st_mode & 07777) != kDirMode && ::chmod(p.c_str(), kDirMode) != 0) {
-        *error = sysError("chmod", path);
-        return false;
-    }
-    if (created) {
-        const QString parent = path.section(QLatin1Char('/'), 0, -2);
-        syncDirectory(parent.isEmpty() ? QStringLiteral("/") : parent);
-    }
-    return true;
-}
-
-// Deletes our stale temporary files (a crash between mkostemp and rename): regular files whose
-// name starts with `tempPrefix` and contains ".tmp-". When asked, tightens <name>.conf files to
-// 0600 (an editor may have written them with the umask).
-void sweepDirectory(const QString& dir, std::string_view tempPrefix, bool tightenProfiles) {
-    DIR* d = ::opendir(local(dir).c_str());
-    if (!d) {
-        qWarning("calnetd: %s", qPrintable(sysError("opendir", dir)));
-        return;
-    }
-    const int dirFd = ::dirfd(d);
-    while (const dirent* entry = ::readdir(d)) {
-        const std::string_view name = entry->d_name;
-        struct stat st {};
-        if (::fstatat(dirFd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (name.starts_with(tempPrefix) && name.find(kTempMarker) != std::string_view::npos) {
-            if (::unlinkat(dirFd, entry->d_name, 0) != 0)
-                qWarning("calnetd: cannot remove stale %s/%s: %s", qPrintable(dir), entry->d_name,
-                         std::strerror(errno));
-            continue;
-        }
-        if (tightenProfiles &&
-            (name.ends_with(kProfileSuffix) || name.ends_with(kMeshSuffix) ||
-             name.ends_with(kMapCacheSuffix)) &&
-            (st.st_mode & 077) != 0 && ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
-            qWarning("calnetd: cannot chmod %s/%s: %s", qPrintable(dir), entry->d_name,
-                     std::strerror(errno));
-    }
-    ::closedir(d);
-}
 
 QString nameRules() {
     return QStringLiteral("1-%1 characters of A-Z a-z 0-9 _ . -, not starting with '.'")
@@ -239,8 +163,8 @@ bool ProfileStore::open(QString* error) {
         !prepareDirectory(profilesDir(), false, true, &message))
         return false;
     // Every temporary file in profiles/ is ours; the state directory may hold others' files.
-    sweepDirectory(profilesDir(), ".", true);
-    sweepDirectory(stateDir_, std::string(".") + kStateFile + kTempMarker, false);
+    sweepDirectory(profilesDir(), ".", {kProfileSuffix, kMeshSuffix, kMapCacheSuffix});
+    sweepDirectory(stateDir_, std::string(".") + kStateFile + kTempMarker, {});
     loadState();
     return true;
 }
@@ -250,9 +174,7 @@ QString ProfileStore::meshPath(const QString& name) const {
 }
 
 bool ProfileStore::exists(const QString& name) const {
-    struct stat st {};
-    return ::lstat(local(profilePath(name)).c_str(), &st) == 0 ||
-           ::lstat(local(meshPath(name)).c_str(), &st) == 0;
+    return entryExists(profilePath(name)) || entryExists(meshPath(name));
 }
 
 std::optional<ProfileInfo> ProfileStore::readMesh(const QString& name,
@@ -386,18 +308,17 @@ StoreResult ProfileStore::removeMapCache(const QString& name) {
     if (!isValidName(name))
         return invalidName();
     const QString path = mapCachePath(name);
-    if (::unlink(local(path).c_str()) != 0) {
-        if (errno == ENOENT)
+    if (const int error = removeFile(path); error != 0) {
+        if (error == ENOENT)
             return {};
-        return {StoreStatus::Failed, sysError("unlink", path), std::nullopt};
+        return {StoreStatus::Failed, sysError("unlink", path, error), std::nullopt};
     }
     syncDirectory(profilesDir());
     return {};
 }
 
 bool ProfileStore::isMesh(const QString& name) const {
-    struct stat st {};
-    return isValidName(name) && ::lstat(local(meshPath(name)).c_str(), &st) == 0;
+    return isValidName(name) && entryExists(meshPath(name));
 }
 
 std::optional<QString> ProfileStore::findMeshByServer(const QString& server) const {
@@ -499,14 +420,14 @@ ImportResult ProfileStore::import(const QString& text, const std::optional<QStri
 
 std::vector<ProfileInfo> ProfileStore::list() const {
     std::vector<ProfileInfo> out;
-    DIR* d = ::opendir(local(profilesDir()).c_str());
-    if (!d) {
-        qWarning("calnetd: %s", qPrintable(sysError("opendir", profilesDir())));
+    QString problem;
+    const auto files = fileNames(profilesDir(), &problem);
+    if (!files) {
+        qWarning("calnetd: %s", qPrintable(problem));
         return out;
     }
     std::vector<std::pair<QString, bool>> names; // name, is a mesh profile
-    while (const dirent* entry = ::readdir(d)) {
-        QString file = QFile::decodeName(entry->d_name);
+    for (QString file : *files) {
         const bool mesh = file.endsWith(QLatin1String(kMeshSuffix));
         if (!mesh && !file.endsWith(QLatin1String(kProfileSuffix)))
             continue;
@@ -514,7 +435,6 @@ std::vector<ProfileInfo> ProfileStore::list() const {
         if (isValidName(file))
             names.emplace_back(std::move(file), mesh);
     }
-    ::closedir(d);
     std::sort(names.begin(), names.end());
     for (const auto& [name, mesh] : names) {
         auto info = mesh ? readMesh(name, nullptr) : readProfile(name, nullptr);
@@ -567,9 +487,9 @@ StoreResult ProfileStore::rename(const QString& from, const QString& to) {
     // stale; and a cache is only a cache: one that cannot move is deleted.
     if (mesh) {
         (void)removeMapCache(to);
-        if (::rename(local(mapCachePath(from)).c_str(), local(mapCachePath(to)).c_str()) != 0 &&
-            errno != ENOENT) {
-            qWarning("calnetd: %s", qPrintable(sysError("rename", mapCachePath(from))));
+        if (const int error = renameFile(mapCachePath(from), mapCachePath(to));
+            error != 0 && error != ENOENT) {
+            qWarning("calnetd: %s", qPrintable(sysError("rename", mapCachePath(from), error)));
             (void)removeMapCache(from);
         }
     }
@@ -588,10 +508,10 @@ StoreResult ProfileStore::remove(const QString& name) {
             return cache;
     }
     const QString path = mesh ? meshPath(name) : profilePath(name);
-    if (::unlink(local(path).c_str()) != 0) {
-        if (errno == ENOENT)
+    if (const int error = removeFile(path); error != 0) {
+        if (error == ENOENT)
             return notFound(name);
-        return {StoreStatus::Failed, sysError("unlink", path), std::nullopt};
+        return {StoreStatus::Failed, sysError("unlink", path, error), std::nullopt};
     }
     syncDirectory(profilesDir());
     return {};

@@ -1,9 +1,5 @@
 #include "server/http/httplistener.h"
 
-#include <malloc.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-
 #include <QCryptographicHash>
 #include <QLoggingCategory>
 #include <QSslConfiguration>
@@ -11,6 +7,7 @@
 #include <QTcpSocket>
 
 #include "server/http/websocket.h"
+#include "server/platform/process.h"
 
 Q_LOGGING_CATEGORY(lcHttp, "calnet.server.http")
 
@@ -63,8 +60,7 @@ Response plainError(int status, const char* reason) {
     }
     Response r;
     r.status = status;
-    r.body = QByteArray("{\"error\":{\"code\":\"") + code + "\",\"message\":\"" + reason +
-             "\"}}\n";
+    r.body = QByteArray("{\"error\":{\"code\":\"") + code + "\",\"message\":\"" + reason + "\"}}\n";
     return r;
 }
 
@@ -72,29 +68,52 @@ Response plainError(int status, const char* reason) {
 
 const char* reasonPhrase(int status) {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "Unknown";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Unknown";
     }
 }
 
@@ -166,7 +185,7 @@ private:
                 gone();
             return;
         }
-        ::shutdown(int(socket_->socketDescriptor()), SHUT_WR);
+        process::shutdownWrite(socket_->socketDescriptor());
         drainInput();
     }
 
@@ -261,7 +280,8 @@ private:
                 timer_.start(limits().idleTimeoutMs);
                 if (socket_->bytesToWrite() > limits().maxPendingOutput)
                     paused_ = true; // pipelined requests wait until the answers drain
-                const bool more = parser_.reset() != HttpParser::State::NeedMore || parser_.started();
+                const bool more =
+                    parser_.reset() != HttpParser::State::NeedMore || parser_.started();
                 if (more && wait_ == Wait::Idle) {
                     wait_ = Wait::Head;
                     timer_.start(limits().headTimeoutMs);
@@ -301,12 +321,12 @@ private:
     // RFC 6455 §4.2.1 and §4.2.2.
     void upgrade(const Request& head) {
         const QByteArray key = head.header("sec-websocket-key");
-        const bool valid = head.method == "GET" && head.version == 11 &&
-                           head.headerHasToken("upgrade", "websocket") &&
-                           head.headerHasToken("connection", "upgrade") && !head.chunked &&
-                           head.contentLength == 0 &&
-                           QByteArray::fromBase64(key, QByteArray::AbortOnBase64DecodingErrors)
-                                   .size() == 16;
+        const bool valid =
+            head.method == "GET" && head.version == 11 &&
+            head.headerHasToken("upgrade", "websocket") &&
+            head.headerHasToken("connection", "upgrade") && !head.chunked &&
+            head.contentLength == 0 &&
+            QByteArray::fromBase64(key, QByteArray::AbortOnBase64DecodingErrors).size() == 16;
         if (!valid) {
             ++listener_->stats_.badRequests;
             send(plainError(400, "not a valid WebSocket handshake"), true);
@@ -350,7 +370,8 @@ private:
     bool dead_ = false;
 };
 
-// ---- HttpListener ---------------------------------------------------------------------------------
+// ---- HttpListener
+// ---------------------------------------------------------------------------------
 
 class HttpListener::Server : public QTcpServer {
 public:
@@ -395,13 +416,12 @@ QByteArray HttpListener::sourceKey(const QHostAddress& address) {
 
 bool HttpListener::listen(const QHostAddress& address, quint16 port, QString* error) {
     // Keep the connection cap inside the open-file limit (raised to the hard limit in main).
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        const auto room = qint64(rl.rlim_cur) - kReservedDescriptors;
+    if (const auto limit = process::openFileLimit()) {
+        const auto room = qint64(*limit) - kReservedDescriptors;
         if (room < limits_.maxConnections) {
             limits_.maxConnections = int(std::max<qint64>(16, room));
             qCInfo(lcHttp, "at most %d connections (open-file limit %llu)", limits_.maxConnections,
-                   static_cast<unsigned long long>(rl.rlim_cur));
+                   static_cast<unsigned long long>(*limit));
         }
     }
     server_ = new Server(this);
@@ -479,7 +499,7 @@ void HttpListener::trimMemory() {
     // After a flood of connections, give the heap they used back to the system (glibc keeps
     // freed memory otherwise, and RSS would stay at the flood's peak).
     if (peak_ > 64 && total_ < peak_ / 2) {
-        ::malloc_trim(0);
+        process::releaseFreedMemory();
         peak_ = total_;
     }
 }

@@ -19,8 +19,8 @@
 #include <memory>
 #include <optional>
 
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::test {
 

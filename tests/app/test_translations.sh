@@ -46,10 +46,11 @@ for lang in "${languages[@]}"; do
     copies+=("$work/calnet_$lang.ts")
 done
 
-# All of app/calnet and app/signin (its sentences reach the sign-in dialog), main.cpp included (its command-line help is translated too). The include
+# All of app/calnet, app/platform and app/signin (its sentences reach the sign-in dialog), main.cpp included (its command-line help is translated too). The include
 # path lets lupdate resolve "namespace calnet::app" so contexts match the runtime class names.
 shopt -s nullglob
-sources=("$src"/app/calnet/*.cpp "$src"/app/calnet/*.h "$src"/app/signin/*.cpp "$src"/app/signin/*.h)
+sources=("$src"/app/calnet/*.cpp "$src"/app/calnet/*.h "$src"/app/signin/*.cpp "$src"/app/signin/*.h
+  "$src"/app/platform/*/*.cpp "$src"/app/platform/*/*.h)
 shopt -u nullglob
 ((${#sources[@]} > 0)) || {
     echo "FAIL: no sources under $src/app/calnet" >&2

@@ -11,8 +11,8 @@
 #include "app/calnet/appsettings.h"
 #include "app/calnet/importer.h"
 #include "app/calnet/mainwindow.h"
-#include "app/calnet/notifier.h"
 #include "app/calnet/session.h"
+#include "app/platform/notifier.h"
 #include "fakehelper.h"
 
 using namespace calnet::app;

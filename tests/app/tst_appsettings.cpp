@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "app/calnet/appsettings.h"
-#include "app/calnet/autostart.h"
+#include "app/platform/autostart.h"
 
 using calnet::app::AppSettings;
 

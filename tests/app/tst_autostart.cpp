@@ -11,7 +11,7 @@
 
 #include <memory>
 
-#include "app/calnet/autostart.h"
+#include "app/platform/linux/autostart.h"
 
 namespace autostart = calnet::app::autostart;
 

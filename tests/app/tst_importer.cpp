@@ -19,8 +19,8 @@
 
 #include "app/calnet/importer.h"
 #include "app/calnet/session.h"
-#include "core/ipc/protocol.h"
 #include "fakehelper.h"
+#include "helper/ipc/protocol.h"
 
 using namespace calnet;
 using namespace calnet::app;

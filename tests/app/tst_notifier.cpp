@@ -19,7 +19,7 @@
 #include <sys/types.h>
 
 #include "app/calnet/appsettings.h"
-#include "app/calnet/notifier.h"
+#include "app/platform/linux/notifier.h"
 #include "skip.h"
 
 using calnet::app::AppSettings;

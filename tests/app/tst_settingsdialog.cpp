@@ -19,8 +19,8 @@
 #include <memory>
 
 #include "app/calnet/appsettings.h"
-#include "app/calnet/autostart.h"
 #include "app/calnet/settingsdialog.h"
+#include "app/platform/autostart.h"
 
 using calnet::app::AppSettings;
 using calnet::app::SettingsDialog;

@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "app/calnet/singleinstance.h"
+#include "app/platform/linux/singleinstance.h"
 
 using calnet::app::SingleInstance;
 

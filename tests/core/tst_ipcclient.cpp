@@ -17,9 +17,9 @@
 #include <map>
 #include <memory>
 
-#include "core/ipc/client.h"
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/client.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 
 using namespace calnet::ipc;
 

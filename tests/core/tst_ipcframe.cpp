@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "core/ipc/frame.h"
+#include "helper/ipc/frame.h"
 
 using calnet::ipc::encodeFrame;
 using calnet::ipc::FrameDecoder;

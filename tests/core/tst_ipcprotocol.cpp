@@ -4,7 +4,7 @@
 #include <QJsonDocument>
 #include <QTest>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 using namespace calnet::ipc;
 

@@ -3,8 +3,8 @@
 #include <QJsonDocument>
 #include <QTest>
 
-#include "core/wire/mapnode.h"
-#include "core/wire/relayframe.h"
+#include "helper/wire/mapnode.h"
+#include "helper/wire/relayframe.h"
 
 using namespace calnet;
 

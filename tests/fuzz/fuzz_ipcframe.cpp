@@ -15,8 +15,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 
 using namespace calnet::ipc;
 

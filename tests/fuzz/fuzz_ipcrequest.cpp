@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
 #include "fuzzcheck.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 
 using namespace calnet::ipc;
 

@@ -11,8 +11,8 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
-#include "core/wire/mapnode.h"
 #include "fuzzcheck.h"
+#include "helper/wire/mapnode.h"
 #include "server/requests.h"
 
 using namespace calnet;

@@ -33,8 +33,8 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
-#include "core/ipc/client.h"
 #include "fakecontrolserver.h"
+#include "helper/ipc/client.h"
 #include "helper/service/service.h"
 #include "skip.h"
 
@@ -319,7 +319,8 @@ private slots:
         // No relay on this test server and no pong from 192.0.2.1: no path, and packets go to
         // the map's endpoint on the chance that it works.
         QCOMPARE(alpha.value("path").toString(), QStringLiteral("none"));
-        QCOMPARE(alpha.value("pathReason").toString(), QStringLiteral("the relay is not reachable"));
+        QCOMPARE(alpha.value("pathReason").toString(),
+                 QStringLiteral("the relay is not reachable"));
         QVERIFY(alpha.value("pathEndpoint").isNull());
         QCOMPARE(alpha.value("endpoint").toString(), QStringLiteral("192.0.2.1:41641"));
         QCOMPARE(alpha.value("persistentKeepalive").toInt(), 25);

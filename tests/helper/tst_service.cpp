@@ -27,7 +27,7 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
-#include "core/ipc/client.h"
+#include "helper/ipc/client.h"
 #include "helper/platform/linux/linuxplatform.h"
 #include "helper/service/service.h"
 #include "skip.h"

@@ -13,8 +13,8 @@
 
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
-#include "core/ipc/client.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/ipc/client.h"
 #include "helper/platform/fake/fakeplatform.h"
 #include "helper/service/service.h"
 

@@ -14,7 +14,7 @@
 
 #include <sys/types.h>
 
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 namespace calnet::helper {
 

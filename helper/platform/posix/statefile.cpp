@@ -1,8 +1,10 @@
 #include "helper/platform/statefile.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -165,6 +167,104 @@ ReadStatus readFile(const QString& path, std::size_t maxBytes, WipedString& out,
     sodium_memzero(out.text.data() + used, out.text.size() - used);
     out.text.resize(used); // shrinking never reallocates
     return ReadStatus::Ok;
+}
+
+namespace {
+constexpr mode_t kDirMode = 0700;
+} // namespace
+
+bool prepareDirectory(const QString& path, bool followSymlink, bool tighten, QString* error) {
+    const std::string p = local(path);
+    bool created = false;
+    if (::mkdir(p.c_str(), kDirMode) == 0)
+        created = true;
+    else if (errno != EEXIST) {
+        *error = sysError("mkdir", path);
+        return false;
+    }
+    struct stat st {};
+    if ((followSymlink ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) != 0) {
+        *error = sysError("stat", path);
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        *error = path + QStringLiteral(" is not a directory");
+        return false;
+    }
+    if (st.st_uid != ::geteuid()) {
+        *error = QStringLiteral("%1 is owned by uid %2, not by uid %3")
+                     .arg(path)
+                     .arg(st.st_uid)
+                     .arg(::geteuid());
+        return false;
+    }
+    if (tighten && (st.st_mode & 07777) != kDirMode && ::chmod(p.c_str(), kDirMode) != 0) {
+        *error = sysError("chmod", path);
+        return false;
+    }
+    if (created) {
+        const QString parent = path.section(QLatin1Char('/'), 0, -2);
+        syncDirectory(parent.isEmpty() ? QStringLiteral("/") : parent);
+    }
+    return true;
+}
+
+void sweepDirectory(const QString& dir, std::string_view tempPrefix,
+                    std::initializer_list<std::string_view> privateSuffixes) {
+    DIR* d = ::opendir(local(dir).c_str());
+    if (!d) {
+        qWarning("calnetd: %s", qPrintable(sysError("opendir", dir)));
+        return;
+    }
+    const int dirFd = ::dirfd(d);
+    while (const dirent* entry = ::readdir(d)) {
+        const std::string_view name = entry->d_name;
+        struct stat st {};
+        if (::fstatat(dirFd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (name.starts_with(tempPrefix) && name.find(kTempMarker) != std::string_view::npos) {
+            if (::unlinkat(dirFd, entry->d_name, 0) != 0)
+                qWarning("calnetd: cannot remove stale %s/%s: %s", qPrintable(dir), entry->d_name,
+                         std::strerror(errno));
+            continue;
+        }
+        const bool isPrivate = std::any_of(privateSuffixes.begin(), privateSuffixes.end(),
+                                           [&](std::string_view s) { return name.ends_with(s); });
+        if (isPrivate && (st.st_mode & 077) != 0 &&
+            ::fchmodat(dirFd, entry->d_name, kFileMode, 0) != 0)
+            qWarning("calnetd: cannot chmod %s/%s: %s", qPrintable(dir), entry->d_name,
+                     std::strerror(errno));
+    }
+    ::closedir(d);
+}
+
+bool entryExists(const QString& path) {
+    struct stat st {};
+    return ::lstat(local(path).c_str(), &st) == 0;
+}
+
+std::optional<std::vector<QString>> fileNames(const QString& dir, QString* error) {
+    DIR* d = ::opendir(local(dir).c_str());
+    if (!d) {
+        *error = sysError("opendir", dir);
+        return std::nullopt;
+    }
+    std::vector<QString> names;
+    while (const dirent* entry = ::readdir(d)) {
+        const std::string_view name = entry->d_name;
+        if (name != "." && name != "..")
+            names.push_back(QFile::decodeName(entry->d_name));
+    }
+    ::closedir(d);
+    return names;
+}
+
+int removeFile(const QString& path) {
+    return ::unlink(local(path).c_str()) == 0 ? 0 : errno;
+}
+
+int renameFile(const QString& from, const QString& to) {
+    return ::rename(local(from).c_str(), local(to).c_str()) == 0 ? 0 : errno;
 }
 
 } // namespace calnet::helper::statefile

@@ -1,5 +1,5 @@
 // Message schema v1: building and strict reading of requests, replies, events and params.
-#include "core/ipc/protocol.h"
+#include "helper/ipc/protocol.h"
 
 #include <QJsonArray>
 #include <QJsonValue>

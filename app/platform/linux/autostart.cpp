@@ -1,4 +1,4 @@
-#include "app/calnet/autostart.h"
+#include "app/platform/linux/autostart.h"
 
 #include <QCoreApplication>
 #include <QDir>

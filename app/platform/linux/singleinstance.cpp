@@ -1,4 +1,4 @@
-#include "app/calnet/singleinstance.h"
+#include "app/platform/linux/singleinstance.h"
 
 #include <QDeadlineTimer>
 #include <QDir>

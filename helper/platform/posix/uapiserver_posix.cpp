@@ -1,3 +1,5 @@
+// UapiServer on a Unix socket (POSIX), as wireguard-go serves wg(8); Windows serves the same
+// protocol on a named pipe (docs/platforms.md).
 #include "helper/uapi/uapiserver.h"
 
 #include <cerrno>

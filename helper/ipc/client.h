@@ -30,8 +30,8 @@
 #include <map>
 #include <optional>
 
-#include "core/ipc/frame.h"
-#include "core/ipc/protocol.h"
+#include "helper/ipc/frame.h"
+#include "helper/ipc/protocol.h"
 
 class QLocalSocket;
 class QTimer;

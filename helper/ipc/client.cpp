@@ -1,6 +1,6 @@
 // IpcClient: one QLocalSocket per connection attempt, a FrameDecoder per connection, pending
 // calls keyed by id, and a single-shot timer for the reconnect backoff.
-#include "core/ipc/client.h"
+#include "helper/ipc/client.h"
 
 #include <QDeadlineTimer>
 #include <QJsonArray>

@@ -1,5 +1,5 @@
 // Frame codec: header fill -> length check -> body fill -> JSON parse, repeated per frame.
-#include "core/ipc/frame.h"
+#include "helper/ipc/frame.h"
 
 #include <QJsonDocument>
 #include <QJsonParseError>

@@ -1,3 +1,6 @@
+// RelayClient on a BSD socket (Linux; macOS swaps the eventfd for a pipe): name resolution,
+// the non-blocking TCP connect, poll(2) and the wake-up around the relay protocol of
+// relayclient.h. A Windows port splits the socket calls from the protocol (docs/platforms.md).
 #include "helper/datapath/relayclient.h"
 
 #include <algorithm>
@@ -24,8 +27,8 @@
 
 #include "core/disco/message.h"
 #include "core/util/backoff.h"
-#include "core/wire/relayframe.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/wire/relayframe.h"
 
 namespace calnet::helper {
 
@@ -196,7 +199,7 @@ bool RelayClient::startTls(int fd, std::string& error) {
     return false;
 }
 
-ssize_t RelayClient::ioSend(int fd, const std::uint8_t* data, std::size_t length) {
+std::ptrdiff_t RelayClient::ioSend(int fd, const std::uint8_t* data, std::size_t length) {
     if (!tls_)
         return ::send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
     ERR_clear_error();
@@ -208,7 +211,7 @@ ssize_t RelayClient::ioSend(int fd, const std::uint8_t* data, std::size_t length
     return -1;
 }
 
-ssize_t RelayClient::ioRecv(int fd, std::uint8_t* data, std::size_t length) {
+std::ptrdiff_t RelayClient::ioRecv(int fd, std::uint8_t* data, std::size_t length) {
     if (!tls_)
         return ::recv(fd, data, length, MSG_DONTWAIT);
     ERR_clear_error();

@@ -1,4 +1,4 @@
-#include "core/wire/mapnode.h"
+#include "helper/wire/mapnode.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "app/calnet/notifier.h"
+#include "app/platform/linux/notifier.h"
 
 #include <QDBusMessage>
 #include <QDBusPendingCallWatcher>
@@ -7,7 +7,7 @@
 #include <QVariantMap>
 
 #include "app/calnet/appsettings.h"
-#include "app/calnet/autostart.h"
+#include "app/platform/linux/autostart.h"
 
 namespace calnet::app {
 

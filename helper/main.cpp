@@ -207,7 +207,7 @@ void reportDrops(calnet::helper::Tunnel& tunnel, const std::string& ifname) {
 // so shutdown (restoring routes, rules and DNS) runs on the same thread as everything else.
 int runService(calnet::helper::Service::Options options, char* argv0) {
     namespace process = calnet::helper::process;
-    process::holdRequests();
+    process::holdRequests(process::Held::StopOnly);
     int qtArgc = 1;
     char* qtArgv[] = {argv0, nullptr};
     QCoreApplication app(qtArgc, qtArgv);
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     // Requests are taken synchronously by this thread only: held before any thread starts.
-    process::holdRequests();
+    process::holdRequests(process::Held::StopAndReport);
 
     calnet::helper::Tunnel tunnel;
     calnet::helper::UapiServer uapi(tunnel);

@@ -100,7 +100,10 @@ void Tunnel::stop() {
     running_ = false;
     tun_->close();
     stopInbound(*udp_);
-    handshakeReady_.notify_all();
+    {
+        std::lock_guard lock(handshakeMutex_); // no wake-up lost between its check and its wait
+        handshakeReady_.notify_all();
+    }
     {
         std::lock_guard lock(timerMutex_);
         timerWake_.notify_all();
@@ -119,6 +122,7 @@ void Tunnel::stop() {
         std::unique_lock lock(socketLock_);
         udp_.reset();
     }
+    listenPort_ = 0;
     tun_.reset();
 }
 
@@ -172,12 +176,12 @@ void Tunnel::withDevice(const std::function<void(wg::Device&, wg::Now, wg::Actio
 
 bool Tunnel::setListenPort(std::uint16_t port, std::string& error) {
     std::lock_guard config(configMutex_);
-    if (port != 0 && port == listenPort_)
-        return true;
     if (!started_) {
         error = "the interface is not running";
         return false;
     }
+    if (port != 0 && port == listenPort_)
+        return true;
     std::unique_ptr<Bind> fresh = platform_.openBind(port, fwmark_, error);
     if (!fresh)
         return false;
@@ -196,7 +200,11 @@ bool Tunnel::setListenPort(std::uint16_t port, std::string& error) {
 bool Tunnel::setFwmark(std::uint32_t mark, std::string& error) {
     std::lock_guard config(configMutex_);
     std::shared_lock lock(socketLock_);
-    if (!udp_ || !udp_->setFwmark(mark)) {
+    if (!udp_) {
+        error = "the interface is not running";
+        return false;
+    }
+    if (!udp_->setFwmark(mark)) {
         error = std::string("SO_MARK: ") + std::strerror(errno);
         return false;
     }

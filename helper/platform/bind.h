@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "core/net/ipaddress.h"
@@ -27,8 +28,8 @@ struct Datagram {
 
 class Bind {
 public:
-    // receive()'s result once close() was called.
-    static constexpr int kClosed = -1;
+    // receive()'s result once close() was called (below every -errno).
+    static constexpr int kClosed = std::numeric_limits<int>::min();
 
     virtual ~Bind() = default;
 

@@ -18,9 +18,11 @@ bool daemonise(std::string& error);
 // Tells a waiting parent (if any) whether the interface came up; no-op without daemonise().
 void reportReady(bool ok);
 
-// Takes stop and report requests away from every thread started after this call, so they
-// reach waitForRequest() / quitOnStopRequest() only. Call before any thread exists.
-void holdRequests();
+// Takes stop requests (and, for the interface mode, report requests) away from every thread
+// started after this call, so they reach waitForRequest() / quitOnStopRequest() only. Call
+// before any thread exists. The service takes no report request (SIGUSR1 keeps its default).
+enum class Held { StopOnly, StopAndReport };
+void holdRequests(Held held);
 
 enum class Request { None, Stop, Report };
 // Interface mode: waits up to `timeout` for a request.

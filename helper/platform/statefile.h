@@ -48,7 +48,8 @@ struct WipedString {
 [[nodiscard]] QString sysError(const char* call, const QString& path, int error = errno);
 
 // Makes a rename or unlink in `dir` durable (the entry lives in the directory, not the file).
-void syncDirectory(const QString& dir);
+// false (and a warning in the log) when the directory could not be synced.
+bool syncDirectory(const QString& dir);
 // rename() that fails with EEXIST instead of replacing `to`.
 [[nodiscard]] int renameNoReplace(const std::string& from, const std::string& to);
 
@@ -57,6 +58,7 @@ enum class Replace : std::uint8_t { Allowed, Refused };
 struct WriteOutcome {
     bool ok = false;
     bool targetExists = false; // Replace::Refused and the target was there: nothing changed
+    bool durable = false;      // ok, and the directory was synced: the rename survives a crash
     QString error;
 };
 

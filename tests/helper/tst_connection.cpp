@@ -113,6 +113,7 @@ private slots:
         QCOMPARE(log->routes, (std::vector<std::string>{"10.7.0.0/24", "192.168.70.0/23"}));
         QCOMPARE(log->dns, std::vector<std::string>{"10.7.0.53"});
         QCOMPARE(c->tunnel().fwmark(), std::uint32_t(51820));
+        QCOMPARE(platform_->bind(c->tunnel().listenPort())->fwmark(), std::uint32_t(51820));
         QCOMPARE(c->addresses(), (QStringList{"10.7.0.1/24", "fd07::1/64"}));
 
         // The name was resolved through the platform, and packets reach the peer.
@@ -169,6 +170,20 @@ private slots:
     void leftoversAreReportedInOneLine() {
         QCOMPARE(Connection::rollbackLeftovers(*platform_, dir_.path()), QString());
         QCOMPARE(platform_->leftoverCalls(), std::vector<std::string>{dir_.path().toStdString()});
+
+        platform_->setLeftovers({7, {}, ""});
+        QCOMPARE(Connection::rollbackLeftovers(*platform_, dir_.path()),
+                 QStringLiteral("7 change(s) undone"));
+        platform_->setLeftovers({3,
+                                 {"route 10.0.0.0/8: Operation not permitted"},
+                                 "route 10.0.0.0/8: Operation not permitted"});
+        QCOMPARE(Connection::rollbackLeftovers(*platform_, dir_.path()),
+                 QStringLiteral("3 change(s) undone; route 10.0.0.0/8: Operation not permitted"));
+        platform_->setLeftovers({0,
+                                 {"rtnetlink unavailable: Permission denied"},
+                                 "rtnetlink unavailable: Permission denied"});
+        QCOMPARE(Connection::rollbackLeftovers(*platform_, dir_.path()),
+                 QStringLiteral("rtnetlink unavailable: Permission denied"));
     }
 };
 

@@ -213,10 +213,25 @@ private slots:
         QVERIFY(a_.tunnel->stats().tunReadErrors.load() >= 1);
     }
 
-    void fwmarkReachesTheBind() {
+    void fwmarkReachesTheBindAndFollowsARebind() {
         std::string error;
+        QCOMPARE(platform_->bind(a_.tunnel->listenPort())->fwmark(), std::uint32_t(0));
         QVERIFY2(a_.tunnel->setFwmark(51820, error), error.c_str());
         QCOMPARE(a_.tunnel->fwmark(), std::uint32_t(51820));
+        QCOMPARE(platform_->bind(a_.tunnel->listenPort())->fwmark(), std::uint32_t(51820));
+        // A new listen port gets a new socket, marked like the old one.
+        QVERIFY2(a_.tunnel->setListenPort(0, error), error.c_str());
+        QCOMPARE(platform_->bind(a_.tunnel->listenPort())->fwmark(), std::uint32_t(51820));
+    }
+
+    void aStoppedTunnelRefusesConfiguration() {
+        const std::uint16_t port = a_.tunnel->listenPort();
+        a_.tunnel->stop();
+        QCOMPARE(a_.tunnel->listenPort(), std::uint16_t(0));
+        std::string error;
+        QVERIFY(!a_.tunnel->setListenPort(port, error));
+        QVERIFY(!a_.tunnel->setFwmark(1, error));
+        QCOMPARE(error, std::string("the interface is not running"));
     }
 };
 

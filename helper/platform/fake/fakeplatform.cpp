@@ -26,6 +26,12 @@ std::uint64_t FakeNetwork::delivered() const {
     return delivered_;
 }
 
+FakeBind* FakeNetwork::bindAt(std::uint16_t port) const {
+    std::lock_guard lock(mutex_);
+    const auto it = binds_.find(port);
+    return it == binds_.end() ? nullptr : it->second;
+}
+
 bool FakeNetwork::attach(std::uint16_t& port, FakeBind* bind) {
     std::lock_guard lock(mutex_);
     if (port == 0) {
@@ -90,9 +96,8 @@ int FakeBind::receive(std::span<Datagram> batch, std::chrono::milliseconds timeo
     if (closed_)
         return kClosed;
     int got = 0;
-    for (Datagram& d : batch) {
-        if (queue_.empty())
-            break;
+    while (std::size_t(got) < batch.size() && !queue_.empty()) {
+        Datagram& d = batch[std::size_t(got)];
         auto& [from, bytes] = queue_.front();
         if (bytes.size() > d.capacity) {
             queue_.pop_front(); // truncated datagrams are dropped, as the kernel reports them
@@ -140,6 +145,11 @@ FakeTunDevice::~FakeTunDevice() {
     }
 }
 
+int FakeTunDevice::ifindex() const {
+    std::lock_guard lock(mutex_);
+    return gone_ ? 0 : ifindex_;
+}
+
 int FakeTunDevice::mtu() const {
     std::lock_guard lock(mutex_);
     return gone_ ? 0 : mtu_;
@@ -172,6 +182,8 @@ TunDevice::ReadResult FakeTunDevice::read(std::span<std::uint8_t*> buffers,
         if (packet.empty() || packet.size() > capacity) {
             ++result.malformed;
         } else {
+            // The headroom is the device's to use: scribble on it, as a real device may.
+            std::memset(buffers[n] - kHeadroom, 0xa5, kHeadroom);
             std::memcpy(buffers[n], packet.data(), packet.size());
             sizes[n++] = packet.size();
         }
@@ -185,8 +197,10 @@ void FakeTunDevice::write(std::span<const Packet> packets) {
     std::lock_guard lock(mutex_);
     if (closed_ || gone_)
         return;
-    for (const Packet& p : packets)
+    for (const Packet& p : packets) {
         fromTunnel_.emplace_back(p.data, p.data + p.length);
+        std::memset(p.data - kHeadroom, 0x5a, kHeadroom); // as a virtio header would
+    }
     written_.notify_all();
 }
 
@@ -295,6 +309,8 @@ std::unique_ptr<Bind> FakePlatform::openBind(std::uint16_t port, std::uint32_t f
     bind->port_ = chosen;
     if (fwmark != 0)
         bind->setFwmark(fwmark);
+    std::lock_guard lock(mutex_);
+    opened_.push_back(chosen);
     return bind;
 }
 
@@ -307,7 +323,21 @@ std::unique_ptr<NetworkConfigurator> FakePlatform::configurator(const TunDevice&
 UndoReport FakePlatform::rollbackLeftovers(const std::string& stateDir) {
     std::lock_guard lock(mutex_);
     leftoverCalls_.push_back(stateDir);
-    return {};
+    return leftovers_;
+}
+
+void FakePlatform::setLeftovers(UndoReport report) {
+    std::lock_guard lock(mutex_);
+    leftovers_ = std::move(report);
+}
+
+std::vector<std::uint16_t> FakePlatform::bindsOpened() const {
+    std::lock_guard lock(mutex_);
+    return opened_;
+}
+
+FakeBind* FakePlatform::bind(std::uint16_t port) const {
+    return network_.bindAt(port);
 }
 
 std::optional<net::SocketAddress> FakePlatform::resolve(const std::string& host, std::uint16_t port,

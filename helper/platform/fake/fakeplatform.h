@@ -40,6 +40,7 @@ public:
 private:
     friend class FakeBind;
     friend class FakePlatform;
+    FakeBind* bindAt(std::uint16_t port) const;
     bool attach(std::uint16_t& port, FakeBind* bind); // 0: picks a free port
     void detach(std::uint16_t port, FakeBind* bind);
     bool deliver(std::uint16_t from, const net::SocketAddress& to, const std::uint8_t* data,
@@ -88,7 +89,7 @@ public:
     ~FakeTunDevice() override;
 
     [[nodiscard]] const std::string& name() const override { return name_; }
-    [[nodiscard]] int ifindex() const override { return gone_ ? 0 : ifindex_; }
+    [[nodiscard]] int ifindex() const override;
     [[nodiscard]] int mtu() const override;
     bool setMtu(int mtu) override;
     [[nodiscard]] std::size_t minBuffersPerRead() const override { return 1; }
@@ -170,6 +171,11 @@ public:
     void addHost(const std::string& host, const net::SocketAddress& address);
     [[nodiscard]] std::shared_ptr<FakeConfigurator::Log> log() const { return log_; }
     [[nodiscard]] std::vector<std::string> leftoverCalls() const;
+    // What rollbackLeftovers() reports (default: nothing was left).
+    void setLeftovers(UndoReport report);
+    // The live bind on `port` (null if none), and every port a bind was opened on, in order.
+    [[nodiscard]] FakeBind* bind(std::uint16_t port) const;
+    [[nodiscard]] std::vector<std::uint16_t> bindsOpened() const;
 
 private:
     friend class FakeTunDevice;
@@ -182,6 +188,8 @@ private:
     std::map<std::string, net::SocketAddress> hosts_;
     std::shared_ptr<FakeConfigurator::Log> log_ = std::make_shared<FakeConfigurator::Log>();
     std::vector<std::string> leftoverCalls_;
+    UndoReport leftovers_;
+    std::vector<std::uint16_t> opened_;
 };
 
 } // namespace calnet::helper::fake

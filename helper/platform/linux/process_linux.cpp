@@ -19,13 +19,14 @@ namespace {
 
 int gReadyFd = -1; // the write end of the pipe the daemonised parent waits on
 
-sigset_t requestSignals() {
+sigset_t requestSignals(bool report = true) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    if (report)
+        sigaddset(&set, SIGUSR1);
     return set;
 }
 
@@ -73,8 +74,8 @@ void reportReady(bool ok) {
     }
 }
 
-void holdRequests() {
-    const sigset_t set = requestSignals();
+void holdRequests(Held held) {
+    const sigset_t set = requestSignals(held == Held::StopAndReport);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
@@ -91,11 +92,7 @@ Request waitForRequest(std::chrono::milliseconds timeout) {
 }
 
 bool quitOnStopRequest(QCoreApplication& app, std::string& error) {
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
+    const sigset_t stop = requestSignals(false);
     const int fd = ::signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
     if (fd < 0) {
         error = std::string("signalfd: ") + std::strerror(errno);

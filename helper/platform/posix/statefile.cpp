@@ -46,12 +46,14 @@ bool writeAll(int fd, std::string_view data) {
 
 } // namespace
 
-void syncDirectory(const QString& dir) {
+bool syncDirectory(const QString& dir) {
     const int fd = ::open(local(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0)
+    const bool ok = fd >= 0 && ::fsync(fd) == 0;
+    if (!ok)
         qWarning("calnetd: %s", qPrintable(sysError("fsync", dir)));
     if (fd >= 0)
         ::close(fd);
+    return ok;
 }
 
 // renameat2(RENAME_NOREPLACE) is atomic on ext4, xfs, btrfs, tmpfs and overlayfs; where it is
@@ -113,7 +115,7 @@ WriteOutcome writeAtomically(const QString& dir, const QString& fileName, std::s
         }
         return fail("renameat2", target);
     }
-    syncDirectory(dir);
+    out.durable = syncDirectory(dir);
     out.ok = true;
     return out;
 }

@@ -247,8 +247,8 @@ std::optional<JournalEntry> fromJson(const QJsonObject& o) {
         const auto family = uintField(o, "family", 6);
         auto table = stringField(o, "table");
         // Only a table we could have made: never delete another program's from a bad file.
-        if (!family || (*family != 4 && *family != 6) || !table || table->rfind("calnet-", 0) != 0 ||
-            filterTableName(table->substr(7)) != *table)
+        if (!family || (*family != 4 && *family != 6) || !table ||
+            table->rfind("calnet-", 0) != 0 || filterTableName(table->substr(7)) != *table)
             return std::nullopt;
         return FilterTableAdded{*family == 4 ? net::Family::V4 : net::Family::V6, *table};
     }
@@ -281,9 +281,13 @@ bool writeAtomically(const std::string& path, const std::string& data, std::stri
     const auto outcome = statefile::writeAtomically(
         QString::fromStdString(p.parent_path().empty() ? "." : p.parent_path().string()),
         QString::fromStdString(p.filename().string()), data, statefile::Replace::Allowed);
+    // Write-ahead: an entry counts as recorded only once it survives a power loss, so the
+    // directory sync failing fails the write (other state files only warn).
     if (!outcome.ok)
         error = "journal: " + outcome.error.toStdString();
-    return outcome.ok;
+    else if (!outcome.durable)
+        error = "journal: fsync of the directory of " + path + " failed";
+    return outcome.ok && outcome.durable;
 }
 
 } // namespace
@@ -534,7 +538,6 @@ bool Journal::discard(std::string& error) {
         error = errnoText("journal: remove " + path_, errno);
         return false;
     }
-    ::unlink((path_ + ".tmp").c_str());
     const std::string dir = std::filesystem::path(path_).parent_path().string();
     const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

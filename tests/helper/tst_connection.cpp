@@ -12,6 +12,7 @@
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/fakepeer.h"
 #include "helper/platform/fake/fakeplatform.h"
 #include "helper/service/connection.h"
 
@@ -27,27 +28,6 @@ namespace {
 
 std::string base64(const crypto::PublicKey& key) {
     return config::encodeKeyBase64(key);
-}
-
-Bytes ipv4(const char* src, const char* dst, std::uint8_t fill) {
-    Bytes p(60, fill);
-    p[0] = 0x45;
-    p[1] = 0;
-    p[2] = 0;
-    p[3] = std::uint8_t(p.size());
-    p[8] = 64;
-    p[9] = 17;
-    std::memcpy(&p[12], net::IpAddress::parse(src)->bytes.data(), 4);
-    std::memcpy(&p[16], net::IpAddress::parse(dst)->bytes.data(), 4);
-    p[10] = p[11] = 0;
-    std::uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2)
-        sum += std::uint32_t(p[i] << 8 | p[i + 1]);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    p[10] = std::uint8_t(~sum >> 8);
-    p[11] = std::uint8_t(~sum);
-    return p;
 }
 
 } // namespace
@@ -83,15 +63,9 @@ private slots:
 
     void init() {
         platform_ = std::make_unique<FakePlatform>(network_);
-        peer_ = std::make_unique<Tunnel>(*platform_);
-        std::string error;
-        QVERIFY2(peer_->start("fake-peer", {}, error), error.c_str());
-        const auto selfPublic = crypto::publicKeyOf(selfKey_);
-        peer_->withDevice([&](wireguard::Device& device, wireguard::Now, wireguard::Actions&) {
-            device.setPrivateKey(peerKey_);
-            wireguard::Peer* p = device.addPeer(selfPublic);
-            device.allowedIps().insert(net::IpPrefix::parse("10.7.0.1/32")->masked(), p);
-        });
+        peer_ =
+            testing::startPeer(*platform_, peerKey_, crypto::publicKeyOf(selfKey_), "10.7.0.1/32");
+        QVERIFY(peer_);
         platform_->addHost("vpn.corp.test", *net::SocketAddress::parse("127.0.0.1:1"));
     }
 
@@ -120,7 +94,7 @@ private slots:
         auto* self = platform_->tun("fake0");
         auto* other = platform_->tun("fake-peer");
         QVERIFY(self && other);
-        const Bytes packet = ipv4("10.7.0.1", "10.7.0.9", 0xab);
+        const Bytes packet = testing::ipv4("10.7.0.1", "10.7.0.9", 32, 0xab);
         self->inject(packet);
         bool arrived = false;
         const auto deadline = std::chrono::steady_clock::now() + 5s;

@@ -14,6 +14,7 @@
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/fakepeer.h"
 #include "helper/ipc/client.h"
 #include "helper/platform/fake/fakeplatform.h"
 #include "helper/service/service.h"
@@ -87,15 +88,9 @@ private slots:
     void init() {
         QDir(dir_.filePath("state")).removeRecursively();
         platform_ = std::make_unique<FakePlatform>(network_);
-        peer_ = std::make_unique<Tunnel>(*platform_);
-        std::string error;
-        QVERIFY2(peer_->start("fake-peer", {}, error), error.c_str());
-        const auto selfPublic = crypto::publicKeyOf(selfKey_);
-        peer_->withDevice([&](wireguard::Device& device, wireguard::Now, wireguard::Actions&) {
-            device.setPrivateKey(peerKey_);
-            wireguard::Peer* p = device.addPeer(selfPublic);
-            device.allowedIps().insert(net::IpPrefix::parse("10.6.0.1/32")->masked(), p);
-        });
+        peer_ =
+            testing::startPeer(*platform_, peerKey_, crypto::publicKeyOf(selfKey_), "10.6.0.1/32");
+        QVERIFY(peer_);
         startService();
         QVERIFY(call("profiles.import", {{"config", profileText()}, {"name", "office"}}).ok());
     }

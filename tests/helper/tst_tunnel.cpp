@@ -11,6 +11,7 @@
 #include "core/crypto/x25519.h"
 #include "core/net/ipaddress.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/fakepeer.h"
 #include "helper/platform/fake/fakeplatform.h"
 
 using namespace calnet;
@@ -24,31 +25,7 @@ namespace {
 
 constexpr auto kWait = 5000ms;
 
-// An IPv4/UDP packet from src to dst whose payload is `tag` repeated to `size` bytes.
-Bytes ipv4(const char* src, const char* dst, std::size_t size, std::uint32_t tag) {
-    Bytes p(20 + 8 + size);
-    p[0] = 0x45;
-    p[2] = std::uint8_t(p.size() >> 8);
-    p[3] = std::uint8_t(p.size());
-    p[8] = 64;
-    p[9] = 17;
-    const auto s = net::IpAddress::parse(src);
-    const auto d = net::IpAddress::parse(dst);
-    std::memcpy(&p[12], s->bytes.data(), 4);
-    std::memcpy(&p[16], d->bytes.data(), 4);
-    std::uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2)
-        sum += std::uint32_t(p[i] << 8 | p[i + 1]);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    p[10] = std::uint8_t(~sum >> 8);
-    p[11] = std::uint8_t(~sum);
-    p[20 + 4] = std::uint8_t((8 + size) >> 8);
-    p[20 + 5] = std::uint8_t(8 + size);
-    for (std::size_t i = 0; i < size; ++i)
-        p[28 + i] = std::uint8_t(tag >> (8 * (i % 4)));
-    return p;
-}
+using testing::ipv4;
 
 struct Node {
     crypto::PrivateKey key = crypto::generatePrivateKey();

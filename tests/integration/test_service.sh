@@ -460,6 +460,12 @@ unit_ok() {
   local out d page
   out=$(systemd-analyze verify --man=no "$tmp/calnetd.service" 2>&1) || { echo "$out"; return 1; }
   [[ -z $out ]] || { echo "$out"; return 1; }
+  # A ReadWritePaths= entry that does not exist fails the start (226/NAMESPACE) unless it is
+  # marked optional with "-": only paths every Linux has may go without it.
+  for page in $(sed -n 's/^ReadWritePaths=//p' "$unit"); do
+    [[ $page == -* || $page == /proc/* ]] ||
+      { echo "ReadWritePaths= $page may not exist on every host: prefix it with -"; return 1; }
+  done
   for page in $(sed -n 's/^Documentation=//p' "$unit"); do
     page=${page#man:}
     page="${page%%(*}.${page#*(}"

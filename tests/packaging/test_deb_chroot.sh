@@ -110,7 +110,7 @@ teardown() {
         mounts_under "$dir" >&2
         return 1
     fi
-    rm -rf "$dir"
+    rm -rf --one-file-system "$dir"
 }
 
 # A run killed outright (SIGKILL, as on a CTest timeout) cannot run its trap: its directory,
@@ -122,7 +122,8 @@ for stale in /tmp/calnet-pkgtest.*; do
     teardown "$stale" || exit 1
 done
 
-work=$(mktemp -d /tmp/calnet-pkgtest.XXXXXX)
+# Canonical, so the mount table (which holds real paths) matches it in cleanup.
+work=$(realpath "$(mktemp -d /tmp/calnet-pkgtest.XXXXXX)")
 echo $$ >"$work/pid"
 root=$work/root
 mkdir -p "$root"
@@ -389,6 +390,7 @@ T=300 in_root dpkg -r calnet-server >"$work/dpkg-r-server.log" 2>&1 || {
 left=$(left_behind "$work/server.list" /etc/default/calnet-server /etc/default)
 expect "dpkg -r calnet-server leaves none of its files but the conffile${left:+: $left}" [ -z "$left" ]
 expect "dpkg -r keeps the conffile /etc/default/calnet-server" [ -f "$root/etc/default/calnet-server" ]
+expect "dpkg -r keeps the database in /var/lib/calnet-server" [ -f "$root/var/lib/calnet-server/calnet.db" ]
 T=300 in_root dpkg -P calnet-server >"$work/dpkg-p-server.log" 2>&1 || {
     cat "$work/dpkg-p-server.log" >&2
     die "dpkg -P calnet-server"

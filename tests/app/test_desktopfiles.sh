@@ -16,18 +16,8 @@ desktop=$src/resources/linux/$id.desktop
 metainfo=$src/resources/linux/$id.metainfo.xml
 app_icon=$src/resources/icons/calnet.svg
 
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-ok() { echo "ok: $*"; }
-# expect DESCRIPTION COMMAND...: one check, reported either way.
-expect() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else fail "$what"; fi
-}
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 
 for tool in desktop-file-validate appstreamcli; do
     command -v "$tool" >/dev/null || {

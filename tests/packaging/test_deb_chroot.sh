@@ -193,18 +193,8 @@ in_root() {
 # ---------------------------------------------------------------------------------------------
 # Checks
 
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-ok() { echo "ok: $*"; }
-# expect DESCRIPTION COMMAND...: one check, reported either way.
-expect() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else fail "$what"; fi
-}
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 # quiet COMMAND...: its output only when it fails.
 quiet() {
     local out

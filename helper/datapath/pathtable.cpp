@@ -13,8 +13,10 @@ constexpr std::uint16_t kHandlePort = 1;
 // Transport data with a payload: more than a keepalive (header 16 + tag 16).
 constexpr std::size_t kKeepaliveSize = 32;
 constexpr std::size_t kInitiationSize = 148;
-// An initiation older than this is not worth sending: WireGuard has sent a new one by then.
-constexpr std::int64_t kHoldInitiationNs = 5'000'000'000;
+constexpr std::size_t kResponseSize = 92;
+// A handshake message older than this is not worth sending: WireGuard's initiator has given
+// up on it and sent a new initiation by then (REKEY_TIMEOUT).
+constexpr std::int64_t kHoldHandshakeNs = 5'000'000'000;
 
 std::int64_t monotonicNs() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -84,12 +86,14 @@ void PathTable::forget(const crypto::PublicKey& node) {
     Entry& e = entries_[it->second];
     e.used = false;
     e.route = {};
+    e.held = {}; // a reused entry must not send this node's handshake to another
+    e.heldAt = {};
     free_.push_back(it->second);
     byNode_.erase(it);
 }
 
 void PathTable::setRoute(const crypto::PublicKey& node, const Route& route) {
-    std::vector<std::uint8_t> held;
+    std::vector<std::vector<std::uint8_t>> held;
     std::shared_ptr<RelaySender> relay;
     {
         std::unique_lock lock(mutex_);
@@ -100,24 +104,20 @@ void PathTable::setRoute(const crypto::PublicKey& node, const Route& route) {
         const bool changed = e.route.kind != route.kind ||
                              (route.kind == Route::Kind::Udp && e.route.udp != route.udp);
         e.route = route;
-        if (!changed || route.kind == Route::Kind::Drop || e.heldInitiation.empty() ||
-            monotonicNs() - e.heldAt >= kHoldInitiationNs)
+        if (!changed || route.kind == Route::Kind::Drop)
             return;
-        held = e.heldInitiation;
+        held = freshHeld(e, monotonicNs());
         relay = relay_;
     }
-    // The latest initiation may have been lost on the old path (dropped for want of one, or
-    // the relay did not have the peer yet): send it again on the new one rather than wait for
-    // WireGuard's retry. A copy that arrives twice is refused by the responder (its timestamp
-    // is not newer), so this is always safe.
-    if (route.kind == Route::Kind::Udp && sendUdp_)
-        sendUdp_(route.udp, held);
-    else if (route.kind == Route::Kind::Relay && relay)
-        relay->sendTo(node, held);
+    // The latest handshake messages may have been lost on the old path (dropped for want of
+    // one, or the relay did not have the peer yet): send them again on the new one rather than
+    // wait for WireGuard's retry. A copy that arrives twice is refused (an initiation whose
+    // timestamp is not newer, a response to an index no longer waiting), so this is safe.
+    sendHeld(node, route, held, relay);
 }
 
 void PathTable::resendHeld(const crypto::PublicKey& node) {
-    std::vector<std::uint8_t> held;
+    std::vector<std::vector<std::uint8_t>> held;
     Route route;
     std::shared_ptr<RelaySender> relay;
     {
@@ -125,17 +125,31 @@ void PathTable::resendHeld(const crypto::PublicKey& node) {
         auto it = byNode_.find(node);
         if (it == byNode_.end())
             return;
-        const Entry& e = entries_[it->second];
-        if (e.heldInitiation.empty() || monotonicNs() - e.heldAt >= kHoldInitiationNs)
-            return;
-        held = e.heldInitiation;
-        route = e.route;
+        held = freshHeld(entries_[it->second], monotonicNs());
+        route = entries_[it->second].route;
         relay = relay_;
     }
-    if (route.kind == Route::Kind::Udp && sendUdp_)
-        sendUdp_(route.udp, held);
-    else if (route.kind == Route::Kind::Relay && relay)
-        relay->sendTo(node, held);
+    sendHeld(node, route, held, relay);
+}
+
+std::vector<std::vector<std::uint8_t>> PathTable::freshHeld(const Entry& e, std::int64_t nowNs) {
+    std::vector<std::vector<std::uint8_t>> out;
+    for (std::size_t i = 0; i < e.held.size(); ++i) {
+        if (!e.held[i].empty() && nowNs - e.heldAt[i] < kHoldHandshakeNs)
+            out.push_back(e.held[i]);
+    }
+    return out;
+}
+
+void PathTable::sendHeld(const crypto::PublicKey& node, const Route& route,
+                         const std::vector<std::vector<std::uint8_t>>& held,
+                         const std::shared_ptr<RelaySender>& relay) {
+    for (const auto& message : held) {
+        if (route.kind == Route::Kind::Udp && sendUdp_)
+            sendUdp_(route.udp, message);
+        else if (route.kind == Route::Kind::Relay && relay)
+            relay->sendTo(node, message);
+    }
 }
 
 void PathTable::setRelay(std::shared_ptr<RelaySender> relay) {
@@ -173,10 +187,12 @@ bool PathTable::route(Entry& e, net::SocketAddress& to, std::span<const std::uin
                       std::int64_t nowNs) {
     if (bytes.size() > kKeepaliveSize)
         e.lastSent->store(nowNs, std::memory_order_relaxed);
-    if (bytes.size() == kInitiationSize && bytes[0] == 1) {
+    const bool initiation = bytes.size() == kInitiationSize && bytes[0] == 1;
+    if (initiation || (bytes.size() == kResponseSize && bytes[0] == 2)) {
+        const std::size_t slot = initiation ? 0 : 1;
         std::lock_guard held(heldMutex_);
-        e.heldInitiation.assign(bytes.begin(), bytes.end());
-        e.heldAt = nowNs;
+        e.held[slot].assign(bytes.begin(), bytes.end());
+        e.heldAt[slot] = nowNs;
     }
     switch (e.route.kind) {
     case Route::Kind::Udp:

@@ -14,6 +14,7 @@
 // shared lock for a batch; writers (path changes, sinks) an exclusive one.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -64,12 +65,14 @@ public:
     // The handle of a node, assigned on first use and kept until forget().
     net::SocketAddress handleFor(const crypto::PublicKey& node);
     void forget(const crypto::PublicKey& node);
-    // Sets the route. The latest handshake initiation to each node is kept for 5 s: when the
-    // route changes it is sent again on the new one (it may have been lost on the old), instead
-    // of the peer waiting for WireGuard's 5 s retry.
+    // Sets the route. The latest handshake initiation and the latest handshake response to each
+    // node are kept for 5 s: when the route changes they are sent again on the new one (they
+    // may have been lost on the old), instead of the initiator waiting for WireGuard's 5 s
+    // retry. The response matters as much as the initiation: a peer that has just learned a
+    // path to us answers on its own route to us, which may not exist yet.
     void setRoute(const crypto::PublicKey& node, const Route& route);
-    // Sends the latest initiation (if under 5 s old) again on the current route: the peer was
-    // absent from the relay when it went out and has just been heard from.
+    // Sends the held handshake messages (those under 5 s old) again on the current route: the
+    // peer was absent from the relay when they went out and has just been heard from.
     void resendHeld(const crypto::PublicKey& node);
     // The node behind a handle (for packets arriving through the relay the other way round).
     [[nodiscard]] std::optional<net::SocketAddress> handleOf(const crypto::PublicKey& node) const;
@@ -104,8 +107,9 @@ private:
         crypto::PublicKey node{};
         bool used = false;
         Route route;
-        std::vector<std::uint8_t> heldInitiation;
-        std::int64_t heldAt = 0; // monotonic ns
+        // The latest initiation [0] and response [1] sent to the node, with when (monotonic ns).
+        std::array<std::vector<std::uint8_t>, 2> held;
+        std::array<std::int64_t, 2> heldAt{};
         // Written by the data path under the shared lock: a relaxed atomic.
         std::unique_ptr<std::atomic<std::int64_t>> lastSent =
             std::make_unique<std::atomic<std::int64_t>>(0);
@@ -114,6 +118,11 @@ private:
     Entry* entryOf(const net::SocketAddress& handle) noexcept;
     bool route(Entry& e, net::SocketAddress& to, std::span<const std::uint8_t> bytes,
                std::int64_t nowNs);
+    // Sends copies of the entry's held messages younger than 5 s on `route` (no lock held).
+    void sendHeld(const crypto::PublicKey& node, const Route& route,
+                  const std::vector<std::vector<std::uint8_t>>& held,
+                  const std::shared_ptr<RelaySender>& relay);
+    static std::vector<std::vector<std::uint8_t>> freshHeld(const Entry& e, std::int64_t nowNs);
 
     mutable std::shared_mutex mutex_;
     std::vector<Entry> entries_; // index = handle number - 1
@@ -121,7 +130,7 @@ private:
     std::vector<std::uint32_t> free_;
     std::shared_ptr<RelaySender> relay_;
     std::shared_ptr<DatagramSink> other_;
-    // The held initiations are written by the data path under the shared lock.
+    // The held handshake messages are written by the data path under the shared lock.
     std::mutex heldMutex_;
     // Sends what setRoute() releases (set by the Tunnel: its socket).
     std::function<void(const net::SocketAddress&, std::span<const std::uint8_t>)> sendUdp_;

@@ -153,16 +153,20 @@ declare -A addr
 ping_ok() { # FROM TO
   ip netns exec "$(ns_of "$1")" ping -c 1 -W 1 -q "${addr[$2]}" >/dev/null 2>&1
 }
+millis() { date +%s%3N; }
 # all_pairs_within SECONDS NODE...: every ordered pair pings before the deadline (from now).
+# Timed in milliseconds: bash's SECONDS ticks on whole seconds, which made "5 s" anything
+# from 4 to 5.
 all_pairs_within() {
-  local limit=$1 start=$SECONDS
+  local limit=$1 deadline
+  deadline=$(($(millis) + limit * 1000))
   shift
   local a b
   for a in "$@"; do
     for b in "$@"; do
       [[ $a == "$b" ]] && continue
       until ping_ok "$a" "$b"; do
-        if ((SECONDS - start >= limit)); then
+        if (($(millis) >= deadline)); then
           echo "no ping $a -> $b (${addr[$b]}) within ${limit}s"
           return 1
         fi
@@ -176,7 +180,6 @@ peer_hosts() { # NODE: the hostnames in its peer list
 import json, sys
 print(" ".join(sorted(p.get("hostname", "") for p in json.load(sys.stdin).get("peers", []))))'
 }
-millis() { date +%s%3N; }
 
 # ================================================================================================
 # SQLite: three nodes, a fourth, a deletion, the server killed and restarted

@@ -2,7 +2,8 @@
 # Builds the Linux packages into build/packages/:
 #   calnet_<version>_amd64.deb         calnet-<version>-1.x86_64.rpm
 #   calnet-server_<version>_amd64.deb  calnet-server-<version>-1.x86_64.rpm
-# from the `package` preset (RelWithDebInfo, no tests, no test hooks, prefix /usr), then checks
+# from the `package` preset (RelWithDebInfo, no tests, no test hooks, prefix /usr) or, with
+# `--preset release`, from the release tree (same flags: scripts/buildflags.sh), then checks
 # them: lintian must report no error on the .debs; rpmlint's findings on the .rpms are printed.
 # The packaging itself is installers/linux/ (CPack); tests/packaging/ installs the .deb into a
 # clean Debian 12 root.
@@ -22,20 +23,27 @@ for tool in dpkg-shlibdeps rpmbuild lintian rpmlint; do
 done
 
 jobs=$(nproc)
-build=build/package
+# --preset release: package the release tree scripts/test.sh has built and tested (its calnetd
+# has no test hooks either: those are calnetd-testhooks, which no package ships).
+preset=package
+while (($#)); do
+  case $1 in
+  --preset) preset=${2:?--preset needs a name (package or release)} && shift 2 ;;
+  *) echo "package: unknown option $1 (use --preset package|release)" >&2 && exit 2 ;;
+  esac
+done
+case $preset in
+package | release) ;;
+*) echo "package: --preset must be package or release, not $preset" >&2 && exit 2 ;;
+esac
+build=build/$preset
 out=build/packages
 
-# Debian's hardening flags, all of them (stack protector, _FORTIFY_SOURCE, format checks, full
-# RELRO and BIND_NOW), as dpkg-buildpackage gives a package. Passed on every configure, not
-# through CFLAGS/LDFLAGS in the environment, which CMake reads only into a new build tree.
-export DEB_BUILD_MAINT_OPTIONS=hardening=+all
-flags() { echo "$(dpkg-buildflags --get "$1") $(dpkg-buildflags --get CPPFLAGS)"; }
-cmake --preset package \
-  -DCMAKE_C_FLAGS="$(flags CFLAGS)" -DCMAKE_CXX_FLAGS="$(flags CXXFLAGS)" \
-  -DCMAKE_EXE_LINKER_FLAGS="$(dpkg-buildflags --get LDFLAGS)" >/dev/null
-# Only what the packages ship: the tests and tools are not part of the preset's packages, and
-# leaving them out saves most of the build on a small machine.
-cmake --build --preset package -j "$jobs" --target calnetd calnetctl calnet calnet-server
+source scripts/buildflags.sh
+cmake --preset "$preset" "${CALNET_RELEASE_FLAGS[@]}" >/dev/null
+# Only what the packages ship: the tests and tools are not part of the packages, and leaving
+# them out saves most of the build on a small machine.
+cmake --build "$build" -j "$jobs" --target calnetd calnetctl calnet calnet-server
 
 # CPack's staging area stays in the build tree; only the packages land in $out.
 rm -rf "$out" "$build/cpack"

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake --preset release >/dev/null
+source scripts/buildflags.sh
+cmake --preset release "${CALNET_RELEASE_FLAGS[@]}" >/dev/null
 cmake --build --preset release -j "$(nproc)"
 exec scripts/demo.sh build/release/helper/calnetd

@@ -13,7 +13,7 @@
 # transfer` counters grew during the load.
 #
 # Then keys are renewed under traffic: a fresh pair with the protocol's timers scaled down
-# (CALNET_TEST_TIME_SCALE, honoured only by a test interface daemon: rekey every 240 ms) runs
+# (CALNET_TEST_TIME_SCALE, honoured only by calnetd-testhooks: rekey every 240 ms) runs
 # bulk TCP both ways at once for REKEY_SECONDS while a BPF capture on a's link counts the
 # handshakes; it fails unless at least MIN_ROTATIONS handshakes completed, TCP never stalled,
 # and neither daemon counted a packet under an expired, unknown or wrong key.
@@ -29,7 +29,8 @@
 # Time scale: 0.002 (a rekey every 240 ms, keys refused 120 ms later); for a sanitizer build of
 # calnetd (it links libasan or libtsan, which make it 5-15 times slower) 0.005 (600 ms / 300 ms),
 # and the default --min-rotations scales with it (16 in the CI form, 40 in the long form).
-# Environment: CALNETD, WIREGUARD_GO (as lib.sh), LOG_LEVEL.
+# Environment: CALNETD, WIREGUARD_GO (as lib.sh), LOG_LEVEL; CALNETD_TESTHOOKS (the rekey
+# pair's daemon, by default calnetd-testhooks beside CALNETD).
 # Prints TAP-style lines and ends with "soak: N passed, M failed"; exit 0 iff M = 0.
 set -euo pipefail
 
@@ -340,9 +341,14 @@ main() {
   cn_pair_down
 
   if [[ $pair_a == calnetd && $pair_b == calnetd ]]; then
+    # The time knob is honoured only by the tree's calnetd-testhooks (helper/CMakeLists.txt);
+    # the calnetd that packages ship ignores it, and with it this pair would never rekey.
+    local shipped=$CALNETD
+    CALNETD=$(readlink -f "${CALNETD_TESTHOOKS:-$(dirname "$shipped")/calnetd-testhooks}")
     export CALNET_TEST_TIME_SCALE=$TIME_SCALE
     cn_pair_up calnetd calnetd
     unset CALNET_TEST_TIME_SCALE
+    CALNETD=$shipped
     check "rekey pair up (timers scaled by $TIME_SCALE), first ping" t_pair_up
     if ((CN_LAST_RC == 0)); then
       check "keys renewed >= $MIN_ROTATIONS times under bulk TCP both ways, TCP never stalled" \

@@ -33,8 +33,10 @@ package_packages=(
 # What the Windows SDK's README.md (../shared/sdk, "Using it") asks of the host beyond the build
 # dependencies above (cmake, ninja, pkg-config, the host Qt for moc/rcc); binutils and the
 # runtime come with the compiler.
+# Wine runs the Windows tests (scripts/test.sh); fonts-dejavu-core gives the offscreen platform
+# its fonts there (tests/windows/wineprefix.sh).
 windows_packages=(
-  g++-mingw-w64-x86-64-posix mingw-w64-tools
+  g++-mingw-w64-x86-64-posix mingw-w64-tools wine wine64 fonts-dejavu-core
 )
 want_test=0
 want_package=0

@@ -3,9 +3,9 @@
 # unit tests and a short soak of the data path, a ThreadSanitizer build runs the data path's
 # unit tests, a clang build runs each libFuzzer target for a bounded time, and the release
 # build runs everything (core, helper, app, integration, and the .deb packages from
-# scripts/package.sh installed into a clean Debian 12 root). core/ is also cross-compiled for
-# Windows x86_64 with the mingw-w64 SDK (scripts/windows-sdk.sh; the SDK folder is
-# $CALNET_WINDOWS_SDK, by default ../shared/sdk).
+# scripts/package.sh installed into a clean Debian 12 root). The Windows build (core, IPC,
+# calnetctl.exe, calnet.exe) is cross-compiled with the mingw-w64 SDK (scripts/windows-sdk.sh; the
+# SDK folder is $CALNET_WINDOWS_SDK, by default ../shared/sdk) and its tests run under Wine.
 # Run as root: integration tests create network namespaces and TUN devices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,13 +29,13 @@ cmake --build --preset fuzz -j "$jobs"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 
-echo "== core/ cross-compiled for Windows"
+echo "== Windows x86_64 cross build (mingw-w64 SDK)"
 scripts/windows-sdk.sh
-cmake --preset windows-core >/dev/null
-cmake --build --preset windows-core -j "$jobs"
-# Every object in the library is PE/COFF x86-64: a configure that silently missed the toolchain
-# file would have built ELF objects with the host compiler.
-core_lib=build/windows-core/core/libcalnet-core.a
+cmake --preset windows >/dev/null
+cmake --build --preset windows -j "$jobs"
+# Every object in core is PE/COFF x86-64: a configure that silently missed the toolchain file
+# would have built ELF objects with the host compiler.
+core_lib=build/windows/core/libcalnet-core.a
 formats=$(x86_64-w64-mingw32-objdump -f "$core_lib" | sed -n 's/^.*file format //p' | sort -u)
 if [[ "$formats" != "pe-x86-64" ]]; then
   echo "test.sh: $core_lib is not all PE/COFF x86-64 objects: ${formats:-none}" >&2
@@ -49,6 +49,8 @@ echo "== the data path's soak and the NAT lab under ASan/UBSan (short form)"
 ctest --preset debug-asan -L 'soak|nat'
 echo "== data-path unit tests under TSan"
 ctest --preset tsan -j "$jobs"
+echo "== Windows unit tests under Wine (core, IPC, calnetctl, the app and its Windows platform)"
+ctest --preset windows -j "$jobs" -LE slow
 echo "== fuzzers (20 s each, two at a time)"
 ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz -j "$jobs"
 echo "== packages (.deb, .rpm; lintian and rpmlint) from the release tree"

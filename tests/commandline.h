@@ -26,8 +26,11 @@ inline Run run(const QString& program, const QStringList& args,
         return r;
     }
     r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
+    // Windows programs end lines with CRLF on the console; the tests compare lines.
+    r.out = QString::fromUtf8(p.readAllStandardOutput())
+                .replace(QStringLiteral("\r\n"), QStringLiteral("\n"));
+    r.err = QString::fromUtf8(p.readAllStandardError())
+                .replace(QStringLiteral("\r\n"), QStringLiteral("\n"));
     return r;
 }
 

@@ -8,7 +8,7 @@
 #include "app/calnet/application.h"
 #include "app/calnet/appsettings.h"
 #include "app/calnet/translation.h"
-#include "app/platform/singleinstance.h"
+#include "app/calnet/singleinstance.h"
 #include "helper/ipc/protocol.h"
 
 int main(int argc, char** argv) {

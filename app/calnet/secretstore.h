@@ -1,5 +1,6 @@
 // Where the app keeps the refresh token of a sign-in: the operating system's keychain (Secret
-// Service on Linux, through QtKeychain), never a file in clear and never calnetd. One secret per
+// Service on Linux through QtKeychain, platform/linux/keychain.cpp; Credential Manager on
+// Windows, platform/windows/keychain.cpp), never a file in clear and never calnetd. One secret per
 // Calnet server URL. MemorySecretStore is the fake the tests use.
 #pragma once
 

@@ -254,8 +254,10 @@ private slots:
         QTest::addColumn<QString>("reason");
         QTest::newRow("too large")
             << u"big.conf"_qs << QByteArray(ipc::kMaxConfigBytes + 1, 'x') << u"256 KiB"_qs;
-        QTest::newRow("missing") << u"missing.conf"_qs << QByteArray()
-                                 << u"No such file or directory"_qs;
+        // The OS's own words for a missing file ("No such file or directory", "File not found.").
+        QFile probe(QDir::temp().filePath(u"calnet-importer-no-such-file.conf"_qs));
+        QVERIFY(!probe.open(QIODevice::ReadOnly));
+        QTest::newRow("missing") << u"missing.conf"_qs << QByteArray() << probe.errorString();
         QTest::newRow("not UTF-8")
             << u"latin1.conf"_qs << QByteArray("[Interface]\n# caf\xe9\n") << u"UTF-8"_qs;
         QTest::newRow("folder") << u"dir.conf"_qs << QByteArray() << u"folder"_qs;

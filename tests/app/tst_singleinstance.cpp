@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "app/platform/linux/singleinstance.h"
+#include "app/calnet/singleinstance.h"
 
 using calnet::app::SingleInstance;
 
@@ -183,7 +183,7 @@ void tst_SingleInstance::socketIsPrivate() {
     QCOMPARE(socket.permissions() & (QFile::ReadGroup | QFile::WriteGroup | QFile::ExeGroup |
                                      QFile::ReadOther | QFile::WriteOther | QFile::ExeOther),
              QFile::Permissions());
-    const QFileInfo lock(primary.lockPath());
+    const QFileInfo lock(primary.lockName());
     QVERIFY(lock.exists());
     QCOMPARE(lock.permissions() & (QFile::WriteGroup | QFile::WriteOther), QFile::Permissions());
 }

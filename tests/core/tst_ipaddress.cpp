@@ -3,7 +3,11 @@
 // inet_pton / inet_ntop on random input (the test may use libc; calnet-core may not).
 #include <QTest>
 
+// The differential oracle is glibc's: the Windows build of this test (under Wine) leaves those
+// two slots out, since ws2_32's inet_pton is a different implementation to compare against.
+#if !defined(_WIN32)
 #include <arpa/inet.h>
+#endif
 
 #include <array>
 #include <cstdint>
@@ -60,8 +64,10 @@ private slots:
     void endpoint();
     void socketAddress_data();
     void socketAddress();
+#if !defined(_WIN32)
     void differentialParseAgainstInetPton();
     void differentialFormatAgainstInetNtop();
+#endif
 };
 
 void TestIpAddress::parseV4_data() {
@@ -541,6 +547,7 @@ void TestIpAddress::socketAddress() {
 
 // Random strings over the address alphabet, accepted or refused exactly as glibc's inet_pton
 // does. glibc is the reference for both families: it rejects leading zeros in dotted quads too.
+#if !defined(_WIN32)
 void TestIpAddress::differentialParseAgainstInetPton() {
     std::mt19937 rng(20240611);
     static constexpr char kAlphabet[] = "0123456789abcdefABCDEF:.::..0000g%";
@@ -608,6 +615,7 @@ void TestIpAddress::differentialFormatAgainstInetNtop() {
     }
     QVERIFY(compared > 100000);
 }
+#endif
 
 QTEST_APPLESS_MAIN(TestIpAddress)
 #include "tst_ipaddress.moc"

@@ -1,23 +1,25 @@
 // One Calnet per user session. The first launch becomes the primary and listens on a local
-// socket; a second launch hands its command line to the primary (which raises its window) and
-// exits.
+// socket (a Unix socket; on Windows a named pipe); a second launch hands its command line to the
+// primary (which raises its window) and exits.
 //
-// Who is primary is decided by an flock(2) on "<socket>.lock", not by the socket: a QLocalServer
-// with socket options binds in a temporary directory and rename(2)s the socket into place,
-// which silently replaces a live primary's socket, so "listen failed" cannot detect a race.
-// The kernel drops the lock when its holder exits or crashes, so a crashed primary leaves
-// nothing that blocks the next launch: the lock holder removes any stale socket before
-// listening. The lock file stays in place on exit; unlinking it would let a launch that had
-// already opened it lock an orphaned inode while a third creates and locks a new one.
+// Who is primary is decided by an OS lock (app/platform/instancelock.h: an flock(2)ed file on
+// Linux, a named mutex on Windows), not by the socket: a QLocalServer with socket options binds
+// in a temporary directory and rename(2)s the socket into place, which silently replaces a live
+// primary's socket, and on Windows any number of servers may open instances of one pipe name,
+// so "listen failed" cannot detect a race. The lock goes with its holder, also when it crashes;
+// the holder removes any stale socket before listening.
 //
-// Wire format (same user only: the socket is 0700 in a per-user directory): the second launch
-// sends one frame, a 4-byte big-endian length followed by a UTF-8 JSON array of strings; the
-// primary answers "ok\n" once it has accepted the message, then closes.
+// Wire format (same user only: the socket or pipe admits this user alone, and the sender checks
+// who answers): the second launch sends one frame, a 4-byte big-endian length followed by a
+// UTF-8 JSON array of strings; the primary answers "ok\n" once it has accepted the message, then
+// closes.
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QStringList>
+
+#include "app/platform/instancelock.h"
 
 class QLocalServer;
 class QLocalSocket;
@@ -35,16 +37,16 @@ public:
     // Tries to become the primary. True: this process is the primary and is listening (or, if
     // the runtime directory is unusable, runs unguarded). False: another instance is primary.
     bool listen();
-    [[nodiscard]] bool isPrimary() const { return lockFd_ >= 0; }
+    [[nodiscard]] bool isPrimary() const { return lock_.held(); }
 
     // From a secondary: delivers `arguments` to the primary and waits for its acknowledgement,
     // at most `timeoutMs` in all. Blocking; meant for before the event loop runs. Retries the
     // connection while the primary is still between taking the lock and listening.
     bool sendToPrimary(const QStringList& arguments, int timeoutMs);
 
-    // "$XDG_RUNTIME_DIR/calnet-<uid>-<key>.sock" or the same under QDir::tempPath().
+    // Where the primary listens (instance::channelFor) and the name of its lock.
     [[nodiscard]] QString socketPath() const { return socketPath_; }
-    [[nodiscard]] QString lockPath() const { return socketPath_ + QStringLiteral(".lock"); }
+    [[nodiscard]] QString lockName() const { return instance::Lock::nameFor(socketPath_); }
 
     // Largest accepted message; a launch's command line is far smaller.
     static constexpr int kMaxMessageBytes = 64 * 1024;
@@ -59,7 +61,7 @@ private:
     void onReadyRead(QLocalSocket* socket);
 
     QString socketPath_;
-    int lockFd_ = -1;
+    instance::Lock lock_;
     QLocalServer* server_ = nullptr;
 };
 

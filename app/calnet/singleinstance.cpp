@@ -1,9 +1,6 @@
-#include "app/platform/linux/singleinstance.h"
+#include "app/calnet/singleinstance.h"
 
 #include <QDeadlineTimer>
-#include <QDir>
-#include <QFile>
-#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocalServer>
@@ -13,13 +10,7 @@
 #include <QTimer>
 #include <QtEndian>
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <algorithm>
 
 namespace calnet::app {
 
@@ -32,68 +23,32 @@ constexpr int kServerReadTimeoutMs = 5000;
 constexpr int kRetryIntervalMs = 20;
 const QByteArray kAck = QByteArrayLiteral("ok\n");
 
-QString runtimeDirectory() {
-    const QString runtime = qEnvironmentVariable("XDG_RUNTIME_DIR");
-    if (!runtime.isEmpty() && QDir::isAbsolutePath(runtime) && QFileInfo(runtime).isDir())
-        return runtime;
-    return QDir::tempPath();
-}
-
-// Whoever listens at the other end must be us: under /tmp another user could have put a socket
-// of theirs at our path.
-bool peerIsSameUser(const QLocalSocket& socket) {
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    const auto fd = static_cast<int>(socket.socketDescriptor());
-    if (fd < 0 || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-        return false;
-    return cred.uid == ::geteuid();
-}
-
 } // namespace
 
 SingleInstance::SingleInstance(const QString& key, QObject* parent) : QObject(parent) {
     QString safeKey = key;
     safeKey.remove(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")));
-    socketPath_ = QDir::cleanPath(runtimeDirectory()) +
-                  QStringLiteral("/calnet-%1-%2.sock").arg(::geteuid()).arg(safeKey);
+    socketPath_ = instance::channelFor(safeKey);
 }
 
 SingleInstance::~SingleInstance() {
     if (server_)
         server_->close(); // removes the socket file before the lock goes
-    if (lockFd_ >= 0)
-        ::close(lockFd_);
 }
 
 bool SingleInstance::listen() {
-    if (lockFd_ >= 0)
+    if (lock_.held())
         return true;
-    const QByteArray lock = QFile::encodeName(lockPath());
-    const int fd = ::open(lock.constData(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
+    switch (lock_.acquire(socketPath_)) {
+    case instance::Lock::Outcome::HeldElsewhere:
+        return false;
+    case instance::Lock::Outcome::Unavailable:
         // Better two instances than none.
-        qWarning("calnet: cannot open %s (%s); running without the single-instance guard",
-                 lock.constData(), std::strerror(errno));
+        qWarning("calnet: running without the single-instance guard");
         return true;
+    case instance::Lock::Outcome::Acquired:
+        break;
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_uid != ::geteuid()) {
-        qWarning("calnet: %s is not ours; running without the single-instance guard",
-                 lock.constData());
-        ::close(fd);
-        return true;
-    }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        const int error = errno;
-        ::close(fd);
-        if (error == EWOULDBLOCK)
-            return false;
-        qWarning("calnet: cannot lock %s (%s); running without the single-instance guard",
-                 lock.constData(), std::strerror(error));
-        return true;
-    }
-    lockFd_ = fd;
 
     // Holding the lock, any socket at the path is a crashed primary's.
     QLocalServer::removeServer(socketPath_);
@@ -172,7 +127,7 @@ bool SingleInstance::sendToPrimary(const QStringList& arguments, int timeoutMs) 
         QLocalSocket socket;
         socket.connectToServer(socketPath_);
         if (socket.waitForConnected(remaining())) {
-            if (!peerIsSameUser(socket))
+            if (!instance::peerIsSameUser(socket))
                 return false;
             socket.write(frame);
             while (socket.bytesToWrite() > 0)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# calnet.exe under Wine on a private X server (Xvfb), with no helper to reach: its window must
+# come up, in English and in German (LANG, which Wine turns into the Windows user locale), show
+# the "helper unavailable" state and keep running; each screenshot is refused when blank
+# (calnet-grabscreen, a Linux program of the release tree), and the two must differ (the German
+# catalogue was loaded). Screenshots land in $CALNET_SCREENSHOTS (default build/screenshots) as
+# windows-main-window-{en,de}.png.
+#
+# Environment: CALNET_EXE (default build/windows/app/calnet.exe), CALNET_GRABSCREEN, WINEPREFIX
+# (tests/windows/wineprefix.sh). Every process is stopped by PID on exit, also on failure.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+exe=$(readlink -f "${CALNET_EXE:-$here/../../build/windows/app/calnet.exe}")
+grab=$(readlink -f "${CALNET_GRABSCREEN:-$here/../../build/release/tests/integration/calnet-grabscreen}")
+out=$(readlink -f "${CALNET_SCREENSHOTS:-$here/../../build/screenshots}")
+: "${WINEPREFIX:?WINEPREFIX must name the prefix (tests/windows/wineprefix.sh)}"
+tmp=$(mktemp -d)
+xvfb_pid=""
+app_pid=""
+passed=0
+failed=0
+
+stop_pid() { # PID: SIGTERM, SIGKILL after 5 s, reaped
+  [[ -n $1 ]] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  stop_pid "$app_pid"
+  # The prefix's wineserver goes with its last program; wait for it, bounded.
+  timeout 20 wineserver -w 2>/dev/null || true
+  stop_pid "$xvfb_pid"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # NAME COMMAND...
+  local name=$1
+  shift
+  if "$@"; then
+    echo "ok - $name"
+    passed=$((passed + 1))
+  else
+    echo "not ok - $name"
+    failed=$((failed + 1))
+  fi
+}
+
+for f in "$exe" "$grab"; do
+  [[ -x $f || -f $f ]] || { echo "test_app_wine: missing $f" >&2; exit 1; }
+done
+command -v Xvfb >/dev/null || { echo "test_app_wine: Xvfb is missing" >&2; exit 1; }
+mkdir -p "$out"
+
+# -displayfd: Xvfb picks a free display number itself and writes it when it is ready.
+exec {fd}>"$tmp/display"
+Xvfb -displayfd "$fd" -screen 0 1024x768x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+xvfb_pid=$!
+exec {fd}>&-
+for _ in $(seq 100); do [[ -s $tmp/display ]] && break; sleep 0.1; done
+[[ -s $tmp/display ]] || { echo "test_app_wine: Xvfb did not start" >&2; exit 1; }
+export DISPLAY=:$(head -n1 "$tmp/display")
+
+# shot LANG NAME: calnet.exe with the real windows platform, its window shown, no tray host
+# and a pipe nobody serves; a screenshot once it has had time to paint.
+shot() {
+  local lang=$1 name=$2
+  LANG=$lang LC_ALL=$lang wine "$exe" -platform windows --no-tray --show \
+    --socket '\\.\pipe\calnet-test-nobody' >"$tmp/app-$name.log" 2>&1 &
+  app_pid=$!
+  local win=""
+  for _ in $(seq 300); do
+    win=$(xdotool search --onlyvisible --name '^Calnet' 2>/dev/null | head -n1 || true)
+    [[ -n $win ]] && break
+    kill -0 "$app_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  check "$name: calnet.exe shows its window under Wine" test -n "$win"
+  sleep 3 # the first connection attempt fails and the window shows the unavailable state
+  check "$name: calnet.exe is still running" kill -0 "$app_pid"
+  check "$name: the screenshot is not blank" \
+    "$grab" "$out/windows-main-window-$name.png"
+  stop_pid "$app_pid"
+  app_pid=""
+}
+shot en_US.UTF-8 en
+shot de_DE.UTF-8 de
+differ() { ! cmp -s "$out/windows-main-window-en.png" "$out/windows-main-window-de.png"; }
+check "the German window differs from the English one" differ
+
+echo "test_app_wine: $passed passed, $failed failed"
+((failed == 0))

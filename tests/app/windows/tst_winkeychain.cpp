@@ -1,13 +1,19 @@
 // KeychainSecretStore on Windows: Credential Manager (under Wine in CI, Wine's implementation
-// of the same API). A secret written is read back exactly, also non-ASCII; a missing entry
-// reads as nothing without an error; removal is idempotent; a secret larger than a credential
-// holds is refused with a message instead of being cut; callbacks come later, never inside
-// the call.
+// of the same API). A secret written is read back exactly, also non-ASCII and also when it is
+// longer than one credential holds (2,560 bytes: it is split); a shorter secret written over a
+// longer one leaves no tail behind; a missing entry reads as nothing without an error; removal
+// is idempotent and takes every part; a secret over 64,000 bytes is refused with a message
+// instead of being cut; callbacks come later, never inside the call.
 #include <QSignalSpy>
 #include <QTest>
 #include <QUuid>
 
 #include <optional>
+#include <string>
+
+#include <windows.h>
+// wincred.h needs windows.h's types first.
+#include <wincred.h>
 
 #include "app/calnet/secretstore.h"
 
@@ -61,6 +67,16 @@ QString removeSecret(KeychainSecretStore& store, const QString& key) {
     return result;
 }
 
+// Whether the credential of that exact name exists (a part of a split secret).
+bool credentialExists(const QString& target) {
+    PCREDENTIALW credential = nullptr;
+    const std::wstring name = target.toStdWString();
+    if (!::CredReadW(name.c_str(), CRED_TYPE_GENERIC, 0, &credential))
+        return false;
+    ::CredFree(credential);
+    return true;
+}
+
 } // namespace
 
 class TestWinKeychain : public QObject {
@@ -94,12 +110,42 @@ private slots:
         QCOMPARE(removeSecret(store, key), QString());
     }
 
+    void longSecretsAreSplitAndJoined() {
+        KeychainSecretStore store;
+        const QString key = QStringLiteral("https://calnet.test/long");
+        bool inline_ = true;
+        // Multi-byte characters across the 2,560-byte boundaries.
+        QString longSecret;
+        for (int i = 0; longSecret.toUtf8().size() < 9000; ++i)
+            longSecret += (i % 7 == 0) ? QStringLiteral("ß👋") : QString(QChar(u'a' + i % 26));
+        const QString base = QStringLiteral("Calnet/") + key;
+        QCOMPARE(writeSecret(store, key, longSecret, &inline_), QString());
+        QVERIFY(credentialExists(base + QStringLiteral("#4"))); // 9,000 bytes: four parts
+        QVERIFY(!credentialExists(base + QStringLiteral("#5")));
+        QCOMPARE(readBack(store, key).secret.value_or(QString()), longSecret);
+        // Shorter over longer: the old tail must not come back.
+        QCOMPARE(writeSecret(store, key, QStringLiteral("short"), &inline_), QString());
+        QVERIFY(!credentialExists(base + QStringLiteral("#2")));
+        QCOMPARE(readBack(store, key).secret.value_or(QString()), QStringLiteral("short"));
+        QCOMPARE(writeSecret(store, key, longSecret, &inline_), QString());
+        QCOMPARE(removeSecret(store, key), QString());
+        for (const QString& part : {base, base + QStringLiteral("#2"), base + QStringLiteral("#4")})
+            QVERIFY2(!credentialExists(part), qPrintable(part));
+        const ReadResult gone = readBack(store, key);
+        QVERIFY(gone.done);
+        QVERIFY(!gone.secret);
+        // The empty secret is a secret.
+        QCOMPARE(writeSecret(store, key, QString(), &inline_), QString());
+        QCOMPARE(readBack(store, key).secret, std::optional<QString>(QString()));
+        QCOMPARE(removeSecret(store, key), QString());
+    }
+
     void oversizedSecretIsRefused() {
         KeychainSecretStore store;
         const QString key = QStringLiteral("https://calnet.test/big");
         bool inline_ = true;
-        const QString error = writeSecret(store, key, QString(4000, u'y'), &inline_);
-        QVERIFY2(error.contains(QStringLiteral("4000")), qPrintable(error));
+        const QString error = writeSecret(store, key, QString(64001, u'y'), &inline_);
+        QVERIFY2(error.contains(QStringLiteral("64001")), qPrintable(error));
         QVERIFY(!readBack(store, key).secret);
     }
 };

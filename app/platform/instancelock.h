@@ -1,7 +1,7 @@
 // The OS side of SingleInstance (app/calnet/singleinstance.h), per OS, in namespace
 // calnet::app::instance:
 //   QString channelFor(const QString& safeKey);  where the primary listens (QLocalServer name)
-//   class Lock { Outcome acquire(channel); QString name() const; };  who is the primary
+//   class Lock { Outcome acquire(channel); bool held(); static nameFor(channel); }  the primary
 //   bool peerIsSameUser(const QLocalSocket&);     who is at the other end of a connection
 // Linux: an flock(2)ed file beside a socket in $XDG_RUNTIME_DIR (platform/linux/instancelock.h);
 // Windows: a named mutex in the session's Local\ namespace and a named pipe

@@ -2,6 +2,8 @@
 // calls keyed by id, and a single-shot timer for the reconnect backoff.
 #include "helper/ipc/client.h"
 
+#include "helper/ipc/serveridentity.h"
+
 #include <QDeadlineTimer>
 #include <QJsonArray>
 #include <QLocalSocket>
@@ -120,6 +122,14 @@ void IpcClient::startConnecting() {
 void IpcClient::onConnected() {
     if (socket_->state() != QLocalSocket::ConnectedState) {
         return; // closed again already; the queued stateChanged() follows
+    }
+    // Nothing is written before the server is known to be calnetd (serveridentity.h); an
+    // impostor is dropped like a failed attempt, and the backoff retries.
+    QString why;
+    if (!serverIsTrusted(*socket_, &why)) {
+        qWarning("calnet-ipc: not talking to %s: %s", qPrintable(path_), qPrintable(why));
+        socket_->abort();
+        return;
     }
     state_ = State::Connected;
     backoff_.reset();
@@ -336,6 +346,9 @@ std::optional<Reply> IpcClient::callBlocking(const QString& socketPath, QAnyStri
     socket.connectToServer(socketPath);
     if (!socket.waitForConnected(remaining())) {
         return fail(u"cannot connect to calnetd at %1: %2"_s.arg(socketPath, socket.errorString()));
+    }
+    if (QString why; !serverIsTrusted(socket, &why)) {
+        return fail(u"refusing to talk to %1: %2"_s.arg(socketPath, why));
     }
     socket.write(frame);
     while (socket.bytesToWrite() > 0) {

@@ -20,6 +20,7 @@
 #include "helper/ipc/client.h"
 #include "helper/ipc/frame.h"
 #include "helper/ipc/protocol.h"
+#include "helper/ipc/serveridentity.h"
 
 using namespace calnet::ipc;
 
@@ -185,6 +186,28 @@ private slots:
         path_ = dir_->filePath(u"calnetd.sock"_qs);
     }
     void cleanup() { dir_.reset(); }
+
+    // Who may serve the endpoint (serveridentity.h). The Windows rule on SIDs; then a server of
+    // our own user is trusted on every OS (the refusal of another user's pipe needs a second
+    // Windows account: docs/platforms.md).
+    void serverIdentity() {
+        const QString own = u"S-1-5-21-1004336348-1177238915-682003330-1001"_qs;
+        QVERIFY(calnet::ipc::trustedServerSid(u"S-1-5-18"_qs, own));
+        QVERIFY(calnet::ipc::trustedServerSid(own, own));
+        QVERIFY(!calnet::ipc::trustedServerSid(u"S-1-5-21-1004336348-1177238915-682003330-1002"_qs,
+                                               own));
+        QVERIFY(!calnet::ipc::trustedServerSid(u"S-1-5-19"_qs, own)); // LocalService
+        QVERIFY(!calnet::ipc::trustedServerSid({}, own));
+        QVERIFY(!calnet::ipc::trustedServerSid({}, {}));
+
+        QLocalServer server;
+        QVERIFY(server.listen(path_));
+        QLocalSocket socket;
+        socket.connectToServer(path_);
+        QVERIFY(socket.waitForConnected(kWaitMs));
+        QString why;
+        QVERIFY2(calnet::ipc::serverIsTrusted(socket, &why), qPrintable(why));
+    }
 
     void callAndReply() {
         FakeHelper helper;

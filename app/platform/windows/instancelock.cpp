@@ -2,10 +2,9 @@
 
 #include <QLocalSocket>
 
-#include <memory>
-#include <vector>
-
 #include <windows.h>
+
+#include "helper/platform/windows/processuser.h"
 
 namespace calnet::app::instance {
 
@@ -18,39 +17,14 @@ DWORD sessionId() {
     return session;
 }
 
-struct HandleCloser {
-    void operator()(void* h) const {
-        if (h && h != INVALID_HANDLE_VALUE)
-            ::CloseHandle(h);
-    }
-};
-using Handle = std::unique_ptr<void, HandleCloser>;
-
-// The user SID in a process's token, as bytes (empty when it cannot be read).
-std::vector<unsigned char> userSidOf(HANDLE process) {
-    HANDLE rawToken = nullptr;
-    if (!::OpenProcessToken(process, TOKEN_QUERY, &rawToken))
-        return {};
-    Handle token(rawToken);
-    DWORD size = 0;
-    ::GetTokenInformation(rawToken, TokenUser, nullptr, 0, &size);
-    if (size == 0)
-        return {};
-    std::vector<unsigned char> buffer(size);
-    if (!::GetTokenInformation(rawToken, TokenUser, buffer.data(), size, &size))
-        return {};
-    const auto* user = reinterpret_cast<const TOKEN_USER*>(buffer.data());
-    if (!::IsValidSid(user->User.Sid))
-        return {};
-    const DWORD length = ::GetLengthSid(user->User.Sid);
-    const auto* bytes = static_cast<const unsigned char*>(user->User.Sid);
-    return {bytes, bytes + length};
-}
-
 } // namespace
 
 QString channelFor(const QString& safeKey) {
-    return QStringLiteral("calnet-%1-%2").arg(sessionId()).arg(safeKey);
+    // The user too: a program started "as another user" shares the session, and must get its
+    // own primary rather than be refused this user's mutex.
+    return QStringLiteral("calnet-%1-%2-%3")
+        .arg(sessionId())
+        .arg(calnet::platform::windows::currentUserSid(), safeKey);
 }
 
 QString Lock::nameFor(const QString& channel) {
@@ -59,7 +33,11 @@ QString Lock::nameFor(const QString& channel) {
 
 Lock::~Lock() {
     if (handle_) {
-        ::ReleaseMutex(handle_);
+        // Only the owning thread may release a mutex; elsewhere closing the handle abandons it,
+        // which the next launch takes over just the same (WAIT_ABANDONED).
+        if (!::ReleaseMutex(handle_))
+            qWarning("calnet: the instance mutex was not released by its owner (error %lu)",
+                     ::GetLastError());
         ::CloseHandle(handle_);
     }
 }
@@ -70,8 +48,9 @@ Lock::Outcome Lock::acquire(const QString& channel) {
     const std::wstring name = nameFor(channel).toStdWString();
     HANDLE mutex = ::CreateMutexW(nullptr, FALSE, name.c_str());
     if (!mutex) {
+        const DWORD error = ::GetLastError();
         qWarning("calnet: cannot create the mutex %s (error %lu)", qPrintable(nameFor(channel)),
-                 ::GetLastError());
+                 error);
         return Outcome::Unavailable;
     }
     switch (::WaitForSingleObject(mutex, 0)) {
@@ -82,25 +61,22 @@ Lock::Outcome Lock::acquire(const QString& channel) {
     case WAIT_TIMEOUT:
         ::CloseHandle(mutex);
         return Outcome::HeldElsewhere;
-    default:
+    default: {
+        const DWORD error = ::GetLastError();
         qWarning("calnet: cannot take the mutex %s (error %lu)", qPrintable(nameFor(channel)),
-                 ::GetLastError());
+                 error);
         ::CloseHandle(mutex);
         return Outcome::Unavailable;
+    }
     }
 }
 
 bool peerIsSameUser(const QLocalSocket& socket) {
-    const auto pipe = reinterpret_cast<HANDLE>(socket.socketDescriptor());
-    ULONG serverPid = 0;
-    if (!pipe || pipe == INVALID_HANDLE_VALUE || !::GetNamedPipeServerProcessId(pipe, &serverPid))
-        return false;
-    Handle server(::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, serverPid));
-    if (!server)
-        return false;
-    const auto theirs = userSidOf(server.get());
-    const auto ours = userSidOf(::GetCurrentProcess());
-    return !ours.empty() && theirs == ours;
+    namespace win = calnet::platform::windows;
+    const unsigned long pid =
+        win::pipeServerProcessId(reinterpret_cast<void*>(socket.socketDescriptor()));
+    const QString theirs = pid ? win::processUserSid(pid) : QString();
+    return !theirs.isEmpty() && theirs == win::currentUserSid();
 }
 
 } // namespace calnet::app::instance

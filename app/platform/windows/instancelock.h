@@ -1,6 +1,7 @@
 // SingleInstance on Windows: the primary is whoever owns a named mutex in the session's
-// "Local" namespace; it listens on a named pipe whose name carries the session id (pipes share one
-// namespace machine-wide). Windows releases the mutex when its owner exits or crashes (an
+// "Local" namespace; it listens on a named pipe whose name carries the session id and the user's
+// SID (pipes share one namespace machine-wide; a program run as another user shares the
+// session). Windows releases the mutex when its owner exits or crashes (an
 // abandoned mutex), so a crashed primary blocks nothing.
 #pragma once
 
@@ -10,9 +11,10 @@ class QLocalSocket;
 
 namespace calnet::app::instance {
 
-// "calnet-<session id>-<key>" (a QLocalServer name: the pipe \\.\pipe\calnet-<session>-<key>).
+// "calnet-<session id>-<user SID>-<key>" (a QLocalServer name, the pipe \\.\pipe\<that>).
 [[nodiscard]] QString channelFor(const QString& safeKey);
 
+// Used on one thread: a Windows mutex is released only by the thread that took it.
 class Lock {
 public:
     enum class Outcome { Acquired, HeldElsewhere, Unavailable };
@@ -24,7 +26,7 @@ public:
     // Creates (or opens) the mutex named after `channel` and takes it without waiting.
     Outcome acquire(const QString& channel);
     [[nodiscard]] bool held() const { return handle_ != nullptr; }
-    // "Local\calnet-<session id>-<key>".
+    // "Local\calnet-<session id>-<user SID>-<key>".
     [[nodiscard]] static QString nameFor(const QString& channel);
 
 private:

@@ -76,9 +76,12 @@ struct Sender {
     }
     // Keeps this thread's event loop running meanwhile: the primary lives here.
     bool finish() {
-        if (!thread->isFinished() && !finished->wait(10000))
-            return false;
-        return thread->wait(1000);
+        // Short waits in a loop: a finished() that comes between the check and a wait is not
+        // missed for more than 100 ms. A spy's wait runs a real event loop, which the primary
+        // on this thread needs (deferred deletes included).
+        for (int i = 0; i < 100 && !thread->isFinished(); ++i)
+            finished->wait(100);
+        return thread->isFinished() && thread->wait(1000);
     }
 };
 

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "app/calnet/singleinstance.h"
+#include "helper/platform/windows/processuser.h"
 
 using calnet::app::SingleInstance;
 
@@ -36,9 +37,12 @@ struct Second {
         thread->start();
     }
     bool finish() {
-        if (!thread->isFinished() && !finished->wait(10000))
-            return false;
-        return thread->wait(1000);
+        // Short waits in a loop: a finished() that comes between the check and a wait is not
+        // missed for more than 100 ms. A spy's wait runs a real event loop, which the primary
+        // on this thread needs (deferred deletes included).
+        for (int i = 0; i < 100 && !thread->isFinished(); ++i)
+            finished->wait(100);
+        return thread->isFinished() && thread->wait(1000);
     }
 };
 
@@ -52,6 +56,11 @@ private slots:
         const QString channel = SingleInstance(QStringLiteral("../a b/c")).socketPath();
         QVERIFY2(channel.startsWith(QStringLiteral("calnet-")), qPrintable(channel));
         QVERIFY2(channel.endsWith(QStringLiteral("-..abc")), qPrintable(channel));
+        // Per user as well as per session: the user's SID is in the name.
+        const QString sid = calnet::platform::windows::currentUserSid();
+        QVERIFY(sid.startsWith(QStringLiteral("S-1-")));
+        QVERIFY2(channel.contains(QStringLiteral("-") + sid + QStringLiteral("-")),
+                 qPrintable(channel));
         QVERIFY(!channel.contains(u'\\') && !channel.contains(u'/'));
         QCOMPARE(SingleInstance(kKey).lockName(),
                  QStringLiteral("Local\\") + SingleInstance(kKey).socketPath());

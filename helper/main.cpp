@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
     }
     // Test-only: the soak test runs the protocol's timers faster (keys renewed every few hundred
     // milliseconds). Honoured only by a plain interface daemon, never by the service, and only
-    // in builds with CALNET_TEST_HOOKS (the development presets; never the package preset).
+    // by calnetd-testhooks (helper/CMakeLists.txt), never by the calnetd that packages ship.
     const char* scale = kTestHooks ? std::getenv("CALNET_TEST_TIME_SCALE") : nullptr;
     if (!kTestHooks && std::getenv("CALNET_TEST_TIME_SCALE"))
         std::fprintf(stderr, "calnetd: CALNET_TEST_TIME_SCALE ignored: not a test build\n");

@@ -279,6 +279,14 @@ ok "apt-get install ./$(basename "$deb") pulled its dependencies ($((SECONDS - s
 expect "calnet is installed" installed calnet
 
 expect "calnetd --version prints $version" prints_version calnetd --version
+# The packages come from the tree the tests ran (scripts/package.sh --preset release): its
+# calnetd must not be the test-hook build, and calnetd-testhooks must not ship.
+no_test_hooks() {
+    local out
+    out=$(in_root calnetd --version 2>&1) && [[ $out != *"test hooks"* ]] &&
+        ! dpkg-deb -c "$deb" | grep -q 'calnetd-testhooks'
+}
+expect "calnetd is not a test-hook build and calnetd-testhooks is not shipped" no_test_hooks
 expect "calnetctl --version prints $version" prints_version calnetctl --version
 expect "calnet --version prints $version (offscreen)" \
     prints_version env QT_QPA_PLATFORM=offscreen calnet --version

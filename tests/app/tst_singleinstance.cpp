@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "app/calnet/singleinstance.h"
+#include "app/secondlaunch.h"
 
 using calnet::app::SingleInstance;
 
@@ -55,34 +56,9 @@ bool leaveDeadSocket(const QString& path) {
     return ok;
 }
 
-// Sends from a second SingleInstance in its own thread (the primary answers from this
-// thread's event loop, which the blocking send would otherwise starve).
-struct Sender {
-    QStringList arguments;
-    bool listenResult = true;
-    bool sent = false;
-    std::unique_ptr<QThread> thread;
-    std::unique_ptr<QSignalSpy> finished;
-
-    void start(int timeoutMs = 5000) {
-        thread.reset(QThread::create([this, timeoutMs] {
-            SingleInstance second(kKey);
-            listenResult = second.listen();
-            if (!listenResult)
-                sent = second.sendToPrimary(arguments, timeoutMs);
-        }));
-        finished = std::make_unique<QSignalSpy>(thread.get(), &QThread::finished);
-        thread->start();
-    }
-    // Keeps this thread's event loop running meanwhile: the primary lives here.
-    bool finish() {
-        // Short waits in a loop: a finished() that comes between the check and a wait is not
-        // missed for more than 100 ms. A spy's wait runs a real event loop, which the primary
-        // on this thread needs (deferred deletes included).
-        for (int i = 0; i < 100 && !thread->isFinished(); ++i)
-            finished->wait(100);
-        return thread->isFinished() && thread->wait(1000);
-    }
+// A second launch in a thread of this process (tests/app/secondlaunch.h).
+struct Sender : testapp::SecondLaunch {
+    Sender() { key = kKey; }
 };
 
 int childPrimary(int argc, char** argv) {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "app/calnet/singleinstance.h"
+#include "app/secondlaunch.h"
 #include "helper/platform/windows/processuser.h"
 
 using calnet::app::SingleInstance;
@@ -19,31 +20,8 @@ namespace {
 
 const QString kKey = QStringLiteral("wintest");
 
-struct Second {
-    QStringList arguments;
-    bool listenResult = true;
-    bool sent = false;
-    std::unique_ptr<QThread> thread;
-    std::unique_ptr<QSignalSpy> finished;
-
-    void start(int timeoutMs = 5000) {
-        thread.reset(QThread::create([this, timeoutMs] {
-            SingleInstance second(kKey);
-            listenResult = second.listen();
-            if (!listenResult)
-                sent = second.sendToPrimary(arguments, timeoutMs);
-        }));
-        finished = std::make_unique<QSignalSpy>(thread.get(), &QThread::finished);
-        thread->start();
-    }
-    bool finish() {
-        // Short waits in a loop: a finished() that comes between the check and a wait is not
-        // missed for more than 100 ms. A spy's wait runs a real event loop, which the primary
-        // on this thread needs (deferred deletes included).
-        for (int i = 0; i < 100 && !thread->isFinished(); ++i)
-            finished->wait(100);
-        return thread->isFinished() && thread->wait(1000);
-    }
+struct Second : testapp::SecondLaunch {
+    Second() { key = kKey; }
 };
 
 } // namespace

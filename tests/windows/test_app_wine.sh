@@ -18,8 +18,6 @@ out=$(readlink -f "${CALNET_SCREENSHOTS:-$here/../../build/screenshots}")
 tmp=$(mktemp -d)
 xvfb_pid=""
 app_pid=""
-passed=0
-failed=0
 
 stop_pid() { # PID: SIGTERM, SIGKILL after 5 s, reaped
   [[ -n $1 ]] || return 0
@@ -37,17 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # NAME COMMAND...
-  local name=$1
-  shift
-  if "$@"; then
-    echo "ok - $name"
-    passed=$((passed + 1))
-  else
-    echo "not ok - $name"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=../checks.sh
+source "$here/../checks.sh"
 
 for f in "$exe" "$grab"; do
   [[ -x $f || -f $f ]] || { echo "test_app_wine: missing $f" >&2; exit 1; }
@@ -79,16 +68,16 @@ shot() {
     kill -0 "$app_pid" 2>/dev/null || break
     sleep 0.1
   done
-  check "$name: calnet.exe shows its window under Wine" test -n "$win"
+  expect "$name: calnet.exe shows its window under Wine" test -n "$win"
   sleep 3 # the first connection attempts fail; the window has painted its unavailable state
-  check "$name: calnet.exe is still running" kill -0 "$app_pid"
-  check "$name: the window's screenshot is not blank" \
+  expect "$name: calnet.exe is still running" kill -0 "$app_pid"
+  expect "$name: the window's screenshot is not blank" \
     "$grab" "$out/windows-main-window-$name.png"
   local X=0 Y=0 WIDTH=0 HEIGHT=0
   if [[ -n $win ]]; then
     eval "$(xdotool getwindowgeometry --shell "$win")"
   fi
-  check "$name: the menu bar's screenshot is not blank" \
+  expect "$name: the menu bar's screenshot is not blank" \
     "$grab" --rect "$X,$Y,220,22" --margin 0 --min-colors 2 --max-share 0.995 \
     "$tmp/menubar-$name.png"
   stop_pid "$app_pid"
@@ -102,7 +91,7 @@ menus_differ() {
   cmp -s "$tmp/menubar-en.png" "$tmp/menubar-de.png" || rc=$?
   ((rc == 1))
 }
-check "the German menu bar differs from the English one (the catalogue was loaded)" menus_differ
+expect "the German menu bar differs from the English one (the catalogue was loaded)" menus_differ
 
-echo "test_app_wine: $passed passed, $failed failed"
-((failed == 0))
+echo "test_app_wine: $failures failed"
+((failures == 0))

@@ -9,6 +9,8 @@
 
 #include <windows.h>
 
+#include "app/platform/windows/systemerror.h"
+
 namespace calnet::app::autostart {
 
 namespace {
@@ -21,18 +23,6 @@ const char* const kRunKeyDisplay =
 
 std::wstring valueName() {
     return QString::fromLatin1(kValueName).toStdWString();
-}
-
-QString systemMessage(LSTATUS status) {
-    wchar_t* text = nullptr;
-    const DWORD n = ::FormatMessageW(
-        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-        nullptr, DWORD(status), 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
-    QString out = n ? QString::fromWCharArray(text, int(n)).trimmed()
-                    : QStringLiteral("error %1").arg(status);
-    if (text)
-        ::LocalFree(text);
-    return out;
 }
 
 // The raw bytes of a value under HKCU, nullopt when it is absent or unreadable.
@@ -78,7 +68,8 @@ bool setEnabled(bool on, QString* error) {
     auto fail = [&](const char* sentence, LSTATUS status) {
         if (error)
             *error = QCoreApplication::translate("calnet::app::autostart", sentence)
-                         .arg(QString::fromLatin1(kRunKeyDisplay), systemMessage(status));
+                         .arg(QString::fromLatin1(kRunKeyDisplay),
+                              windows::systemErrorText(DWORD(status)));
         return false;
     };
     if (!on) {

@@ -19,6 +19,8 @@
 // wincred.h needs windows.h's types first.
 #include <wincred.h>
 
+#include "app/platform/windows/systemerror.h"
+
 namespace calnet::app {
 
 namespace {
@@ -36,15 +38,7 @@ std::wstring targetFor(const QString& key, int part) {
 }
 
 QString lastErrorText(DWORD code) {
-    wchar_t* text = nullptr;
-    const DWORD n = ::FormatMessageW(
-        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-        nullptr, code, 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
-    QString out =
-        n ? QString::fromWCharArray(text, int(n)).trimmed() : QStringLiteral("error %1").arg(code);
-    if (text)
-        ::LocalFree(text);
-    return QStringLiteral("Credential Manager: %1").arg(out);
+    return QStringLiteral("Credential Manager: %1").arg(windows::systemErrorText(code));
 }
 
 // One part: its bytes appended to `out` (zeroed in the credential before it is freed), and the

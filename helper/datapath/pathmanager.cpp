@@ -150,7 +150,14 @@ namespace {
 // CALNET_DEBUG_DISCO=1: every disco datagram, relay event and route change, on stderr.
 const bool kDebugDisco = std::getenv("CALNET_DEBUG_DISCO") != nullptr;
 
-[[gnu::format(printf, 1, 2)]] void debugLine(const char* format, ...) {
+// mingw-w64's "printf" archetype is msvcrt's (no %zu); its C99 printf (__USE_MINGW_ANSI_STDIO)
+// is checked as gnu_printf.
+#if defined(__MINGW32__)
+[[gnu::format(gnu_printf, 1, 2)]]
+#else
+[[gnu::format(printf, 1, 2)]]
+#endif
+void debugLine(const char* format, ...) {
     char line[256];
     va_list args;
     va_start(args, format);

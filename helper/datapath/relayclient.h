@@ -1,5 +1,6 @@
 // RelayClient: this node's connection to a Calnet relay (docs/protocol.md "Relay"): a WebSocket
-// over TCP on its own thread, because it is a packet path (no Qt event loop).
+// over TCP on its own thread, because it is a packet path (no Qt event loop). The protocol is
+// here; the socket and TLS under it are the OS's RelayStream (datapath/relaystream.h).
 //
 //   connect -> HTTP Upgrade (Sec-WebSocket-Accept checked) -> challenge -> hello with
 //   crypto_box(challenge) made with the node's private key -> ready -> binary frames
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -24,9 +26,7 @@
 
 #include "core/crypto/x25519.h"
 #include "helper/datapath/pathtable.h"
-
-struct ssl_ctx_st;
-struct ssl_st;
+#include "helper/datapath/relaystream.h"
 
 namespace calnet::helper {
 
@@ -83,25 +83,18 @@ public:
 
 private:
     void run();
-    int connectTcp(std::string& error);
-    bool handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string& error);
-    void serve(int fd, std::vector<std::uint8_t>& rbuf);
-    bool waitFor(int fd, short events, int timeoutMs);
-    // Readable now or within timeoutMs (TLS may hold decrypted bytes the socket no longer has).
-    bool readable(int fd, int timeoutMs);
-    bool startTls(int fd, std::string& error);
-    // send()/recv() through TLS when it is on; -1 with errno EAGAIN when it would block.
-    std::ptrdiff_t ioSend(int fd, const std::uint8_t* data, std::size_t length);
-    std::ptrdiff_t ioRecv(int fd, std::uint8_t* data, std::size_t length);
-    bool writeAll(int fd, std::span<const std::uint8_t> bytes, int timeoutMs);
+    bool handshake(std::vector<std::uint8_t>& rbuf, std::string& error);
+    void serve(std::vector<std::uint8_t>& rbuf);
+    // Readable (or failed) now or within timeoutMs.
+    bool readable(int timeoutMs);
+    bool writeAll(std::span<const std::uint8_t> bytes, int timeoutMs);
     void appendFrame(std::vector<std::uint8_t>& out, std::uint8_t opcode,
                      std::span<const std::uint8_t> head, std::span<const std::uint8_t> body);
     void setError(std::string error);
 
     Tunnel& tunnel_;
     Target target_;
-    ssl_ctx_st* tlsContext_ = nullptr; // SSL_CTX, when target_.tls
-    ssl_st* tls_ = nullptr;            // SSL of the current connection
+    std::unique_ptr<RelayStream> stream_; // the OS's socket (and TLS), for the object's life
     crypto::PrivateKey nodeKey_;
     crypto::PublicKey nodePublic_;
     Callbacks callbacks_;
@@ -111,7 +104,6 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> connected_{false};
     std::atomic<std::int64_t> latencyUs_{-1};
-    const int wakeFd_;
     std::thread thread_;
     mutable std::mutex errorMutex_;
     std::string lastError_;

@@ -39,7 +39,7 @@ signals:
 
 private:
     // The OS's announcements arrived (or some were lost): restarts the settle timer.
-    void announced() { settle_.start(); }
+    Q_INVOKABLE void announced() { settle_.start(); }
 
     struct Source; // per OS: the socket or notification handle
     std::unique_ptr<Source> source_;

@@ -30,5 +30,9 @@ Request waitForRequest(std::chrono::milliseconds timeout);
 
 // Service mode: app.quit() on the first stop request, on app's event loop.
 bool quitOnStopRequest(QCoreApplication& app, std::string& error);
+// Service mode, after the shutdown: tells the OS the service has stopped with exitCode
+// (Windows: SERVICE_STOPPED to the SCM, which restarts it per its recovery actions when the
+// code is not 0). Nothing to do on Linux, where the exit status says it.
+void serviceFinished(int exitCode);
 
 } // namespace calnet::helper::process

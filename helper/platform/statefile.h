@@ -42,6 +42,10 @@ struct WipedString {
     ~WipedString();
 };
 
+// Where calnetd keeps its state unless told otherwise: /var/lib/calnet (POSIX),
+// %ProgramData%\Calnet (Windows).
+[[nodiscard]] QString defaultStateDirectory();
+
 // The path in the file system's encoding.
 [[nodiscard]] std::string local(const QString& path);
 // "<call> <path>: <strerror(errno)>", taken before anything else can change errno.

@@ -129,11 +129,10 @@ QJsonObject IpcServer::dispatch(Client& client, const QJsonObject& message) {
         return error->toReply();
     const ipc::Request& request = std::get<ipc::Request>(parsed);
     if (!AccessPolicy::allows(client.role, request.info->role))
-        return ipc::makeError(request.id, ipc::ErrorCode::PermissionDenied,
-                              QStringLiteral("%1 needs the admin role (root, the calnet group or "
-                                             "the operator); uid %2 is a reader")
-                                  .arg(request.method)
-                                  .arg(client.credentials.uid));
+        return ipc::makeError(
+            request.id, ipc::ErrorCode::PermissionDenied,
+            QStringLiteral("%1 needs the admin role (%2); %3 is a reader")
+                .arg(request.method, AccessPolicy::kAdminRule, client.credentials.describe()));
     if (request.method == ipc::kMethodSubscribe) {
         auto params = ipc::parseSubscribeParams(request.params);
         if (auto* error = std::get_if<ipc::ParamsError>(&params))

@@ -43,11 +43,10 @@
 #include <QStringList>
 
 #include "core/config/wgquick.h"
+#include "helper/platform/statefile.h"
 #include "helper/service/meshprofile.h"
 
 namespace calnet::helper {
-
-inline constexpr char kDefaultStateDir[] = "/var/lib/calnet";
 
 // The non-secret summary of a profile that the IPC shows to every caller (docs/ipc.md
 // `Profile`). It never holds a private or preshared key; it has no field that could.
@@ -109,7 +108,7 @@ struct ImportResult {
 
 class ProfileStore {
 public:
-    explicit ProfileStore(QString stateDir = QString::fromLatin1(kDefaultStateDir));
+    explicit ProfileStore(QString stateDir = statefile::defaultStateDirectory());
 
     // Creates the directories if needed, checks they are directories owned by this user,
     // tightens the profiles directory to 0700 and profile files to 0600, deletes stale temporary

@@ -40,7 +40,7 @@ class Service : public QObject {
 public:
     struct Options {
         QString socketPath = QString(ipc::kDefaultSocketPath);
-        QString stateDir = QString::fromLatin1(kDefaultStateDir);
+        QString stateDir = statefile::defaultStateDirectory();
         QString interfaceName = QStringLiteral("calnet0");
         // Who may change things over IPC (root, the calnet group, --operator-uid).
         AccessPolicy access;

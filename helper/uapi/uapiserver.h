@@ -1,6 +1,7 @@
 // UapiServer: listens on /var/run/wireguard/IFNAME.sock (mode 0600, directory 0755, as
-// wireguard-go) and answers the UAPI text protocol with a UapiHandler. One thread; a client is
-// served at a time with a receive timeout, which is enough because only root can connect.
+// wireguard-go; Windows: the pipe \\.\pipe\ProtectedPrefix\Administrators\WireGuard\IFNAME) and
+// answers the UAPI text protocol with a UapiHandler. One thread; a client is served at a time with
+// a receive timeout, which is enough because only root can connect.
 #pragma once
 
 #include <atomic>
@@ -28,12 +29,21 @@ public:
 
 private:
     void run();
-    void serve(int client);
 
     UapiHandler handler_;
     std::string path_;
+#if defined(_WIN32)
+    // platform/windows/uapiserver_windows.cpp: a named pipe, served with overlapped I/O.
+    void serve(void* pipe);
+    void* pipe_ = nullptr; // the one instance, made in listen()
+    void* stopEvent_ = nullptr;
+    bool listening_ = false;
+#else
+    // platform/posix/uapiserver_posix.cpp: a Unix socket and an eventfd that stops the thread.
+    void serve(int client);
     int fd_ = -1;
     int stopFd_ = -1;
+#endif
     std::atomic<bool> running_{false};
     std::thread thread_;
 };

@@ -40,8 +40,8 @@ void spin(unsigned rounds) {
 
 struct Outcome {
     std::atomic<std::uint64_t> batches{0};
-    std::atomic<std::uint64_t> wrongCount{0};  // an index done zero or several times
-    std::atomic<std::uint64_t> outOfRange{0};  // an index at or past the batch size
+    std::atomic<std::uint64_t> wrongCount{0};    // an index done zero or several times
+    std::atomic<std::uint64_t> outOfRange{0};    // an index at or past the batch size
     std::atomic<std::uint64_t> returnedEarly{0}; // an item still running after parallelFor
 };
 
@@ -85,7 +85,8 @@ private slots:
         WorkerPool pool(2);
         const auto caller = std::this_thread::get_id();
         bool elsewhere = false;
-        pool.parallelFor(7, [&](std::size_t) { elsewhere |= std::this_thread::get_id() != caller; });
+        pool.parallelFor(7,
+                         [&](std::size_t) { elsewhere |= std::this_thread::get_id() != caller; });
         QVERIFY(!elsewhere);
     }
 
@@ -102,12 +103,13 @@ private slots:
         WorkerPool pool(1);
         const auto caller = std::this_thread::get_id();
         std::atomic<bool> elsewhere{false};
-        // Each item waits a little, so a worker that wakes up within 2 s claims some.
-        for (int round = 0; round < 200 && !elsewhere; ++round)
+        // Each item waits a little, so a worker that wakes up within 2.5 s claims some. 1 ms,
+        // not less: Windows sleeps in whole milliseconds, and a shorter sleep is a yield there.
+        for (int round = 0; round < 40 && !elsewhere; ++round)
             pool.parallelFor(64, [&](std::size_t) {
                 if (std::this_thread::get_id() != caller)
                     elsewhere = true;
-                std::this_thread::sleep_for(100us);
+                std::this_thread::sleep_for(1ms);
             });
         QVERIFY(elsewhere);
     }

@@ -173,7 +173,7 @@ TunDevice::ReadResult FakeTunDevice::read(std::span<std::uint8_t*> buffers,
     }
     if (gone_) {
         result.gone = true;
-        result.error = EBADFD;
+        result.error = EBADF;
         return result;
     }
     std::size_t n = 0;

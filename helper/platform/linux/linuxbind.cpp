@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "helper/platform/sockaddr.h"
+
 namespace calnet::helper {
 
 namespace {
@@ -29,51 +31,6 @@ constexpr std::size_t kMaxGsoBytes = 65535 - 8 - 40;
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
-
-socklen_t toSockaddr(const net::SocketAddress& a, bool v6Socket, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof ss);
-    if (!v6Socket) {
-        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(a.port);
-        std::memcpy(&s4->sin_addr, a.address.bytes.data(), 4);
-        return sizeof *s4;
-    }
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(a.port);
-    if (a.address.family == net::Family::V4) {
-        std::uint8_t* b = s6->sin6_addr.s6_addr;
-        b[10] = b[11] = 0xff; // ::ffff:a.b.c.d
-        std::memcpy(b + 12, a.address.bytes.data(), 4);
-    } else {
-        std::memcpy(s6->sin6_addr.s6_addr, a.address.bytes.data(), 16);
-    }
-    return sizeof *s6;
-}
-
-net::SocketAddress fromSockaddr(const sockaddr_storage& ss) {
-    net::SocketAddress out;
-    if (ss.ss_family == AF_INET) {
-        const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-        out.address.family = net::Family::V4;
-        std::memcpy(out.address.bytes.data(), &s4->sin_addr, 4);
-        out.port = ntohs(s4->sin_port);
-        return out;
-    }
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    const std::uint8_t* b = s6->sin6_addr.s6_addr;
-    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(b, kMapped, 12) == 0) {
-        out.address.family = net::Family::V4;
-        std::memcpy(out.address.bytes.data(), b + 12, 4);
-    } else {
-        out.address.family = net::Family::V6;
-        std::memcpy(out.address.bytes.data(), b, 16);
-    }
-    out.port = ntohs(s6->sin6_port);
-    return out;
-}
 
 } // namespace
 
@@ -247,7 +204,7 @@ int LinuxBind::send(std::span<const Datagram> batch) noexcept {
                 iov[k] = {batch[k].data, batch[k].length};
             msgs[m] = {};
             msgs[m].msg_hdr.msg_name = &addrs[m];
-            msgs[m].msg_hdr.msg_namelen = toSockaddr(head.peer, v6_, addrs[m]);
+            msgs[m].msg_hdr.msg_namelen = socklen_t(toSockaddr(head.peer, v6_, addrs[m]));
             msgs[m].msg_hdr.msg_iov = &iov[i];
             msgs[m].msg_hdr.msg_iovlen = j - i;
             if (j - i > 1) {
@@ -304,7 +261,7 @@ int LinuxBind::send(std::span<const Datagram> batch) noexcept {
 bool LinuxBind::sendOne(const net::SocketAddress& to, const std::uint8_t* data,
                         std::size_t length) noexcept {
     sockaddr_storage ss;
-    const socklen_t len = toSockaddr(to, v6_, ss);
+    const auto len = socklen_t(toSockaddr(to, v6_, ss));
     return ::sendto(fd_, data, length, 0, reinterpret_cast<sockaddr*>(&ss), len) == ssize_t(length);
 }
 

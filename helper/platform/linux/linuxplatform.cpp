@@ -1,12 +1,10 @@
 #include "helper/platform/linux/linuxplatform.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include "helper/platform/addrinfo.h"
 #include "helper/platform/linux/linuxbind.h"
 #include "helper/platform/linux/linuxtun.h"
 #include "helper/platform/linux/netconfig/journal.h"
@@ -101,28 +99,7 @@ UndoReport LinuxPlatform::rollbackLeftovers(const std::string& stateDir) {
 
 std::optional<net::SocketAddress> LinuxPlatform::resolve(const std::string& host,
                                                          std::uint16_t port, std::string& error) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* result = nullptr;
-    const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &result);
-    if (rc != 0 || !result) {
-        error = "cannot resolve " + host + ": " + gai_strerror(rc);
-        return std::nullopt;
-    }
-    net::SocketAddress out;
-    out.port = port;
-    if (result->ai_family == AF_INET) {
-        out.address.family = net::Family::V4;
-        std::memcpy(out.address.bytes.data(),
-                    &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
-    } else {
-        out.address.family = net::Family::V6;
-        std::memcpy(out.address.bytes.data(),
-                    &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr, 16);
-    }
-    ::freeaddrinfo(result);
-    return out;
+    return resolveWithAddrinfo(host, port, error);
 }
 
 } // namespace calnet::helper

@@ -108,4 +108,6 @@ bool quitOnStopRequest(QCoreApplication& app, std::string& error) {
     return true;
 }
 
+void serviceFinished(int) {}
+
 } // namespace calnet::helper::process

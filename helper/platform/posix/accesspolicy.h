@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include <QString>
 #include <QtGlobal>
 
 #include <sys/types.h>
@@ -22,6 +23,9 @@ struct PeerCredentials {
     pid_t pid = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+
+    // For messages: who the caller is.
+    [[nodiscard]] QString describe() const { return QStringLiteral("uid %1").arg(uid); }
 };
 
 // The credentials of the process at the other end of a connected local socket
@@ -30,6 +34,10 @@ struct PeerCredentials {
 
 class AccessPolicy {
 public:
+    // Who is admin, for messages.
+    inline static const QString kAdminRule =
+        QStringLiteral("root, the calnet group or the operator");
+
     explicit AccessPolicy(std::optional<uid_t> operatorUid = std::nullopt,
                           std::string adminGroup = "calnet")
         : operatorUid_(operatorUid), adminGroup_(std::move(adminGroup)) {}

@@ -20,6 +20,10 @@ WipedString::~WipedString() {
     sodium_memzero(text.data(), text.size());
 }
 
+QString defaultStateDirectory() {
+    return QStringLiteral("/var/lib/calnet");
+}
+
 std::string local(const QString& path) {
     return QFile::encodeName(path).toStdString();
 }

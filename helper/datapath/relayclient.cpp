@@ -1,29 +1,18 @@
-// RelayClient on a BSD socket (Linux; macOS swaps the eventfd for a pipe): name resolution,
-// the non-blocking TCP connect, poll(2) and the wake-up around the relay protocol of
-// relayclient.h. A Windows port splits the socket calls from the protocol (docs/platforms.md).
+// RelayClient: the relay protocol of relayclient.h (the WebSocket upgrade, the challenge and
+// hello, frames, pings) over the OS's RelayStream.
 #include "helper/datapath/relayclient.h"
 
 #include <algorithm>
-#include <cerrno>
+#include <array>
 #include <chrono>
 #include <cstring>
 
 #include <QByteArray>
+#include <QCryptographicHash>
 #include <QJsonDocument>
 #include <QJsonObject>
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
 #include <sodium.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/disco/message.h"
 #include "core/util/backoff.h"
@@ -71,10 +60,10 @@ std::vector<std::uint8_t> unbase64(const QString& text, std::size_t expected) {
 
 std::string acceptFor(const std::string& key) {
     const std::string in = key + kWsGuid;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(in.data(), in.size(), digest, &len, EVP_sha1(), nullptr);
-    return base64({digest, len});
+    const QByteArray digest = QCryptographicHash::hash(
+        QByteArrayView(in.data(), qsizetype(in.size())), QCryptographicHash::Sha1);
+    return base64(
+        {reinterpret_cast<const std::uint8_t*>(digest.constData()), std::size_t(digest.size())});
 }
 
 // Parses one complete frame at the start of `buf`: its header length and payload length, or
@@ -132,109 +121,21 @@ void maskInto(std::uint8_t* dst, const std::uint8_t* src, std::size_t n,
 RelayClient::RelayClient(Tunnel& tunnel, Target target, const crypto::PrivateKey& nodeKey,
                          Callbacks callbacks)
     : tunnel_(tunnel), target_(std::move(target)), nodeKey_(nodeKey),
-      nodePublic_(crypto::publicKeyOf(nodeKey)), callbacks_(std::move(callbacks)),
-      // Open for the object's whole life: sendTo() may write to it from another thread at any
-      // moment, even while stop() runs.
-      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (target_.tls) {
-        tlsContext_ = SSL_CTX_new(TLS_client_method());
-        if (tlsContext_) {
-            SSL_CTX_set_min_proto_version(tlsContext_, TLS1_2_VERSION);
-            SSL_CTX_set_verify(tlsContext_, SSL_VERIFY_PEER, nullptr);
-            SSL_CTX_set_default_verify_paths(tlsContext_);
-        }
-    }
+      nodePublic_(crypto::publicKeyOf(nodeKey)), callbacks_(std::move(callbacks)) {
+    // For the object's whole life: sendTo() may wake the thread from another thread at any
+    // moment, even while stop() runs.
+    std::string error;
+    stream_ = RelayStream::create(error);
+    if (!stream_)
+        setError(error);
 }
 
 RelayClient::~RelayClient() {
     stop();
-    if (wakeFd_ >= 0)
-        ::close(wakeFd_);
-    if (tlsContext_)
-        SSL_CTX_free(tlsContext_);
-}
-
-bool RelayClient::startTls(int fd, std::string& error) {
-    if (!tlsContext_) {
-        error = "TLS: no context";
-        return false;
-    }
-    tls_ = SSL_new(tlsContext_);
-    if (!tls_ || SSL_set_fd(tls_, fd) != 1) {
-        error = "TLS: cannot set up the connection";
-        return false;
-    }
-    SSL_set_mode(tls_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    X509_VERIFY_PARAM* param = SSL_get0_param(tls_);
-    if (net::IpAddress::parse(target_.host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(param, target_.host.c_str());
-    } else {
-        SSL_set_tlsext_host_name(tls_, target_.host.c_str());
-        X509_VERIFY_PARAM_set1_host(param, target_.host.c_str(), 0);
-    }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeTimeoutMs);
-    while (running_ && std::chrono::steady_clock::now() < deadline) {
-        ERR_clear_error();
-        const int r = SSL_connect(tls_);
-        if (r == 1)
-            return true;
-        const int e = SSL_get_error(tls_, r);
-        if (e == SSL_ERROR_WANT_READ) {
-            waitFor(fd, POLLIN, 1000);
-            continue;
-        }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            waitFor(fd, POLLOUT, 1000);
-            continue;
-        }
-        const long verify = SSL_get_verify_result(tls_);
-        char buf[256] = {};
-        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-        error = verify != X509_V_OK ? std::string("TLS: ") + X509_verify_cert_error_string(verify)
-                                    : std::string("TLS handshake failed: ") + buf;
-        return false;
-    }
-    error = "TLS handshake timed out";
-    return false;
-}
-
-std::ptrdiff_t RelayClient::ioSend(int fd, const std::uint8_t* data, std::size_t length) {
-    if (!tls_)
-        return ::send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    ERR_clear_error();
-    const int n = SSL_write(tls_, data, int(std::min<std::size_t>(length, 1 << 30)));
-    if (n > 0)
-        return n;
-    const int e = SSL_get_error(tls_, n);
-    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
-    return -1;
-}
-
-std::ptrdiff_t RelayClient::ioRecv(int fd, std::uint8_t* data, std::size_t length) {
-    if (!tls_)
-        return ::recv(fd, data, length, MSG_DONTWAIT);
-    ERR_clear_error();
-    const int n = SSL_read(tls_, data, int(std::min<std::size_t>(length, 1 << 30)));
-    if (n > 0)
-        return n;
-    const int e = SSL_get_error(tls_, n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        errno = EAGAIN;
-        return -1;
-    }
-    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
-        return 0;
-    errno = ECONNRESET;
-    return -1;
-}
-
-bool RelayClient::readable(int fd, int timeoutMs) {
-    return (tls_ && SSL_pending(tls_) > 0) || waitFor(fd, POLLIN, timeoutMs);
 }
 
 void RelayClient::start() {
-    if (running_ || wakeFd_ < 0)
+    if (running_ || !stream_)
         return;
     running_ = true;
     thread_ = std::thread([this] { run(); });
@@ -243,8 +144,7 @@ void RelayClient::start() {
 void RelayClient::stop() {
     if (!running_.exchange(false))
         return;
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(wakeFd_, &one, sizeof one);
+    stream_->wake();
     if (thread_.joinable())
         thread_.join();
 }
@@ -304,88 +204,36 @@ bool RelayClient::sendTo(const crypto::PublicKey& node, std::span<const std::uin
     }
     stats_.sentPackets.fetch_add(1, std::memory_order_relaxed);
     stats_.sentBytes.fetch_add(packet.size(), std::memory_order_relaxed);
-    if (wake) {
-        const std::uint64_t one = 1;
-        [[maybe_unused]] auto r = ::write(wakeFd_, &one, sizeof one);
-    }
+    if (wake)
+        stream_->wake();
     return true;
 }
 
-bool RelayClient::waitFor(int fd, short events, int timeoutMs) {
-    pollfd fds[2] = {{fd, events, 0}, {wakeFd_, POLLIN, 0}};
+bool RelayClient::writeAll(std::span<const std::uint8_t> bytes, int timeoutMs) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-    while (running_) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0)
-            return false;
-        const int r = ::poll(fds, 1, int(std::min<long long>(left, 200)));
-        if (r < 0 && errno != EINTR)
-            return false;
-        if (r > 0)
-            return (fds[0].revents & (events | POLLERR | POLLHUP)) != 0;
-    }
-    return false;
-}
-
-int RelayClient::connectTcp(std::string& error) {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* res = nullptr;
-    const std::string port = std::to_string(target_.port);
-    if (const int rc = ::getaddrinfo(target_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-        error = "cannot resolve " + target_.host + ": " + ::gai_strerror(rc);
-        return -1;
-    }
-    int fd = -1;
-    for (addrinfo* ai = res; ai && running_; ai = ai->ai_next) {
-        fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                      ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-            (errno == EINPROGRESS && waitFor(fd, POLLOUT, 5000))) {
-            int soError = 0;
-            socklen_t len = sizeof soError;
-            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len);
-            if (soError == 0)
-                break;
-            error = std::string("connect: ") + std::strerror(soError);
-        } else {
-            error = std::string("connect: ") + (errno ? std::strerror(errno) : "timed out");
-        }
-        ::close(fd);
-        fd = -1;
-    }
-    ::freeaddrinfo(res);
-    if (fd >= 0) {
-        const int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const int buf = 1 << 20;
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    }
-    return fd;
-}
-
-bool RelayClient::writeAll(int fd, std::span<const std::uint8_t> bytes, int timeoutMs) {
-    while (!bytes.empty()) {
-        const ssize_t n = ioSend(fd, bytes.data(), bytes.size());
+    while (!bytes.empty() && running_) {
+        const std::ptrdiff_t n = stream_->send(bytes.data(), bytes.size());
         if (n > 0) {
             bytes = bytes.subspan(std::size_t(n));
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
+        if (n == RelayStream::kFailed)
             return false;
-        if (!waitFor(fd, POLLOUT, timeoutMs))
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0 || stream_->wait(true, int(std::min<long long>(left, 200))).hangup)
             return false;
     }
-    return true;
+    return bytes.empty();
 }
 
-bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string& error) {
+bool RelayClient::readable(int timeoutMs) {
+    const auto ready = stream_->wait(false, timeoutMs);
+    return ready.readable || ready.hangup;
+}
+
+bool RelayClient::handshake(std::vector<std::uint8_t>& rbuf, std::string& error) {
     std::array<std::uint8_t, 16> nonceKey;
     randombytes_buf(nonceKey.data(), nonceKey.size());
     const std::string key = base64(nonceKey);
@@ -396,7 +244,7 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
                                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Key: " +
                                 key + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    if (!writeAll(fd, {reinterpret_cast<const std::uint8_t*>(request.data()), request.size()},
+    if (!writeAll({reinterpret_cast<const std::uint8_t*>(request.data()), request.size()},
                   kHandshakeTimeoutMs)) {
         error = "sending the upgrade request failed";
         return false;
@@ -406,12 +254,12 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
     std::size_t headEnd = std::string::npos;
     std::uint8_t chunk[4096];
     while (headEnd == std::string::npos) {
-        if (rbuf.size() > 16384 || !readable(fd, kHandshakeTimeoutMs)) {
+        if (rbuf.size() > 16384 || !readable(kHandshakeTimeoutMs)) {
             error = "no upgrade response";
             return false;
         }
-        const ssize_t n = ioRecv(fd, chunk, sizeof chunk);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        const std::ptrdiff_t n = stream_->receive(chunk, sizeof chunk);
+        if (n == 0 || n == RelayStream::kFailed) {
             error = "the relay closed the connection during the upgrade";
             return false;
         }
@@ -450,10 +298,10 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
             return false;
         }
         if (!h || rbuf.size() < h->headerLength + h->payloadLength) {
-            if (!readable(fd, 1000))
+            if (!readable(1000))
                 continue;
-            const ssize_t n = ioRecv(fd, chunk, sizeof chunk);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            const std::ptrdiff_t n = stream_->receive(chunk, sizeof chunk);
+            if (n == 0 || n == RelayStream::kFailed) {
                 error = "the relay closed the connection during the handshake";
                 return false;
             }
@@ -505,7 +353,7 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
         appendFrame(
             frame, kOpText, {},
             {reinterpret_cast<const std::uint8_t*>(json.constData()), std::size_t(json.size())});
-        if (!writeAll(fd, frame, kHandshakeTimeoutMs)) {
+        if (!writeAll(frame, kHandshakeTimeoutMs)) {
             error = "sending hello failed";
             return false;
         }
@@ -515,7 +363,7 @@ bool RelayClient::handshake(int fd, std::vector<std::uint8_t>& rbuf, std::string
     return false;
 }
 
-void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
+void RelayClient::serve(std::vector<std::uint8_t>& rbuf) {
     auto context = tunnel_.makeInboundContext();
     std::vector<Tunnel::Relayed> batch;
     batch.reserve(512);
@@ -553,31 +401,25 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             if (written == wbuf.size())
                 continue; // picked up at the top of the loop
         }
-        pollfd fds[2] = {{fd, short(POLLIN | (written < wbuf.size() ? POLLOUT : 0)), 0},
-                         {wakeFd_, POLLIN, 0}};
-        // TLS may already hold decrypted bytes that the socket will not signal again.
-        const bool buffered = tls_ && SSL_pending(tls_) > 0;
-        const int r = ::poll(fds, 2, buffered ? 0 : 1000);
-        if (r < 0 && errno != EINTR)
-            return;
-        if (fds[1].revents & POLLIN) {
-            std::uint64_t v;
-            [[maybe_unused]] auto n = ::read(wakeFd_, &v, sizeof v);
+        // Write what is waiting until it is all out or the socket would block, then wait: a wait
+        // for writability may follow only a send that would have blocked (Windows signals
+        // writability only after one, and the POSIX poll does not mind).
+        while (written < wbuf.size()) {
+            const std::ptrdiff_t n = stream_->send(wbuf.data() + written, wbuf.size() - written);
+            if (n == RelayStream::kFailed) {
+                setError(stream_->error());
+                return;
+            }
+            if (n <= 0)
+                break;
+            written += std::size_t(n);
         }
-        if (fds[0].revents & (POLLERR | POLLHUP)) {
+        const auto ready = stream_->wait(written < wbuf.size(), 1000);
+        if (ready.hangup) {
             setError("connection lost");
             return;
         }
-        if (written < wbuf.size() && (fds[0].revents & POLLOUT)) {
-            const ssize_t n = ioSend(fd, wbuf.data() + written, wbuf.size() - written);
-            if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                setError(std::string("send: ") + std::strerror(errno));
-                return;
-            }
-            if (n > 0)
-                written += std::size_t(n);
-        }
-        if (!buffered && !(fds[0].revents & POLLIN)) {
+        if (!ready.readable) {
             if (std::chrono::steady_clock::now() - lastHeard >
                 std::chrono::milliseconds(kIdleTimeoutMs)) {
                 setError("the relay went silent");
@@ -585,15 +427,15 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             }
             continue;
         }
-        const ssize_t n = ioRecv(fd, rbuf.data() + used, rbuf.size() - used);
+        const std::ptrdiff_t n = stream_->receive(rbuf.data() + used, rbuf.size() - used);
         if (n == 0) {
             setError("the relay closed the connection");
             return;
         }
+        if (n == RelayStream::kWouldBlock)
+            continue;
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                continue;
-            setError(std::string("recv: ") + std::strerror(errno));
+            setError(stream_->error());
             return;
         }
         lastHeard = std::chrono::steady_clock::now();
@@ -658,10 +500,8 @@ void RelayClient::serve(int fd, std::vector<std::uint8_t>& rbuf) {
             tunnel_.deliverRelayed(*context, batch);
         std::memmove(rbuf.data(), rbuf.data() + off, used - off);
         used -= off;
-        if (!control.empty() && written == wbuf.size()) {
-            const std::uint64_t one = 1; // write the pongs without waiting for a poll timeout
-            [[maybe_unused]] auto w = ::write(wakeFd_, &one, sizeof one);
-        }
+        if (!control.empty() && written == wbuf.size())
+            stream_->wake(); // write the pongs without waiting for a wait() timeout
     }
 }
 
@@ -670,9 +510,8 @@ void RelayClient::run() {
     std::vector<std::uint8_t> rbuf;
     while (running_) {
         std::string error;
-        const int fd = connectTcp(error);
-        const bool tlsOk = fd >= 0 && (!target_.tls || startTls(fd, error));
-        if (tlsOk && handshake(fd, rbuf, error)) {
+        if (stream_->open(target_.host, target_.port, target_.tls, running_, error) &&
+            handshake(rbuf, error)) {
             {
                 std::lock_guard lock(sendMutex_);
                 pending_.clear();
@@ -683,29 +522,19 @@ void RelayClient::run() {
             if (callbacks_.state)
                 callbacks_.state(true);
             backoff.reset();
-            serve(fd, rbuf);
+            serve(rbuf);
             connected_ = false;
             if (callbacks_.state)
                 callbacks_.state(false);
         } else if (running_) {
             setError(error);
         }
-        if (tls_) {
-            SSL_free(tls_);
-            tls_ = nullptr;
-        }
-        if (fd >= 0)
-            ::close(fd);
+        stream_->close();
         rbuf.clear();
         // Wait, interruptibly.
         const auto until = std::chrono::steady_clock::now() + backoff.next();
-        while (running_ && std::chrono::steady_clock::now() < until) {
-            pollfd p{wakeFd_, POLLIN, 0};
-            if (::poll(&p, 1, 100) > 0) {
-                std::uint64_t v;
-                [[maybe_unused]] auto n = ::read(wakeFd_, &v, sizeof v);
-            }
-        }
+        while (running_ && std::chrono::steady_clock::now() < until)
+            stream_->wait(false, 100);
     }
 }
 

@@ -8,6 +8,12 @@
 //                                        interface, serves the UAPI on
 //                                        /var/run/wireguard/IFNAME.sock, and daemonises unless
 //                                        in the foreground (or WG_PROCESS_FOREGROUND=1).
+//   calnetd --install-service            Windows: registers and starts the Calnet service (the
+//   calnetd --uninstall-service          installers run these); stops and deletes it.
+//
+// On Windows the service runs under the SCM, the IPC is the named pipe \\.\pipe\calnetd, the
+// state is in %ProgramData%\Calnet, the UAPI is a named pipe and the interface mode stays in the
+// console (docs/platforms.md).
 //
 // The command line goes through QCommandLineParser (parseCommandLine): an option of the other
 // mode, a second interface name or a malformed value is an error with exit status 2.
@@ -19,6 +25,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 
 #include <QCommandLineParser>
@@ -34,6 +41,9 @@
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
+#if defined(_WIN32)
+#include "helper/platform/windows/servicecontrol.h"
+#endif
 
 namespace {
 
@@ -63,7 +73,11 @@ struct ServiceMode {
 struct Exit {
     int code = 0; // --help / --version printed (0), or a usage error already reported (2)
 };
-using Mode = std::variant<InterfaceMode, ServiceMode, Exit>;
+// Windows: register or remove the service.
+struct ServiceSetup {
+    bool install = true;
+};
+using Mode = std::variant<InterfaceMode, ServiceMode, ServiceSetup, Exit>;
 
 Mode usageError(const QString& message) {
     std::fprintf(stderr, "calnetd: %s\nTry 'calnetd --help' for more.\n", qPrintable(message));
@@ -89,8 +103,10 @@ Mode parseCommandLine(const QStringList& arguments) {
                        "DNS, the local IPC socket); stays in the foreground.\n"
                        "calnetd [-f] INTERFACE-NAME: a drop-in for wireguard-go: creates a "
                        "userspace WireGuard interface and serves its configuration on "
-                       "/var/run/wireguard/INTERFACE-NAME.sock for wg(8) and wg-quick(8); "
-                       "stays in the foreground with -f or WG_PROCESS_FOREGROUND=1."));
+                       "%1 for wg(8) and wg-quick(8); stays in the foreground with -f or "
+                       "WG_PROCESS_FOREGROUND=1.")
+            .arg(QString::fromStdString(
+                calnet::helper::UapiServer::socketPathFor("INTERFACE-NAME"))));
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
                                   QStringLiteral("Show this help."));
     const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
@@ -106,19 +122,34 @@ Mode parseCommandLine(const QStringList& arguments) {
     const QCommandLineOption stateDir(
         QStringLiteral("state-dir"),
         QStringLiteral("Service: profiles, journals and state (default %1).")
-            .arg(QString::fromLatin1(calnet::helper::kDefaultStateDir)),
+            .arg(calnet::helper::statefile::defaultStateDirectory()),
         QStringLiteral("dir"));
     const QCommandLineOption interfaceName(
         QStringLiteral("interface"),
         QStringLiteral("Service: the tunnel interface's name (default calnet0)."),
         QStringLiteral("name"));
+    parser.addOptions({help, version, service, foreground, socket, stateDir, interfaceName});
+#if defined(_WIN32)
+    // The SCM has its own way of naming who may act: the access policy needs no operator.
+    const QCommandLineOption installService(
+        QStringLiteral("install-service"),
+        QStringLiteral("Register the Calnet service (this calnetd.exe --service) and start it."));
+    const QCommandLineOption uninstallService(
+        QStringLiteral("uninstall-service"),
+        QStringLiteral("Stop the Calnet service (restoring routes and DNS) and delete it."));
+    parser.addOptions({installService, uninstallService});
+    const std::initializer_list<const QCommandLineOption*> serviceOnly = {&socket, &stateDir,
+                                                                          &interfaceName};
+#else
     const QCommandLineOption operatorUid(
         QStringLiteral("operator-uid"),
         QStringLiteral("Service: a uid that may change the connection besides root and the "
                        "calnet group."),
         QStringLiteral("uid"));
-    parser.addOptions(
-        {help, version, service, foreground, socket, stateDir, interfaceName, operatorUid});
+    parser.addOption(operatorUid);
+    const std::initializer_list<const QCommandLineOption*> serviceOnly = {
+        &socket, &stateDir, &interfaceName, &operatorUid};
+#endif
     parser.addPositionalArgument(QStringLiteral("interface-name"),
                                  QStringLiteral("Interface mode: the interface to create."));
     if (!parser.parse(arguments))
@@ -133,6 +164,16 @@ Mode parseCommandLine(const QStringList& arguments) {
         return Exit{0};
     }
     const QStringList positional = parser.positionalArguments();
+#if defined(_WIN32)
+    if (parser.isSet(installService) || parser.isSet(uninstallService)) {
+        if (parser.isSet(installService) && parser.isSet(uninstallService))
+            return usageError(QStringLiteral("--install-service or --uninstall-service, not both"));
+        if (parser.isSet(service) || parser.isSet(foreground) || !positional.isEmpty())
+            return usageError(QStringLiteral("--install-service and --uninstall-service take no "
+                                             "other mode"));
+        return ServiceSetup{parser.isSet(installService)};
+    }
+#endif
     if (parser.isSet(service)) {
         if (parser.isSet(foreground) || !positional.isEmpty())
             return usageError(QStringLiteral("--service takes no interface name and no "
@@ -156,6 +197,7 @@ Mode parseCommandLine(const QStringList& arguments) {
                                                  "name (1-15 bytes, no / : or spaces)")
                                       .arg(o.interfaceName));
         }
+#if !defined(_WIN32)
         if (parser.isSet(operatorUid)) {
             const QString text = parser.value(operatorUid);
             bool ok = false;
@@ -171,9 +213,10 @@ Mode parseCommandLine(const QStringList& arguments) {
                                       .arg(text));
             o.access = calnet::helper::AccessPolicy(uid_t(uid));
         }
+#endif
         return mode;
     }
-    for (const auto* o : {&socket, &stateDir, &interfaceName, &operatorUid})
+    for (const auto* o : serviceOnly)
         if (parser.isSet(*o))
             return usageError(QStringLiteral("--%1 needs --service").arg(o->names().constFirst()));
     if (positional.size() != 1)
@@ -219,13 +262,17 @@ int runService(calnet::helper::Service::Options options, char* argv0) {
     QString error;
     if (!service.start(&error)) {
         std::fprintf(stderr, "calnetd: %s\n", qPrintable(error));
+        process::serviceFinished(1);
         return 1;
     }
     std::fprintf(stderr, "calnetd: service listening on %s\n", qPrintable(options.socketPath));
     const int rc = app.exec();
-    calnet::helper::ShutdownGuard guard(kServiceShutdownLimit, "service shutdown");
-    service.shutdown();
+    {
+        calnet::helper::ShutdownGuard guard(kServiceShutdownLimit, "service shutdown");
+        service.shutdown();
+    }
     std::fprintf(stderr, "calnetd: service stopped\n");
+    process::serviceFinished(rc);
     return rc;
 }
 
@@ -246,6 +293,19 @@ int main(int argc, char** argv) {
         return done->code;
     if (auto* service = std::get_if<ServiceMode>(&mode))
         return runService(std::move(service->options), argv[0]);
+#if defined(_WIN32)
+    if (const auto* setup = std::get_if<ServiceSetup>(&mode)) {
+        namespace control = calnet::helper::service_control;
+        std::string why;
+        if (!(setup->install ? control::install(why) : control::uninstall(why))) {
+            std::fprintf(stderr, "calnetd: %s\n", why.c_str());
+            return 1;
+        }
+        std::fprintf(stderr, "calnetd: service %s\n",
+                     setup->install ? "registered and started" : "stopped and removed");
+        return 0;
+    }
+#endif
     const auto& iface = std::get<InterfaceMode>(mode);
     const std::string ifname = iface.ifname;
     bool foreground = iface.foreground;

@@ -19,13 +19,9 @@ tmp=$(mktemp -d)
 xvfb_pid=""
 app_pid=""
 
-stop_pid() { # PID: SIGTERM, SIGKILL after 5 s, reaped
-  [[ -n $1 ]] || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
+# shellcheck source=../checks.sh
+source "$here/../checks.sh"
+
 cleanup() {
   stop_pid "$app_pid"
   # The prefix's wineserver goes with its last program; wait for it, bounded, then end it.
@@ -34,9 +30,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# shellcheck source=../checks.sh
-source "$here/../checks.sh"
 
 for f in "$exe" "$grab"; do
   [[ -x $f || -f $f ]] || { echo "test_app_wine: missing $f" >&2; exit 1; }

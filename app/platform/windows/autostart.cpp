@@ -9,7 +9,7 @@
 
 #include <windows.h>
 
-#include "app/platform/windows/systemerror.h"
+#include "helper/platform/windows/systemerror.h"
 
 namespace calnet::app::autostart {
 
@@ -69,7 +69,7 @@ bool setEnabled(bool on, QString* error) {
         if (error)
             *error = QCoreApplication::translate("calnet::app::autostart", sentence)
                          .arg(QString::fromLatin1(kRunKeyDisplay),
-                              windows::systemErrorText(DWORD(status)));
+                              calnet::platform::windows::systemErrorText(DWORD(status)));
         return false;
     };
     if (!on) {

@@ -19,7 +19,7 @@
 // wincred.h needs windows.h's types first.
 #include <wincred.h>
 
-#include "app/platform/windows/systemerror.h"
+#include "helper/platform/windows/systemerror.h"
 
 namespace calnet::app {
 
@@ -38,7 +38,8 @@ std::wstring targetFor(const QString& key, int part) {
 }
 
 QString lastErrorText(DWORD code) {
-    return QStringLiteral("Credential Manager: %1").arg(windows::systemErrorText(code));
+    return QStringLiteral("Credential Manager: %1")
+        .arg(calnet::platform::windows::systemErrorText(code));
 }
 
 // One part: its bytes appended to `out` (zeroed in the credential before it is freed), and the

@@ -7,43 +7,47 @@
 // sddl.h needs windows.h's types first.
 #include <sddl.h>
 
+#include "helper/platform/windows/handle.h"
+
 namespace calnet::platform::windows {
 
-namespace {
+QString sidText(void* sid) {
+    wchar_t* text = nullptr;
+    if (!sid || !::IsValidSid(sid) || !::ConvertSidToStringSidW(sid, &text))
+        return {};
+    const QString out = QString::fromWCharArray(text);
+    ::LocalFree(text);
+    return out;
+}
 
-struct HandleCloser {
-    void operator()(void* h) const {
-        if (h && h != INVALID_HANDLE_VALUE)
-            ::CloseHandle(h);
-    }
-};
-using Handle = std::unique_ptr<void, HandleCloser>;
+std::vector<unsigned char> tokenInformation(void* token, int what) {
+    DWORD size = 0;
+    const auto cls = TOKEN_INFORMATION_CLASS(what);
+    ::GetTokenInformation(token, cls, nullptr, 0, &size);
+    if (size == 0)
+        return {};
+    std::vector<unsigned char> buffer(size);
+    if (!::GetTokenInformation(token, cls, buffer.data(), size, &size))
+        return {};
+    return buffer;
+}
+
+namespace {
 
 QString userSidOf(HANDLE process) {
     HANDLE rawToken = nullptr;
     if (!::OpenProcessToken(process, TOKEN_QUERY, &rawToken))
         return {};
-    const Handle token(rawToken);
-    DWORD size = 0;
-    ::GetTokenInformation(rawToken, TokenUser, nullptr, 0, &size);
-    if (size == 0)
-        return {};
-    std::vector<unsigned char> buffer(size);
-    if (!::GetTokenInformation(rawToken, TokenUser, buffer.data(), size, &size))
-        return {};
-    const auto* user = reinterpret_cast<const TOKEN_USER*>(buffer.data());
-    wchar_t* text = nullptr;
-    if (!::IsValidSid(user->User.Sid) || !::ConvertSidToStringSidW(user->User.Sid, &text))
-        return {};
-    const QString sid = QString::fromWCharArray(text);
-    ::LocalFree(text);
-    return sid;
+    const UniqueHandle token(rawToken);
+    const auto user = tokenInformation(rawToken, TokenUser);
+    return user.empty() ? QString()
+                        : sidText(reinterpret_cast<const TOKEN_USER*>(user.data())->User.Sid);
 }
 
 } // namespace
 
 QString processUserSid(unsigned long pid) {
-    const Handle process(::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, DWORD(pid)));
+    const UniqueHandle process(::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, DWORD(pid)));
     return process ? userSidOf(process.get()) : QString();
 }
 

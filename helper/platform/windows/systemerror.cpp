@@ -1,8 +1,8 @@
-#include "app/platform/windows/systemerror.h"
+#include "helper/platform/windows/systemerror.h"
 
 #include <windows.h>
 
-namespace calnet::app::windows {
+namespace calnet::platform::windows {
 
 QString systemErrorText(unsigned long code) {
     wchar_t* text = nullptr;
@@ -16,4 +16,4 @@ QString systemErrorText(unsigned long code) {
     return out;
 }
 
-} // namespace calnet::app::windows
+} // namespace calnet::platform::windows

@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh --test   also what the test suite and benchmarks use
 #   scripts/install-deps.sh --package  also what scripts/package.sh and tests/packaging use
 #   scripts/install-deps.sh --windows  also Debian's mingw-w64 cross compiler (posix threads) for
-#                                      the Windows builds against the SDK (scripts/windows-sdk.sh)
+#                                      the Windows builds against the SDK (scripts/windows-sdk.sh),
+#                                      Wine, and NSIS and wixl for the installers
 # The flags combine (--test --package --windows).
 # Runs apt-get update only when something is missing, so repeated runs are fast.
 set -euo pipefail
@@ -34,9 +35,11 @@ package_packages=(
 # dependencies above (cmake, ninja, pkg-config, the host Qt for moc/rcc); binutils and the
 # runtime come with the compiler.
 # Wine runs the Windows tests (scripts/test.sh); fonts-dejavu-core gives the offscreen platform
-# its fonts there (tests/windows/wineprefix.sh).
+# its fonts there (tests/windows/wineprefix.sh). The installers (scripts/package.sh --windows):
+# makensis (nsis) and wixl/wixl-heat (wixl) build them, msitools' msiinfo reads an MSI's tables.
 windows_packages=(
   g++-mingw-w64-x86-64-posix mingw-w64-tools wine wine64 fonts-dejavu-core
+  nsis wixl msitools
 )
 want_test=0
 want_package=0

@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test --package --windows
 
 jobs=$(nproc)
+# Each stage's start time, for the CI time budget.
+stage() { echo "== $* ($(date -u +%H:%M:%S))"; }
 # As root, with everything installed above, no test has a reason to skip: one that would (no
 # namespace, no PostgreSQL, no dbus-daemon) fails instead (tests/skip.h). .ci/run sets it too.
 if [[ $EUID -eq 0 ]]; then
@@ -22,18 +24,22 @@ if [[ $EUID -eq 0 ]]; then
 fi
 # Hardened as the packages are: scripts/package.sh below makes them from this same tree.
 source scripts/buildflags.sh
+stage "release build (hardened)"
 cmake --preset release "${CALNET_RELEASE_FLAGS[@]}" >/dev/null
 cmake --build --preset release -j "$jobs"
+stage "ASan/UBSan build"
 cmake --preset debug-asan >/dev/null
 cmake --build --preset debug-asan -j "$jobs"
-# 12 s per fuzz target here (20 by default): with the Windows service and installers under Wine
-# CI stays inside its 40 minutes; the seed corpora still all run, and longer runs are by hand.
+stage "fuzz and TSan builds"
+# 12 s per fuzz target here (20 by default), for CI's time budget now that calnetd.exe and the
+# installers are built and tested under Wine too; the seed corpora still all run, and longer
+# runs are by hand.
 cmake --preset fuzz -DCALNET_FUZZ_SECONDS=12 >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 
-echo "== Windows x86_64 cross build (mingw-w64 SDK)"
+stage "Windows x86_64 cross build (mingw-w64 SDK)"
 scripts/windows-sdk.sh
 cmake --preset windows >/dev/null
 cmake --build --preset windows -j "$jobs"
@@ -47,21 +53,21 @@ if [[ "$formats" != "pe-x86-64" ]]; then
 fi
 echo "$core_lib: every object is pe-x86-64"
 
-echo "== unit tests under ASan/UBSan"
+stage "unit tests under ASan/UBSan"
 ctest --preset debug-asan -L 'core|helper|app|server' -LE slow -E '^fuzz\.' -j "$jobs"
-echo "== the data path's soak and the NAT lab under ASan/UBSan (short form)"
+stage "the data path's soak and the NAT lab under ASan/UBSan (short form)"
 ctest --preset debug-asan -L 'soak|nat'
-echo "== data-path unit tests under TSan"
+stage "data-path unit tests under TSan"
 ctest --preset tsan -j "$jobs"
-echo "== Windows tests under Wine (core, IPC, calnetctl, the app, calnetd and their platform)"
+stage "Windows tests under Wine (core, IPC, calnetctl, the app, calnetd and their platform)"
 ctest --preset windows -j "$jobs" -LE 'slow|installer'
-echo "== fuzzers (12 s each, two at a time)"
+stage "fuzzers (12 s each, two at a time)"
 ASAN_OPTIONS=quarantine_size_mb=64 ctest --preset fuzz -j "$jobs"
-echo "== packages (.deb, .rpm from the release tree; lintian and rpmlint) and the Windows installers"
+stage "packages (.deb, .rpm from the release tree; lintian and rpmlint) and the Windows installers"
 scripts/package.sh --preset release --windows
-echo "== the Windows installers under Wine"
+stage "the Windows installers under Wine"
 ctest --preset windows -L installer
-echo "== all tests (release; packaging.deb_chroot installs build/packages/*.deb in a clean root)"
+stage "all tests (release; packaging.deb_chroot installs build/packages/*.deb in a clean root)"
 # The NAT lab and the relay regions ran above against the ASan/UBSan binaries, the stricter
 # build, in the same form; they are not repeated here, which keeps CI inside its time budget.
 ctest --preset release -j "$jobs" -LE nat

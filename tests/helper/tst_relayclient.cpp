@@ -16,7 +16,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "core/crypto/x25519.h"
@@ -162,127 +164,122 @@ QByteArray sendFrame(const crypto::PublicKey& to, const std::vector<std::uint8_t
     return f;
 }
 
+// A relay of the test's own and a client started against it (or against `port`).
+struct Session {
+    FakeRelay relay;
+    Tunnel tunnel;
+    Seen seen;
+    std::unique_ptr<RelayClient> client;
+
+    bool start(std::optional<quint16> port = std::nullopt) {
+        if (!port) {
+            if (!relay.listen())
+                return false;
+            port = relay.port();
+        }
+        RelayClient::Target target;
+        target.host = "127.0.0.1";
+        target.port = *port;
+        target.name = "test";
+        client = std::make_unique<RelayClient>(tunnel, target, crypto::generatePrivateKey(),
+                                               seen.callbacks());
+        client->start();
+        return true;
+    }
+};
+
 } // namespace
 
 class tst_RelayClient : public QObject {
     Q_OBJECT
 
-private:
-    RelayClient::Target target(quint16 port) {
-        RelayClient::Target t;
-        t.host = "127.0.0.1";
-        t.port = port;
-        t.name = "test";
-        return t;
-    }
-
 private slots:
     void initTestCase() { QVERIFY(sodium_init() >= 0); }
 
     void handshakeAndFramesBothWays() {
-        FakeRelay relay;
-        QVERIFY(relay.listen());
-        Tunnel tunnel;
-        Seen seen;
-        const auto nodeKey = crypto::generatePrivateKey();
-        RelayClient client(tunnel, target(relay.port()), nodeKey, seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(client.connected(), 10000);
-        QCOMPARE(relay.helloes, 1);
-        QCOMPARE(seen.ups.load(), 1);
-        QCOMPARE(client.stats().connects.load(), 1u);
-        QVERIFY(client.lastError().empty());
+        Session s;
+        QVERIFY(s.start());
+        QTRY_VERIFY_WITH_TIMEOUT(s.client->connected(), 10000);
+        QCOMPARE(s.relay.helloes, 1);
+        QCOMPARE(s.seen.ups.load(), 1);
+        QCOMPARE(s.client->stats().connects.load(), 1u);
+        QVERIFY(s.client->lastError().empty());
 
         const auto peer = crypto::publicKeyOf(crypto::generatePrivateKey());
         const auto packet = discoLike(120, 7);
-        QVERIFY(client.sendTo(peer, packet));
-        QTRY_COMPARE_WITH_TIMEOUT(relay.received.size(), std::size_t(1), 5000);
-        QCOMPARE(relay.received[0], sendFrame(peer, packet)); // byte for byte, unmasked
-        QTRY_COMPARE_WITH_TIMEOUT(seen.discoCount(), std::size_t(1), 5000);
+        QVERIFY(s.client->sendTo(peer, packet));
+        QTRY_COMPARE_WITH_TIMEOUT(s.relay.received.size(), std::size_t(1), 5000);
+        QCOMPARE(s.relay.received[0], sendFrame(peer, packet)); // byte for byte, unmasked
+        QTRY_COMPARE_WITH_TIMEOUT(s.seen.discoCount(), std::size_t(1), 5000);
         {
-            std::lock_guard lock(seen.mutex);
-            QCOMPARE(seen.disco[0].first, peer);
-            QCOMPARE(seen.disco[0].second, packet);
+            std::lock_guard lock(s.seen.mutex);
+            QCOMPARE(s.seen.disco[0].first, peer);
+            QCOMPARE(s.seen.disco[0].second, packet);
         }
 
         QByteArray notHere(1, char(wire::kRelayNotHere));
         notHere.append(reinterpret_cast<const char*>(peer.data()), 32);
-        relay.sendBinary(notHere);
+        s.relay.sendBinary(notHere);
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
-                std::lock_guard lock(seen.mutex);
-                return seen.notHere.size() == 1 && seen.notHere[0] == peer;
+                std::lock_guard lock(s.seen.mutex);
+                return s.seen.notHere.size() == 1 && s.seen.notHere[0] == peer;
             }(),
             5000);
-        client.stop();
+        s.client->stop();
     }
 
     // 3,000 packets of 600 bytes sent as fast as sendTo takes them: every one the client
     // accepted reaches the relay, in order, and comes back.
     void burstInOrder() {
-        FakeRelay relay;
-        QVERIFY(relay.listen());
-        Tunnel tunnel;
-        Seen seen;
-        RelayClient client(tunnel, target(relay.port()), crypto::generatePrivateKey(),
-                           seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(client.connected(), 10000);
+        Session s;
+        QVERIFY(s.start());
+        QTRY_VERIFY_WITH_TIMEOUT(s.client->connected(), 10000);
         const auto peer = crypto::publicKeyOf(crypto::generatePrivateKey());
         std::vector<std::uint32_t> accepted;
         for (std::uint32_t i = 0; i < 3000; ++i) {
-            if (client.sendTo(peer, discoLike(600, i)))
+            if (s.client->sendTo(peer, discoLike(600, i)))
                 accepted.push_back(i);
             if (i % 200 == 0)
                 QTest::qWait(1); // let the relay read
         }
         QVERIFY(accepted.size() > 2000); // 4 MiB of buffer holds far more than a round
-        QTRY_COMPARE_WITH_TIMEOUT(relay.received.size(), accepted.size(), 30000);
+        QTRY_COMPARE_WITH_TIMEOUT(s.relay.received.size(), accepted.size(), 30000);
         for (std::size_t k = 0; k < accepted.size(); ++k)
-            QCOMPARE(relay.received[k], sendFrame(peer, discoLike(600, accepted[k])));
-        QTRY_COMPARE_WITH_TIMEOUT(seen.discoCount(), accepted.size(), 30000);
-        client.stop();
+            QCOMPARE(s.relay.received[k], sendFrame(peer, discoLike(600, accepted[k])));
+        QTRY_COMPARE_WITH_TIMEOUT(s.seen.discoCount(), accepted.size(), 30000);
+        s.client->stop();
     }
 
     void reconnectsAfterTheRelayDrops() {
-        FakeRelay relay;
-        QVERIFY(relay.listen());
-        Tunnel tunnel;
-        Seen seen;
-        RelayClient client(tunnel, target(relay.port()), crypto::generatePrivateKey(),
-                           seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(client.connected(), 10000);
-        relay.drop();
-        QTRY_COMPARE_WITH_TIMEOUT(seen.downs.load(), 1, 5000);
+        Session s;
+        QVERIFY(s.start());
+        QTRY_VERIFY_WITH_TIMEOUT(s.client->connected(), 10000);
+        s.relay.drop();
+        QTRY_COMPARE_WITH_TIMEOUT(s.seen.downs.load(), 1, 5000);
         // The first retry comes after 250 ms.
-        QTRY_COMPARE_WITH_TIMEOUT(client.stats().connects.load(), 2u, 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(client.connected(), 5000);
-        QCOMPARE(relay.helloes, 2);
+        QTRY_COMPARE_WITH_TIMEOUT(s.client->stats().connects.load(), 2u, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(s.client->connected(), 5000);
+        QCOMPARE(s.relay.helloes, 2);
         const auto peer = crypto::publicKeyOf(crypto::generatePrivateKey());
-        QVERIFY(client.sendTo(peer, discoLike(120, 1)));
-        QTRY_COMPARE_WITH_TIMEOUT(seen.discoCount(), std::size_t(1), 5000);
-        client.stop();
+        QVERIFY(s.client->sendTo(peer, discoLike(120, 1)));
+        QTRY_COMPARE_WITH_TIMEOUT(s.seen.discoCount(), std::size_t(1), 5000);
+        s.client->stop();
     }
 
     void refusedHelloIsAnError() {
-        FakeRelay relay;
-        relay.refuse = true;
-        QVERIFY(relay.listen());
-        Tunnel tunnel;
-        Seen seen;
-        RelayClient client(tunnel, target(relay.port()), crypto::generatePrivateKey(),
-                           seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(!client.lastError().empty(), 10000);
-        QVERIFY2(client.lastError().find("closed") != std::string::npos,
-                 client.lastError().c_str());
-        QVERIFY(!client.connected());
-        QCOMPARE(seen.ups.load(), 0);
-        QVERIFY(!client.sendTo(crypto::publicKeyOf(crypto::generatePrivateKey()),
-                               discoLike(120, 1))); // not connected: dropped
-        QVERIFY(client.stats().dropped.load() >= 1u);
-        client.stop();
+        Session s;
+        s.relay.refuse = true;
+        QVERIFY(s.start());
+        QTRY_VERIFY_WITH_TIMEOUT(!s.client->lastError().empty(), 10000);
+        QVERIFY2(s.client->lastError().find("closed") != std::string::npos,
+                 s.client->lastError().c_str());
+        QVERIFY(!s.client->connected());
+        QCOMPARE(s.seen.ups.load(), 0);
+        QVERIFY(!s.client->sendTo(crypto::publicKeyOf(crypto::generatePrivateKey()),
+                                  discoLike(120, 1))); // not connected: dropped
+        QVERIFY(s.client->stats().dropped.load() >= 1u);
+        s.client->stop();
     }
 
     void nothingListening() {
@@ -292,33 +289,26 @@ private slots:
             QVERIFY(closed.listen());
             port = closed.port();
         }
-        Tunnel tunnel;
-        Seen seen;
-        RelayClient client(tunnel, target(port), crypto::generatePrivateKey(), seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(!client.lastError().empty(), 10000);
-        QVERIFY2(client.lastError().find("connect") != std::string::npos,
-                 client.lastError().c_str());
-        client.stop();
+        Session s;
+        QVERIFY(s.start(port));
+        QTRY_VERIFY_WITH_TIMEOUT(!s.client->lastError().empty(), 10000);
+        QVERIFY2(s.client->lastError().find("connect") != std::string::npos,
+                 s.client->lastError().c_str());
+        s.client->stop();
     }
 
     void stopWhileConnectedIsPrompt() {
-        FakeRelay relay;
-        QVERIFY(relay.listen());
-        Tunnel tunnel;
-        Seen seen;
-        RelayClient client(tunnel, target(relay.port()), crypto::generatePrivateKey(),
-                           seen.callbacks());
-        client.start();
-        QTRY_VERIFY_WITH_TIMEOUT(client.connected(), 10000);
+        Session s;
+        QVERIFY(s.start());
+        QTRY_VERIFY_WITH_TIMEOUT(s.client->connected(), 10000);
         const auto t0 = std::chrono::steady_clock::now();
-        client.stop();
+        s.client->stop();
         const auto took = std::chrono::steady_clock::now() - t0;
         QVERIFY2(took < std::chrono::seconds(2),
                  qPrintable(QString::number(
                      std::chrono::duration_cast<std::chrono::milliseconds>(took).count())));
-        QVERIFY(!client.connected());
-        QCOMPARE(seen.downs.load(), 1);
+        QVERIFY(!s.client->connected());
+        QCOMPARE(s.seen.downs.load(), 1);
     }
 };
 

@@ -36,8 +36,14 @@ public:
     // TLS 1.2+ session whose certificate must chain to the system's trusted roots and name
     // `host` (or be issued to the IP address `host` is). Gives up early once `running` turns
     // false. false and the reason on failure; the stream is closed then.
-    virtual bool open(const std::string& host, std::uint16_t port, bool tls,
-                      const std::atomic<bool>& running, std::string& error) = 0;
+    bool open(const std::string& host, std::uint16_t port, bool tls,
+              const std::atomic<bool>& running, std::string& error) {
+        close();
+        if (connectTcp(host, port, running, error) && (!tls || startTls(host, running, error)))
+            return true;
+        close();
+        return false;
+    }
     // Closes the connection (the wake-up stays usable).
     virtual void close() = 0;
 
@@ -54,6 +60,13 @@ public:
 
     // This OS's stream; nullptr and the reason when it cannot be made (no wake-up handle).
     static std::unique_ptr<RelayStream> create(std::string& error);
+
+protected:
+    // open()'s two steps, each OS's own; a failure leaves open() to close().
+    virtual bool connectTcp(const std::string& host, std::uint16_t port,
+                            const std::atomic<bool>& running, std::string& error) = 0;
+    virtual bool startTls(const std::string& host, const std::atomic<bool>& running,
+                          std::string& error) = 0;
 };
 
 } // namespace calnet::helper

@@ -8,6 +8,7 @@
 // Not thread-safe: one per interface, driven by one thread at a time.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,6 +39,23 @@ public:
         // the endpoints written as IP literals in the profile are used.
         std::vector<net::IpAddress> endpointAddresses;
     };
+
+    // The peers' endpoint addresses for the automatic MTU: `resolved` (the caller's
+    // Options::endpointAddresses), else the endpoints written as IP literals in the profile;
+    // sorted, each once.
+    [[nodiscard]] static std::vector<net::IpAddress>
+    endpointAddresses(const config::WgQuickConfig& config,
+                      const std::vector<net::IpAddress>& resolved) {
+        std::vector<net::IpAddress> out = resolved;
+        if (out.empty())
+            for (const auto& peer : config.peers)
+                if (peer.endpoint)
+                    if (auto literal = peer.endpoint->literalAddress())
+                        out.push_back(*literal);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
 
     virtual ~NetworkConfigurator() = default;
 

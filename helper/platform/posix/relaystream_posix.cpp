@@ -40,19 +40,6 @@ public:
     PosixRelayStream(const PosixRelayStream&) = delete;
     PosixRelayStream& operator=(const PosixRelayStream&) = delete;
 
-    bool open(const std::string& host, std::uint16_t port, bool tls,
-              const std::atomic<bool>& running, std::string& error) override {
-        close();
-        fd_ = connectTcp(host, port, running, error);
-        if (fd_ < 0)
-            return false;
-        if (tls && !startTls(host, running, error)) {
-            close();
-            return false;
-        }
-        return true;
-    }
-
     void close() override {
         if (tls_) {
             SSL_free(tls_);
@@ -156,8 +143,14 @@ private:
         return false;
     }
 
-    int connectTcp(const std::string& host, std::uint16_t port, const std::atomic<bool>& running,
-                   std::string& error) {
+    bool connectTcp(const std::string& host, std::uint16_t port, const std::atomic<bool>& running,
+                    std::string& error) override {
+        fd_ = connectSocket(host, port, running, error);
+        return fd_ >= 0;
+    }
+
+    int connectSocket(const std::string& host, std::uint16_t port, const std::atomic<bool>& running,
+                      std::string& error) {
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_family = AF_UNSPEC;
@@ -198,7 +191,8 @@ private:
         return fd;
     }
 
-    bool startTls(const std::string& host, const std::atomic<bool>& running, std::string& error) {
+    bool startTls(const std::string& host, const std::atomic<bool>& running,
+                  std::string& error) override {
         if (!tlsContext_) {
             tlsContext_ = SSL_CTX_new(TLS_client_method());
             if (!tlsContext_) {

@@ -230,23 +230,24 @@ public:
     }
 
     WinError addAddress(std::uint64_t luid, const net::IpPrefix& address) override {
-        MIB_UNICASTIPADDRESS_ROW row;
-        ::InitializeUnicastIpAddressEntry(&row);
-        row.InterfaceLuid = toLuid(luid);
-        row.Address = toSockaddr(address.address);
-        row.OnLinkPrefixLength = address.length;
+        MIB_UNICASTIPADDRESS_ROW row = addressRow(luid, address);
         // No duplicate address detection on a point-to-point tunnel: usable at once.
         row.DadState = IpDadStatePreferred;
         return ::CreateUnicastIpAddressEntry(&row);
     }
 
     WinError deleteAddress(std::uint64_t luid, const net::IpPrefix& address) override {
+        MIB_UNICASTIPADDRESS_ROW row = addressRow(luid, address);
+        return ::DeleteUnicastIpAddressEntry(&row);
+    }
+
+    static MIB_UNICASTIPADDRESS_ROW addressRow(std::uint64_t luid, const net::IpPrefix& address) {
         MIB_UNICASTIPADDRESS_ROW row;
         ::InitializeUnicastIpAddressEntry(&row);
         row.InterfaceLuid = toLuid(luid);
         row.Address = toSockaddr(address.address);
         row.OnLinkPrefixLength = address.length;
-        return ::DeleteUnicastIpAddressEntry(&row);
+        return row;
     }
 
     WinError addRoute(const RouteSpec& route) override {

@@ -212,20 +212,6 @@ std::string joinSummary(const std::vector<std::string>& failures,
     return out;
 }
 
-// The addresses the peers' endpoints have: the caller's resolved ones, else the IP literals.
-std::vector<net::IpAddress> endpointsOf(const config::WgQuickConfig& config,
-                                        const NetworkConfigurator::Options& options) {
-    std::vector<net::IpAddress> endpoints = options.endpointAddresses;
-    if (endpoints.empty())
-        for (const auto& peer : config.peers)
-            if (peer.endpoint)
-                if (auto literal = peer.endpoint->literalAddress())
-                    endpoints.push_back(*literal);
-    std::sort(endpoints.begin(), endpoints.end());
-    endpoints.erase(std::unique(endpoints.begin(), endpoints.end()), endpoints.end());
-    return endpoints;
-}
-
 // The two halves that replace a default route: more specific than any default route, so they
 // win without the physical default route being touched (and it comes back by itself).
 std::vector<net::IpPrefix> halves(net::Family family) {
@@ -673,7 +659,8 @@ bool WindowsNetworkConfigurator::applySteps(const config::WgQuickConfig& config,
     const bool dnsFirst = !servers.empty() && !useNrpt;
 
     // 3. MTU and metric.
-    const std::vector<net::IpAddress> endpoints = endpointsOf(config, options);
+    const std::vector<net::IpAddress> endpoints =
+        NetworkConfigurator::endpointAddresses(config, options.endpointAddresses);
     mtu_ = config.interface.mtu ? *config.interface.mtu : automaticMtu(endpoints);
     for (const auto family : {net::Family::V4, net::Family::V6}) {
         if (!kept(family))

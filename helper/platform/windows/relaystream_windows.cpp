@@ -61,20 +61,6 @@ public:
     WindowsRelayStream(const WindowsRelayStream&) = delete;
     WindowsRelayStream& operator=(const WindowsRelayStream&) = delete;
 
-    bool open(const std::string& host, std::uint16_t port, bool tls,
-              const std::atomic<bool>& running, std::string& error) override {
-        close();
-        if (!connectTcp(host, port, running, error)) {
-            close();
-            return false;
-        }
-        if (tls && !startTls(host, running, error)) {
-            close();
-            return false;
-        }
-        return true;
-    }
-
     void close() override {
         if (haveContext_) {
             ::DeleteSecurityContext(&context_);
@@ -281,7 +267,7 @@ private:
     }
 
     bool connectTcp(const std::string& host, std::uint16_t port, const std::atomic<bool>& running,
-                    std::string& error) {
+                    std::string& error) override {
         if (!windows::startWinsock(error))
             return false;
         addrinfo hints{};
@@ -396,7 +382,8 @@ private:
         return cipherOut_.empty();
     }
 
-    bool startTls(const std::string& host, const std::atomic<bool>& running, std::string& error) {
+    bool startTls(const std::string& host, const std::atomic<bool>& running,
+                  std::string& error) override {
         if (!acquireCredentials(error))
             return false;
         const std::wstring target = QString::fromStdString(host).toStdWString();

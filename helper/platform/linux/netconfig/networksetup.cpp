@@ -6,6 +6,7 @@
 #include <set>
 
 #include "helper/platform/linux/netconfig/sysctl.h"
+#include "helper/platform/netconfigurator.h"
 
 namespace calnet::helper::netconfig {
 
@@ -182,12 +183,8 @@ bool NetworkSetup::addAddresses(const config::WgQuickConfig& config, std::string
 
 std::uint32_t NetworkSetup::automaticMtu(const config::WgQuickConfig& config,
                                          const Options& options) {
-    std::vector<net::IpAddress> endpoints = options.endpointAddresses;
-    if (endpoints.empty())
-        for (const auto& peer : config.peers)
-            if (peer.endpoint)
-                if (auto literal = peer.endpoint->literalAddress())
-                    endpoints.push_back(*literal);
+    const std::vector<net::IpAddress> endpoints =
+        NetworkConfigurator::endpointAddresses(config, options.endpointAddresses);
 
     const auto linkMtu = [&](int ifindex) -> std::uint32_t {
         LinkInfo info;

@@ -333,6 +333,8 @@ void ConnectionController::shutdown() {
         return;
     setState(State::Disconnecting);
     const bool ok = connection_->close(&error);
+    if (!ok)
+        qWarning("calnetd: closing at shutdown: %s", qPrintable(error));
     connection_.reset();
     setState(ok ? State::Disconnected : State::Error, ok ? QString() : error);
 }

@@ -475,7 +475,8 @@ unit_ok() {
   for d in "ExecStart=.* --service" "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE$" \
     "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
     "DevicePolicy=closed" "DeviceAllow=/dev/net/tun rw" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" \
-    "SystemCallFilter=@system-service" "MemoryDenyWriteExecute=yes" "StateDirectoryMode=0700"; do
+    "SystemCallFilter=@system-service" "MemoryDenyWriteExecute=yes" "StateDirectoryMode=0700" \
+    "KillMode=mixed"; do
     grep -Eq "^$d" "$unit" || { echo "missing: $d"; return 1; }
   done
 }

@@ -26,10 +26,13 @@ test_packages=(
   nodejs chromium gnome-keyring libsecret-tools
 )
 # scripts/package.sh: dpkg-shlibdeps (dpkg-dev) turns the binaries' libraries into Depends,
-# rpmbuild (rpm) makes the .rpm, lintian and rpmlint check the results; the packaging test
-# (tests/packaging/test_deb_chroot.sh) builds a clean Debian 12 root with debootstrap.
+# rpmbuild (rpm) makes the .rpm, lintian and rpmlint check the results; the packaging tests
+# (tests/packaging) build a clean Debian 12 root with debootstrap, and test_deb_systemd.sh boots
+# it with systemd-nspawn (systemd-container), asks the server with curl and tunnels to a
+# wireguard-go peer.
 package_packages=(
   dpkg-dev fakeroot file rpm lintian rpmlint debootstrap desktop-file-utils appstream
+  systemd-container curl wireguard-go
 )
 # What the Windows SDK's README.md (../shared/sdk, "Using it") asks of the host beyond the build
 # dependencies above (cmake, ninja, pkg-config, the host Qt for moc/rcc); binutils and the

@@ -11,202 +11,16 @@
 #                                        (default /var/cache/calnet-ci)
 # needs: root (chroot, mount), debootstrap, and the Debian mirror (the only traffic).
 #
-# The clean root comes from `debootstrap --variant=minbase bookworm`, cached as a tarball keyed
-# by debootstrap's arguments (a cold cache costs a few minutes, a warm one seconds) and unpacked
-# into a fresh temporary directory each run. /proc and /dev are mounted into it; the EXIT trap
-# kills what still runs inside it (by PID, found through /proc/PID/root), unmounts everything
-# under it and only then deletes it, on success, failure or interrupt.
+# The clean root, its cache and its cleanup: debroot.sh. test_deb_systemd.sh boots such a root
+# and checks the services running.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-skip_code=77 # SKIP_RETURN_CODE in tests/packaging/CMakeLists.txt
-
-# As tests/skip.h: a skip on a developer's machine, a failure where everything must run.
-environment_skip() {
-    if [[ ${CALNET_REQUIRE_PRIVILEGED:-} == 1 ]]; then
-        echo "FAIL: CALNET_REQUIRE_PRIVILEGED=1 but: $*" >&2
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit "$skip_code"
-}
-
-[[ $EUID -eq 0 ]] || environment_skip "needs root (chroot, mount)"
-for tool in debootstrap chroot mount umount flock timeout dpkg-deb; do
-    command -v "$tool" >/dev/null ||
-        environment_skip "$tool is missing (as root: scripts/install-deps.sh --package)"
-done
-
-pick_deb() { # pick_deb GLOB: the single file matching it, or nothing
-    local matches=()
-    mapfile -t matches < <(compgen -G "$1" || true)
-    ((${#matches[@]} == 1)) && echo "${matches[0]}"
-    return 0
-}
-deb=${CALNET_DEB:-$(pick_deb "$repo/build/packages/calnet_*_amd64.deb")}
-server_deb=${CALNET_SERVER_DEB:-$(pick_deb "$repo/build/packages/calnet-server_*_amd64.deb")}
-for f in "$deb" "$server_deb"; do
-    if [[ -z $f ]]; then
-        echo "FAIL: no (single) calnet_*_amd64.deb and calnet-server_*_amd64.deb in" \
-            "$repo/build/packages: run scripts/package.sh first" >&2
-        exit 1
-    elif [[ ! -f $f ]]; then
-        echo "FAIL: $f does not exist" >&2
-        exit 1
-    fi
-done
-version=$(dpkg-deb -f "$deb" Version)
-echo "# packages: $(basename "$deb") $(basename "$server_deb") (version $version)"
-
-# ---------------------------------------------------------------------------------------------
-# The clean root, and its cleanup
-
-suite=bookworm
-mirror=http://deb.debian.org/debian
-arch=$(dpkg --print-architecture)
-bootstrap_args=(--variant=minbase --arch="$arch" "$suite")
-cache_dir=${CALNET_CI_CACHE:-/var/cache/calnet-ci}
-cache_key=$(printf '%s\n' "${bootstrap_args[@]}" "$mirror" | sha256sum | cut -c1-16)
-tarball=$cache_dir/debootstrap-$suite-$arch-$cache_key.tar.gz
-# Downloaded packages (Qt and the rest) are kept too, so a warm run downloads only indexes.
-apt_cache=$cache_dir/apt-archives-$suite-$arch
-cache_max_days=30 # then the root is bootstrapped anew, so its packages stay near the mirror's
-
-mounts_under() { # mount points under $1, deepest first
-    awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-
-pids_in() { # processes whose root directory is $1 (or under it)
-    local p link
-    for p in /proc/[0-9]*; do
-        link=$(readlink "$p/root" 2>/dev/null) || continue
-        [[ $link == "$1" || $link == "$1"/* ]] && echo "${p#/proc/}"
-    done
-    return 0
-}
-
-# teardown WORKDIR: what still runs chrooted under WORKDIR (apt, a maintainer script's child)
-# gets TERM, then KILL, each by PID, within 5 s; everything mounted under it is unmounted; and
-# only then is WORKDIR deleted. Never through a mount: a bind-mounted /dev would lose the
-# host's device nodes. Returns 1 if something stays mounted.
-teardown() {
-    local dir=$1 pids=() i m
-    mapfile -t pids < <(pids_in "$dir")
-    if ((${#pids[@]} > 0)); then
-        echo "# cleanup: stopping ${pids[*]} (still running in a chroot under $dir)" >&2
-        kill -TERM "${pids[@]}" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            mapfile -t pids < <(pids_in "$dir")
-            ((${#pids[@]} == 0)) && break
-            sleep 0.1
-        done
-        ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
-    fi
-    for m in $(mounts_under "$dir"); do
-        umount "$m" 2>/dev/null || umount -l "$m" || true
-    done
-    if [[ -n $(mounts_under "$dir") ]]; then
-        echo "FAIL: still mounted under $dir, left in place:" >&2
-        mounts_under "$dir" >&2
-        return 1
-    fi
-    rm -rf --one-file-system "$dir"
-}
-
-# A run killed outright (SIGKILL, as on a CTest timeout) cannot run its trap: its directory,
-# with the PID of its shell, is cleaned up by the next run once that PID is gone.
-for stale in /tmp/calnet-pkgtest.*; do
-    [[ -f $stale/pid ]] || continue
-    kill -0 "$(cat "$stale/pid")" 2>/dev/null && continue
-    echo "# cleanup: $stale, left by a run that was killed" >&2
-    teardown "$stale" || exit 1
-done
-
-# Canonical, so the mount table (which holds real paths) matches it in cleanup.
-work=$(realpath "$(mktemp -d /tmp/calnet-pkgtest.XXXXXX)")
-echo $$ >"$work/pid"
-root=$work/root
-mkdir -p "$root"
-
-cleanup() {
-    local rc=$? job
-    trap - EXIT INT TERM
-    # Our own background command (timeout, debootstrap), by PID; timeout passes TERM on.
-    for job in $(jobs -p); do kill -TERM "$job" 2>/dev/null || true; done
-    teardown "$work" || rc=1
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The tarball: made under a lock (parallel runs wait for one debootstrap, at most 30 min),
-# written to a temporary name and renamed, so a broken run never leaves half a cache.
-mkdir -p "$cache_dir" "$apt_cache"
-exec 9>"$cache_dir/lock"
-flock -w 1800 9 || {
-    echo "FAIL: $cache_dir/lock held for 30 minutes" >&2
-    exit 1
-}
-find "$cache_dir" -maxdepth 1 -name "debootstrap-$suite-$arch-$cache_key.tar.gz" \
-    -mtime +"$cache_max_days" -delete
-if [[ ! -f $tarball ]]; then
-    echo "# cache: bootstrapping $suite ($(date -u +%T), a few minutes)"
-    start=$SECONDS
-    bootstrap=$work/bootstrap
-    timeout 1500 debootstrap "${bootstrap_args[@]}" "$bootstrap" "$mirror" \
-        >"$work/debootstrap.log" 2>&1 &
-    if ! wait $!; then
-        tail -30 "$work/debootstrap.log" >&2
-        echo "FAIL: debootstrap ${bootstrap_args[*]} $mirror" >&2
-        exit 1
-    fi
-    # Without debootstrap's downloaded .debs: the apt cache below keeps packages instead.
-    tar --numeric-owner -C "$bootstrap" --exclude='./var/cache/apt/archives/*.deb' \
-        -czf "$tarball.tmp" .
-    mv "$tarball.tmp" "$tarball"
-    rm -rf "$bootstrap"
-    echo "# cache: $tarball made in $((SECONDS - start)) s"
-else
-    echo "# cache: $tarball"
-fi
-flock -u 9
-
-tar --numeric-owner -C "$root" -xzf "$tarball"
-mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
-mount --bind "$apt_cache" "$root/var/cache/apt/archives"
-# Name resolution for the mirror.
-cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-cp "$deb" "$server_deb" "$root/tmp/"
-chmod 0644 "$root/tmp/"*.deb
-
-# Commands inside, each bounded; a clean environment so the host's leaks nothing in. Run in
-# the background and waited for: bash runs a trap (INT, TERM) only after a foreground command
-# ends, but interrupts `wait` at once, so an interrupted run cleans up now, not after apt.
-in_root() {
-    timeout "${T:-120}" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" &
-    wait $!
-}
+# shellcheck source=debroot.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debroot.sh"
+debroot_begin pkgtest
 
 # ---------------------------------------------------------------------------------------------
 # Checks
-
-# shellcheck source=../checks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
-# quiet COMMAND...: its output only when it fails.
-quiet() {
-    local out
-    out=$("$@" 2>&1) || {
-        echo "$out" >&2
-        return 1
-    }
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # prints VERSION-CMD...: the command exits 0 and prints the package's version.
 prints_version() {
@@ -252,15 +66,6 @@ left_behind() {
     done <"$list"
 }
 
-installed() { # installed PACKAGE: dpkg's status is "install ok installed"
-    [[ $(in_root dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
-}
-not_known() { # not_known PACKAGE: purged (dpkg knows nothing of it, or "not-installed")
-    local s
-    s=$(in_root dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 0
-    [[ $s == *not-installed ]]
-}
-
 echo "# apt-get update in the chroot"
 T=600 in_root apt-get update -qq >"$work/apt-update.log" 2>&1 || {
     cat "$work/apt-update.log" >&2
@@ -270,7 +75,7 @@ T=600 in_root apt-get update -qq >"$work/apt-update.log" 2>&1 || {
 # --- calnet -------------------------------------------------------------------------------------
 echo "# apt-get install ./$(basename "$deb")"
 start=$SECONDS
-if ! T=1200 in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" \
+if ! T=1200 in_root apt-get install -y -q --no-install-recommends "/var/tmp/$(basename "$deb")" \
     >"$work/apt-calnet.log" 2>&1; then
     tail -40 "$work/apt-calnet.log" >&2
     die "apt-get install ./$(basename "$deb") in a clean $suite root"
@@ -322,7 +127,7 @@ fi
 
 # An upgrade runs postinst with the old version ($2 set): the unit stays enabled, and without a
 # running systemd nothing tries to restart it.
-T=300 in_root dpkg -i "/tmp/$(basename "$deb")" >"$work/dpkg-reinstall.log" 2>&1 || {
+T=300 in_root dpkg -i "/var/tmp/$(basename "$deb")" >"$work/dpkg-reinstall.log" 2>&1 || {
     cat "$work/dpkg-reinstall.log" >&2
     die "dpkg -i over the installed calnet (the upgrade path)"
 }
@@ -358,7 +163,7 @@ in_root getent group calnet >/dev/null && echo "# group calnet kept after purge,
 echo "# apt-get install ./$(basename "$server_deb")"
 start=$SECONDS
 if ! T=1200 in_root apt-get install -y -q --no-install-recommends \
-    "/tmp/$(basename "$server_deb")" >"$work/apt-server.log" 2>&1; then
+    "/var/tmp/$(basename "$server_deb")" >"$work/apt-server.log" 2>&1; then
     tail -40 "$work/apt-server.log" >&2
     die "apt-get install ./$(basename "$server_deb") in the $suite root"
 fi

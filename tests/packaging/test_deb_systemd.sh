@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# The .deb packages on a running Debian 12 system: a clean root booted with systemd as PID 1
+# (systemd-nspawn --boot), in a network namespace of the test's own, where `dpkg -i` must start
+# the hardened units and they must do their work under their sandboxing:
+#   - calnet-server.service answers, and with the admin token the options file describes, it
+#     issues an auth key;
+#   - calnetd.service is enabled and running after the install; a member of the calnet group may
+#     import and connect, any other user only reads;
+#   - as a member: a mesh node registered through the packaged server, then a full tunnel to a
+#     wireguard-go peer, with traffic, a handshake and DNS through systemd-resolved;
+#   - `dpkg -r calnet` with the full tunnel up stops the unit, and the routes, rules, nftables
+#     ruleset, links and src_valid_mark are exactly as before the install;
+#   - `dpkg -r calnet-server` stops the server.
+# test_deb_chroot.sh checks the files (and their removal) the same packages leave.
+#
+# usage: test_deb_systemd.sh            (ctest -L packaging; scripts/package.sh first)
+# env:   as debroot.sh
+# needs: root, debootstrap, systemd-nspawn (systemd-container), wireguard-go, wg, nft, curl, and
+#        the Debian mirror for the root's packages (the only traffic; the booted system has no
+#        network but the test's namespaces).
+#
+# Everything is removed on exit, also on failure: the container by its nspawn PID (TERM, which
+# shuts it down, then KILL), wireguard-go by PID, the two namespaces by name, then the root.
+set -euo pipefail
+
+# shellcheck source=debroot.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debroot.sh"
+debroot_begin pkgboot systemd-nspawn nsenter ip wireguard-go wg nft curl
+
+tag=$$
+ns_c="cn-pkg-c-$tag" # the booted system's network
+ns_p="cn-pkg-p-$tag" # the wireguard-go peer
+if_p="cpp$tag"
+if_p=${if_p:0:15}
+machine="calnet-pkg-$tag"
+nspawn_pid=""
+wg_pid=""
+leader=""
+
+# ---------------------------------------------------------------------------------------------
+# The root: systemd, resolved and what the packages need, from the mirror, before the boot.
+
+echo "# apt-get install systemd, systemd-resolved, nftables and the packages' dependencies"
+T=600 in_root apt-get update -qq >"$work/apt-update.log" 2>&1 || {
+    cat "$work/apt-update.log" >&2
+    die "apt-get update in the root"
+}
+# The packages' own Depends (and calnet's Recommends nftables, which a full tunnel uses), not
+# the packages: dpkg -i inside the booted system is what must start the units.
+deps="$(dpkg-deb -f "$deb" Depends), $(dpkg-deb -f "$server_deb" Depends)"
+apt_in_root "$work/apt-satisfy.log" satisfy -y -q --no-install-recommends \
+    "$deps, systemd, systemd-sysv, systemd-resolved, dbus, iproute2, nftables" ||
+    die "apt-get satisfy the packages' dependencies"
+# The boot mounts its own /proc and /dev.
+for m in $(mounts_under "$root"); do umount "$m"; done
+# The test's files, where the boot's /tmp (a tmpfs) does not hide them.
+mkdir -p "$root/var/tmp/calnet-test"
+
+# ---------------------------------------------------------------------------------------------
+# The network: the booted system (ns_c) <-> the peer (ns_p), as tests/integration/test_service.sh.
+
+debroot_on_exit 'ip netns del "$ns_c" 2>/dev/null; ip netns del "$ns_p" 2>/dev/null'
+ip netns add "$ns_c"
+ip netns add "$ns_p"
+ip link add "vpc$tag" netns "$ns_c" type veth peer name "vpp$tag" netns "$ns_p"
+ip -n "$ns_c" link set "vpc$tag" addrgenmode none
+ip -n "$ns_p" link set "vpp$tag" addrgenmode none
+ip -n "$ns_c" addr add 192.168.244.1/24 dev "vpc$tag"
+ip -n "$ns_p" addr add 192.168.244.2/24 dev "vpp$tag"
+for ns in "$ns_c" "$ns_p"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_c" link set "vpc$tag" up
+ip -n "$ns_p" link set "vpp$tag" up
+ip -n "$ns_p" addr add 203.0.113.80/32 dev lo
+# The full tunnel's endpoint, reached through the default route as a VPS would be.
+ip -n "$ns_p" addr add 198.51.100.2/32 dev lo
+ip -n "$ns_c" route add default via 192.168.244.2 dev "vpc$tag"
+
+key_c=$(wg genkey)
+key_p=$(wg genkey)
+pub_c=$(wg pubkey <<<"$key_c")
+pub_p=$(wg pubkey <<<"$key_p")
+debroot_on_exit 'stop_pid "$wg_pid"; rm -f "/var/run/wireguard/$if_p.sock"'
+ip netns exec "$ns_p" env WG_PROCESS_FOREGROUND=1 wireguard-go "$if_p" 2>/dev/null &
+# shellcheck disable=SC2034 # read by the exit step above
+wg_pid=$!
+for _ in $(seq 100); do [[ -S /var/run/wireguard/$if_p.sock ]] && break; sleep 0.1; done
+ip netns exec "$ns_p" wg set "$if_p" private-key <(echo "$key_p") listen-port 51820 \
+    peer "$pub_c" allowed-ips 10.244.0.1/32
+ip -n "$ns_p" addr add 10.244.0.2/24 dev "$if_p"
+ip -n "$ns_p" link set "$if_p" up
+# The peer's addresses answer only through the tunnel: straight over the veth they are dropped,
+# so traffic to them proves the tunnel (the booted system's default route leads here too).
+ip netns exec "$ns_p" nft -f - <<EOF
+table inet calnet_test {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        iifname "vpp$tag" ip daddr { 203.0.113.80, 10.244.0.2 } drop
+    }
+}
+EOF
+
+cat >"$root/var/tmp/calnet-test/full.conf" <<EOF
+[Interface]
+PrivateKey = $key_c
+Address = 10.244.0.1/24
+DNS = 10.244.0.53, corp.example
+
+[Peer]
+PublicKey = $pub_p
+Endpoint = 198.51.100.2:51820
+AllowedIPs = 0.0.0.0/0
+PersistentKeepalive = 25
+EOF
+chmod 0644 "$root/var/tmp/calnet-test/full.conf"
+
+# ---------------------------------------------------------------------------------------------
+# The boot
+
+# stop_container: TERM makes nspawn shut the system down; KILL (nspawn and every process it
+# started, by PID, collected first) after 20 s.
+descendants() {
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+stop_container() {
+    [[ -n $nspawn_pid ]] || return 0
+    local pids i
+    pids=$(descendants "$nspawn_pid")
+    kill -TERM "$nspawn_pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$nspawn_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL "$nspawn_pid" $pids 2>/dev/null || true
+    wait "$nspawn_pid" 2>/dev/null || true
+    nspawn_pid=""
+}
+debroot_on_exit stop_container
+
+echo "# booting the root (systemd-nspawn --boot)"
+# Not registered with machined (the host need not run systemd); the host's resolv.conf and
+# time zone stay out; /dev/net/tun is the one device calnetd needs beyond nspawn's own, and
+# CAP_NET_ADMIN, which nspawn leaves out of the system's bounding set when it is handed a
+# namespace, is what any host's services may have.
+systemd-nspawn --quiet --directory="$root" --machine="$machine" --boot \
+    --register=no --keep-unit --network-namespace-path="/var/run/netns/$ns_c" \
+    --capability=CAP_NET_ADMIN \
+    --resolv-conf=off --timezone=off --link-journal=no --console=read-only \
+    --bind=/dev/net/tun >"$work/boot.log" 2>&1 &
+nspawn_pid=$!
+
+# The system's PID 1: nspawn's descendant that is PID 1 in its own PID namespace.
+find_leader() {
+    local p
+    for p in $(descendants "$nspawn_pid"); do
+        [[ $(awk '/^NSpid:/ { print $3 }' "/proc/$p/status" 2>/dev/null) == 1 ]] && {
+            leader=$p
+            return 0
+        }
+    done
+    return 1
+}
+for _ in $(seq 200); do find_leader && break; sleep 0.1; done
+[[ -n $leader ]] || {
+    cat "$work/boot.log" >&2
+    die "no PID 1 under systemd-nspawn ($nspawn_pid) within 20 s"
+}
+
+# in_box COMMAND...: inside the booted system (all of PID 1's namespaces), bounded by $T seconds.
+in_box() {
+    timeout "${T:-60}" nsenter --target "$leader" --all /usr/bin/env -i \
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@" &
+    wait $!
+}
+# as USER COMMAND...: the same, as USER with USER's groups.
+as() {
+    local user=$1
+    shift
+    in_box setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+}
+
+# Until PID 1 answers on its bus, then until the boot has finished.
+state=""
+for _ in $(seq 100); do
+    state=$(T=90 in_box systemctl is-system-running --wait 2>&1) || true
+    [[ $state == *"connect to bus"* ]] || break
+    sleep 0.2
+done
+expect "the root boots with systemd ($state)" [ "$state" = running -o "$state" = degraded ]
+[[ $state == running ]] || in_box systemctl --failed --no-pager >&2 || true
+
+# What the tunnels must leave as they found it; taken from the host, in the system's namespace.
+snapshot() {
+    ip -n "$ns_c" -o link show | sed 's/^[0-9]*: //; s/ link\/.*//'
+    ip -n "$ns_c" rule show
+    ip -n "$ns_c" -6 rule show
+    ip -n "$ns_c" route show table all | grep -v "^local fe80::\|^fe80::\|^multicast"
+    ip netns exec "$ns_c" cat /proc/sys/net/ipv4/conf/all/src_valid_mark
+    ip netns exec "$ns_c" nft list ruleset
+}
+before=$(snapshot)
+
+unit_active() { [[ $(in_box systemctl is-active "$1" 2>/dev/null) == active ]]; }
+wait_until() { # wait_until SECONDS COMMAND...: polled every 0.2 s
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+# output_has PATTERN COMMAND...: the command succeeds and a line of its output matches.
+output_has() {
+    local pattern=$1 out
+    shift
+    out=$("$@" 2>&1) || {
+        echo "$out" >&2
+        return 1
+    }
+    grep -q -- "$pattern" <<<"$out" || {
+        echo "$out" >&2
+        return 1
+    }
+}
+# expect_unit UNIT DESCRIPTION COMMAND...: as expect, with the unit's journal when it fails.
+expect_unit() {
+    local unit=$1 what=$2
+    shift 2
+    if "$@"; then
+        ok "$what"
+    else
+        fail "$what"
+        in_box journalctl --no-pager -q -u "$unit" | tail -20 >&2 || true
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# calnet-server
+
+T=300 in_box dpkg -i "/var/tmp/$(basename "$server_deb")" >"$work/dpkg-server.log" 2>&1 || {
+    cat "$work/dpkg-server.log" >&2
+    die "dpkg -i $(basename "$server_deb") in the booted system"
+}
+expect_unit calnet-server "dpkg -i calnet-server starts calnet-server.service" \
+    wait_until 15 unit_active calnet-server
+info_answers() {
+    ip netns exec "$ns_c" curl -fsS --max-time 5 http://127.0.0.1:8080/api/v1/info | grep -q '"auth"'
+}
+expect_unit calnet-server "calnet-server answers GET /api/v1/info on 127.0.0.1:8080 (the packaged options)" \
+    wait_until 15 info_answers
+
+# The admin API, turned on as /etc/default/calnet-server's comments say.
+enable_admin() {
+    in_box sh -ec '
+        head -c 32 /dev/urandom | base64 >/var/lib/calnet-server/admin-token
+        chown calnet-server: /var/lib/calnet-server/admin-token
+        chmod 0600 /var/lib/calnet-server/admin-token
+        sed -i "s#^CALNET_SERVER_OPTS=\"\(.*\)\"#CALNET_SERVER_OPTS=\"\1 --admin-token-file /var/lib/calnet-server/admin-token\"#" /etc/default/calnet-server
+        grep -q -- "--admin-token-file" /etc/default/calnet-server
+        systemctl restart calnet-server'
+}
+expect "the admin token added to /etc/default/calnet-server, the server restarted" enable_admin
+authkey=""
+make_key() {
+    wait_until 15 info_answers || return 1
+    authkey=$(in_box calnet-server authkey create --admin-token-file \
+        /var/lib/calnet-server/admin-token 2>&1 | grep -o 'calnet-auth-[A-Za-z0-9_-]*' | head -1)
+    [[ -n $authkey ]]
+}
+expect_unit calnet-server "calnet-server authkey create issues a key through the admin API" make_key
+
+# ---------------------------------------------------------------------------------------------
+# calnet: started by its install, used by a member of the group and by another user
+
+T=300 in_box dpkg -i "/var/tmp/$(basename "$deb")" >"$work/dpkg-calnet.log" 2>&1 || {
+    cat "$work/dpkg-calnet.log" >&2
+    die "dpkg -i $(basename "$deb") in the booted system"
+}
+expect_unit calnetd "dpkg -i calnet starts calnetd.service" wait_until 15 unit_active calnetd
+expect "calnetd.service is enabled" quiet in_box systemctl is-enabled calnetd
+expect "the control socket /run/calnet/calnetd.sock exists" \
+    wait_until 10 in_box test -S /run/calnet/calnetd.sock
+
+in_box useradd --create-home --groups calnet alice
+in_box useradd --create-home mallory
+expect "alice (group calnet) reaches calnetd: calnetctl version names $version" \
+    output_has "$version" as alice calnetctl version
+expect "mallory (no group) reads the status" quiet as mallory calnetctl status
+denied_import() {
+    local rc=0
+    as mallory calnetctl import /var/tmp/calnet-test/full.conf >/dev/null 2>&1 || rc=$?
+    [[ $rc == 4 ]] || {
+        echo "mallory's import exited $rc, want 4" >&2
+        return 1
+    }
+}
+expect "mallory may not import (exit 4)" denied_import
+
+# A mesh node, registered through the packaged server by a member of the group.
+mesh_up() {
+    local out
+    out=$(T=60 as alice calnetctl up --server http://127.0.0.1:8080 --auth-key "$authkey" \
+        --hostname packaged 2>&1) || {
+        echo "$out" >&2
+        return 1
+    }
+    out=$(as alice calnetctl status 2>&1)
+    grep -q "^state: connected" <<<"$out" && grep -q "100\.\|fd7a:" <<<"$out" || {
+        echo "$out" >&2
+        return 1
+    }
+}
+expect_unit calnetd "alice joins the mesh through calnet-server (calnetctl up --server --auth-key)" \
+    mesh_up
+node_listed() {
+    in_box calnet-server nodes list --admin-token-file /var/lib/calnet-server/admin-token |
+        grep -q packaged
+}
+expect "the server lists the node" node_listed
+expect "alice: calnetctl down" quiet as alice calnetctl down
+
+# A full tunnel to the wireguard-go peer: the hardened unit's TUN, routes, rules, nftables,
+# src_valid_mark and DNS (systemd-resolved, over D-Bus).
+expect "alice imports the full tunnel" quiet as alice calnetctl import /var/tmp/calnet-test/full.conf
+expect_unit calnetd "alice: calnetctl up full" quiet as alice calnetctl up full
+ip netns exec "$ns_c" ping -c 1 -W 3 10.244.0.2 >/dev/null 2>&1 || true
+expect "traffic through the full tunnel (ping 203.0.113.80)" \
+    quiet ip netns exec "$ns_c" ping -c 3 -i 0.2 -W 2 203.0.113.80
+expect "calnetctl peers shows a healthy handshake" \
+    output_has "latest handshake: .* ago (healthy)" as alice calnetctl peers
+dns_set() {
+    local out
+    out=$(in_box resolvectl status calnet0 2>&1) || return
+    grep -q "10.244.0.53" <<<"$out" && grep -q "corp.example" <<<"$out" || {
+        echo "$out" >&2
+        return 1
+    }
+}
+expect "systemd-resolved has the profile's DNS server and domain on calnet0" dns_set
+changed() { [[ $(snapshot) != "$before" ]]; }
+expect "the full tunnel changed routes and rules (the snapshot sees it)" changed
+
+# ---------------------------------------------------------------------------------------------
+# Removal with the tunnel up
+
+T=300 in_box dpkg -r calnet >"$work/dpkg-r.log" 2>&1 || {
+    cat "$work/dpkg-r.log" >&2
+    die "dpkg -r calnet in the booted system"
+}
+inactive() { ! unit_active "$1"; }
+expect "dpkg -r calnet stops calnetd.service" inactive calnetd
+settled() { [[ $(snapshot) == "$before" ]]; }
+if wait_until 10 settled; then
+    ok "after dpkg -r: links, routes, rules, nftables and src_valid_mark as before"
+else
+    fail "after dpkg -r: links, routes, rules, nftables and src_valid_mark as before"
+    diff <(echo "$before") <(snapshot) >&2 || true
+    in_box journalctl --no-pager -q -u calnetd | tail -30 >&2 || true
+fi
+no_dns() { ! in_box resolvectl status 2>/dev/null | grep -q "10.244.0.53"; }
+expect "after dpkg -r: the tunnel's DNS server is gone from systemd-resolved" no_dns
+T=300 in_box dpkg -P calnet >"$work/dpkg-p.log" 2>&1 || {
+    cat "$work/dpkg-p.log" >&2
+    die "dpkg -P calnet"
+}
+expect "dpkg -P calnet removes /var/lib/calnet" quiet in_box test ! -e /var/lib/calnet
+
+T=300 in_box dpkg -r calnet-server >"$work/dpkg-r-server.log" 2>&1 || {
+    cat "$work/dpkg-r-server.log" >&2
+    die "dpkg -r calnet-server in the booted system"
+}
+expect "dpkg -r calnet-server stops calnet-server.service" inactive calnet-server
+nothing_answers() { ! info_answers 2>/dev/null; }
+expect "dpkg -r calnet-server: nothing answers on 127.0.0.1:8080" nothing_answers
+no_failed_units() {
+    local out
+    out=$(in_box systemctl --failed --plain --no-legend) && [[ -z $out ]] || {
+        echo "$out" >&2
+        return 1
+    }
+}
+expect "no failed units at the end" no_failed_units
+
+if ((failures > 0)); then
+    tail -40 "$work/boot.log" >&2
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+echo "all checks on the booted system passed"

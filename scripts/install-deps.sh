@@ -27,7 +27,7 @@ test_packages=(
 )
 # scripts/package.sh: dpkg-shlibdeps (dpkg-dev) turns the binaries' libraries into Depends,
 # rpmbuild (rpm) makes the .rpm, lintian and rpmlint check the results; the packaging tests
-# (tests/packaging) build a clean Debian 12 root with debootstrap, and test_deb_systemd.sh boots
+# (tests/packaging) build a clean Debian 12 root with debootstrap, and test_booted.sh boots
 # it with systemd-nspawn (systemd-container), asks the server with curl and tunnels to a
 # wireguard-go peer.
 package_packages=(

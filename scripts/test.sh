@@ -67,7 +67,7 @@ stage "packages (.deb, .rpm from the release tree; lintian and rpmlint) and the 
 scripts/package.sh --preset release --windows
 stage "the Windows installers under Wine"
 ctest --preset windows -L installer
-stage "all tests (release; packaging.deb_chroot and deb_systemd install build/packages/*.deb in a clean root, the second booted)"
+stage "all tests (release; packaging.deb_chroot installs build/packages/*.deb in a clean root, packaging.booted the .debs and .rpms in a booted one)"
 # The NAT lab and the relay regions ran above against the ASan/UBSan binaries, the stricter
 # build, in the same form; they are not repeated here, which keeps CI inside its time budget.
 ctest --preset release -j "$jobs" -LE nat

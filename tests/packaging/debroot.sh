@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the package tests (test_deb_chroot.sh, test_deb_systemd.sh): a clean Debian 12 root
+# Sourced by the package tests (test_deb_chroot.sh, test_booted.sh): a clean Debian 12 root
 # made from a cached debootstrap tarball in a fresh temporary directory, commands run inside it,
 # and its cleanup on success, failure or interrupt.
 #
@@ -46,7 +46,7 @@ quiet() {
     }
 }
 
-pick_deb() { # pick_deb GLOB: the single file matching it, or nothing
+pick_one() { # pick_one GLOB: the single file matching it, or nothing
     local matches=()
     mapfile -t matches < <(compgen -G "$1" || true)
     ((${#matches[@]} == 1)) && echo "${matches[0]}"
@@ -140,8 +140,8 @@ debroot_begin() {
             environment_skip "$tool is missing (as root: scripts/install-deps.sh --package)"
     done
 
-    deb=${CALNET_DEB:-$(pick_deb "$repo/build/packages/calnet_*_amd64.deb")}
-    server_deb=${CALNET_SERVER_DEB:-$(pick_deb "$repo/build/packages/calnet-server_*_amd64.deb")}
+    deb=${CALNET_DEB:-$(pick_one "$repo/build/packages/calnet_*_amd64.deb")}
+    server_deb=${CALNET_SERVER_DEB:-$(pick_one "$repo/build/packages/calnet-server_*_amd64.deb")}
     for f in "$deb" "$server_deb"; do
         if [[ -z $f ]]; then
             die "no (single) calnet_*_amd64.deb and calnet-server_*_amd64.deb in" \

@@ -11,7 +11,7 @@
 #                                        (default /var/cache/calnet-ci)
 # needs: root (chroot, mount), debootstrap, and the Debian mirror (the only traffic).
 #
-# The clean root, its cache and its cleanup: debroot.sh. test_deb_systemd.sh boots such a root
+# The clean root, its cache and its cleanup: debroot.sh. test_booted.sh boots such a root
 # and checks the services running.
 set -euo pipefail
 

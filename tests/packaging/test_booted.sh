@@ -10,11 +10,15 @@
 #     wireguard-go peer, with traffic, a handshake and DNS through systemd-resolved;
 #   - `dpkg -r calnet` with the full tunnel up stops the unit, and the routes, rules, nftables
 #     ruleset, links and src_valid_mark are exactly as before the install;
-#   - `dpkg -r calnet-server` stops the server.
-# test_deb_chroot.sh checks the files (and their removal) the same packages leave.
+#   - `dpkg -r calnet-server` stops the server;
+#   - then the .rpm packages' scriptlets on the same system (Debian's rpm, --nodeps: the
+#     libraries are Debian's): `rpm -i` creates the group and the account and starts both units,
+#     a full tunnel works, and `rpm -e` stops calnetd and leaves the network as before. This
+#     checks the scriptlets under a real systemd; it is not an install on an rpm distribution.
+# test_deb_chroot.sh checks the files (and their removal) the .debs leave.
 #
-# usage: test_deb_systemd.sh            (ctest -L packaging; scripts/package.sh first)
-# env:   as debroot.sh
+# usage: test_booted.sh                 (ctest -L packaging; scripts/package.sh first)
+# env:   as debroot.sh; CALNET_RPM, CALNET_SERVER_RPM  other packages than build/packages/*.rpm
 # needs: root, debootstrap, systemd-nspawn (systemd-container), wireguard-go, wg, nft, curl, and
 #        the Debian mirror for the root's packages (the only traffic; the booted system has no
 #        network but the test's namespaces).
@@ -26,6 +30,12 @@ set -euo pipefail
 # shellcheck source=debroot.sh
 source "$(dirname "${BASH_SOURCE[0]}")/debroot.sh"
 debroot_begin pkgboot systemd-nspawn nsenter ip wireguard-go wg nft curl
+rpm=${CALNET_RPM:-$(pick_one "$repo/build/packages/calnet-[0-9]*.x86_64.rpm")}
+server_rpm=${CALNET_SERVER_RPM:-$(pick_one "$repo/build/packages/calnet-server-[0-9]*.x86_64.rpm")}
+[[ -f $rpm && -f $server_rpm ]] ||
+    die "no (single) calnet-*.x86_64.rpm and calnet-server-*.x86_64.rpm in $repo/build/packages"
+cp "$rpm" "$server_rpm" "$root/var/tmp/"
+chmod 0644 "$root/var/tmp/"*.rpm
 
 tag=$$
 ns_c="cn-pkg-c-$tag" # the booted system's network
@@ -49,7 +59,7 @@ T=600 in_root apt-get update -qq >"$work/apt-update.log" 2>&1 || {
 # the packages: dpkg -i inside the booted system is what must start the units.
 deps="$(dpkg-deb -f "$deb" Depends), $(dpkg-deb -f "$server_deb" Depends)"
 apt_in_root "$work/apt-satisfy.log" satisfy -y -q --no-install-recommends \
-    "$deps, systemd, systemd-sysv, systemd-resolved, dbus, iproute2, nftables" ||
+    "$deps, systemd, systemd-sysv, systemd-resolved, dbus, iproute2, nftables, rpm" ||
     die "apt-get satisfy the packages' dependencies"
 # The boot mounts its own /proc and /dev.
 for m in $(mounts_under "$root"); do umount "$m"; done
@@ -324,14 +334,20 @@ expect "the server lists the node" node_listed
 expect "alice: calnetctl down" quiet as alice calnetctl down
 
 # A full tunnel to the wireguard-go peer: the hardened unit's TUN, routes, rules, nftables,
-# src_valid_mark and DNS (systemd-resolved, over D-Bus).
-expect "alice imports the full tunnel" quiet as alice calnetctl import /var/tmp/calnet-test/full.conf
-expect_unit calnetd "alice: calnetctl up full" quiet as alice calnetctl up full
-ip netns exec "$ns_c" ping -c 1 -W 3 10.244.0.2 >/dev/null 2>&1 || true
-expect "traffic through the full tunnel (ping 203.0.113.80)" \
-    quiet ip netns exec "$ns_c" ping -c 3 -i 0.2 -W 2 203.0.113.80
-expect "calnetctl peers shows a healthy handshake" \
-    output_has "latest handshake: .* ago (healthy)" as alice calnetctl peers
+# src_valid_mark and DNS (systemd-resolved, over D-Bus). WHAT names the installation.
+full_tunnel() {
+    local what=$1
+    expect "$what: alice imports the full tunnel" \
+        quiet as alice calnetctl import /var/tmp/calnet-test/full.conf
+    expect_unit calnetd "$what: alice: calnetctl up full" quiet as alice calnetctl up full
+    ip netns exec "$ns_c" ping -c 1 -W 3 10.244.0.2 >/dev/null 2>&1 || true
+    expect "$what: traffic through the full tunnel (ping 203.0.113.80)" \
+        quiet ip netns exec "$ns_c" ping -c 3 -i 0.2 -W 2 203.0.113.80
+    expect "$what: calnetctl peers shows a healthy handshake" \
+        output_has "latest handshake: .* ago (healthy)" as alice calnetctl peers
+    expect "$what: systemd-resolved has the profile's DNS server and domain on calnet0" dns_set
+    expect "$what: the full tunnel changed routes and rules (the snapshot sees it)" changed
+}
 dns_set() {
     local out
     out=$(in_box resolvectl status calnet0 2>&1) || return
@@ -340,9 +356,8 @@ dns_set() {
         return 1
     }
 }
-expect "systemd-resolved has the profile's DNS server and domain on calnet0" dns_set
 changed() { [[ $(snapshot) != "$before" ]]; }
-expect "the full tunnel changed routes and rules (the snapshot sees it)" changed
+full_tunnel deb
 
 # ---------------------------------------------------------------------------------------------
 # Removal with the tunnel up
@@ -352,17 +367,22 @@ T=300 in_box dpkg -r calnet >"$work/dpkg-r.log" 2>&1 || {
     die "dpkg -r calnet in the booted system"
 }
 inactive() { ! unit_active "$1"; }
-expect "dpkg -r calnet stops calnetd.service" inactive calnetd
 settled() { [[ $(snapshot) == "$before" ]]; }
-if wait_until 10 settled; then
-    ok "after dpkg -r: links, routes, rules, nftables and src_valid_mark as before"
-else
-    fail "after dpkg -r: links, routes, rules, nftables and src_valid_mark as before"
-    diff <(echo "$before") <(snapshot) >&2 || true
-    in_box journalctl --no-pager -q -u calnetd | tail -30 >&2 || true
-fi
 no_dns() { ! in_box resolvectl status 2>/dev/null | grep -q "10.244.0.53"; }
-expect "after dpkg -r: the tunnel's DNS server is gone from systemd-resolved" no_dns
+# removed HOW: calnetd stopped, and the network as it was before the install.
+removed() {
+    local how=$1
+    expect "$how stops calnetd.service" inactive calnetd
+    if wait_until 10 settled; then
+        ok "after $how: links, routes, rules, nftables and src_valid_mark as before"
+    else
+        fail "after $how: links, routes, rules, nftables and src_valid_mark as before"
+        diff <(echo "$before") <(snapshot) >&2 || true
+        in_box journalctl --no-pager -q -u calnetd | tail -30 >&2 || true
+    fi
+    expect "after $how: the tunnel's DNS server is gone from systemd-resolved" no_dns
+}
+removed "dpkg -r calnet"
 T=300 in_box dpkg -P calnet >"$work/dpkg-p.log" 2>&1 || {
     cat "$work/dpkg-p.log" >&2
     die "dpkg -P calnet"
@@ -376,6 +396,46 @@ T=300 in_box dpkg -r calnet-server >"$work/dpkg-r-server.log" 2>&1 || {
 expect "dpkg -r calnet-server stops calnet-server.service" inactive calnet-server
 nothing_answers() { ! info_answers 2>/dev/null; }
 expect "dpkg -r calnet-server: nothing answers on 127.0.0.1:8080" nothing_answers
+T=300 in_box dpkg -P calnet-server >"$work/dpkg-p-server.log" 2>&1 || {
+    cat "$work/dpkg-p-server.log" >&2
+    die "dpkg -P calnet-server"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The .rpm scriptlets on the same system. Debian keeps the accounts the .debs made: they go
+# first, so %post must make them again. Debian's rpm wants --force-debian.
+
+in_box userdel calnet-server
+in_box groupdel calnet
+rpm_i() {
+    T=300 in_box rpm -i --nodeps --force-debian "/var/tmp/$(basename "$1")" \
+        >"$work/rpm-i.log" 2>&1 || {
+        cat "$work/rpm-i.log" >&2
+        die "rpm -i $(basename "$1") in the booted system"
+    }
+}
+rpm_i "$server_rpm"
+server_up() { quiet in_box getent passwd calnet-server && wait_until 15 info_answers; }
+expect_unit calnet-server "rpm -i calnet-server: the account exists and the unit runs and answers" \
+    server_up
+rpm_i "$rpm"
+expect_unit calnetd "rpm -i calnet starts calnetd.service" wait_until 15 unit_active calnetd
+expect "rpm -i calnet enables calnetd.service" quiet in_box systemctl is-enabled calnetd
+expect "rpm -i calnet creates the calnet group" quiet in_box getent group calnet
+in_box usermod --append --groups calnet alice
+full_tunnel rpm
+T=300 in_box rpm -e --nodeps calnet >"$work/rpm-e.log" 2>&1 || {
+    cat "$work/rpm-e.log" >&2
+    die "rpm -e calnet"
+}
+removed "rpm -e calnet"
+expect "rpm -e calnet disables calnetd.service" \
+    quiet in_box test ! -e /etc/systemd/system/multi-user.target.wants/calnetd.service
+T=300 in_box rpm -e --nodeps calnet-server >"$work/rpm-e-server.log" 2>&1 || {
+    cat "$work/rpm-e-server.log" >&2
+    die "rpm -e calnet-server"
+}
+expect "rpm -e calnet-server stops calnet-server.service" inactive calnet-server
 no_failed_units() {
     local out
     out=$(in_box systemctl --failed --plain --no-legend) && [[ -z $out ]] || {

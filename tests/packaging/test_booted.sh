@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The .deb packages on a running Debian 12 system: a clean root booted with systemd as PID 1
+# The packages on a running Debian 12 system: a clean root booted with systemd as PID 1
 # (systemd-nspawn --boot), in a network namespace of the test's own, where `dpkg -i` must start
 # the hardened units and they must do their work under their sandboxing:
 #   - calnet-server.service answers, and with the admin token the options file describes, it
@@ -8,13 +8,15 @@
 #     import and connect, any other user only reads;
 #   - as a member: a mesh node registered through the packaged server, then a full tunnel to a
 #     wireguard-go peer, with traffic, a handshake and DNS through systemd-resolved;
+#   - an upgrade (`dpkg -i` over it) restarts calnetd, which brings the tunnel back;
 #   - `dpkg -r calnet` with the full tunnel up stops the unit, and the routes, rules, nftables
 #     ruleset, links and src_valid_mark are exactly as before the install;
 #   - `dpkg -r calnet-server` stops the server;
 #   - then the .rpm packages' scriptlets on the same system (Debian's rpm, --nodeps: the
 #     libraries are Debian's): `rpm -i` creates the group and the account and starts both units,
-#     a full tunnel works, and `rpm -e` stops calnetd and leaves the network as before. This
-#     checks the scriptlets under a real systemd; it is not an install on an rpm distribution.
+#     a full tunnel works and survives `rpm -U`, and `rpm -e` stops calnetd and leaves the
+#     network as before. This checks the scriptlets under a real systemd; it is not an install
+#     on an rpm distribution.
 # test_deb_chroot.sh checks the files (and their removal) the .debs leave.
 #
 # usage: test_booted.sh                 (ctest -L packaging; scripts/package.sh first)
@@ -357,7 +359,29 @@ dns_set() {
     }
 }
 changed() { [[ $(snapshot) != "$before" ]]; }
+# upgraded HOW COMMAND...: the upgrade (COMMAND) restarts calnetd, which brings the full tunnel
+# back by itself.
+main_pid() { in_box systemctl show --property=MainPID --value calnetd; }
+tunnel_back() {
+    output_has "^state: connected" as alice calnetctl status &&
+        quiet ip netns exec "$ns_c" ping -c 1 -W 2 203.0.113.80
+}
+upgraded() {
+    local how=$1 pid_before pid_after
+    shift
+    pid_before=$(main_pid)
+    T=300 "$@" >"$work/upgrade.log" 2>&1 || {
+        cat "$work/upgrade.log" >&2
+        die "$how"
+    }
+    pid_after=$(main_pid)
+    expect "$how restarts calnetd (main PID $pid_before, now $pid_after)" \
+        [ "$pid_after" != "$pid_before" -a "$pid_after" != 0 ]
+    expect "$how: the full tunnel is back within 15 s" wait_until 15 tunnel_back
+}
 full_tunnel deb
+upgraded "dpkg -i over the installed calnet (an upgrade)" \
+    in_box dpkg -i "/var/tmp/$(basename "$deb")"
 
 # ---------------------------------------------------------------------------------------------
 # Removal with the tunnel up
@@ -424,6 +448,8 @@ expect "rpm -i calnet enables calnetd.service" quiet in_box systemctl is-enabled
 expect "rpm -i calnet creates the calnet group" quiet in_box getent group calnet
 in_box usermod --append --groups calnet alice
 full_tunnel rpm
+upgraded "rpm -U --replacepkgs calnet (an upgrade)" \
+    in_box rpm -U --replacepkgs --nodeps --force-debian "/var/tmp/$(basename "$rpm")"
 T=300 in_box rpm -e --nodeps calnet >"$work/rpm-e.log" 2>&1 || {
     cat "$work/rpm-e.log" >&2
     die "rpm -e calnet"

@@ -22,11 +22,11 @@
 // SIGUSR1 prints the data path's drop counters (by reason) to stderr; they are printed at exit
 // too.
 // It also exits when the interface is deleted underneath it, as wireguard-go does.
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <initializer_list>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -37,13 +37,11 @@
 #include "core/wireguard/timing.h"
 #include "helper/crypto/aeadselect.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/platform/platformoptions.h"
 #include "helper/platform/process.h"
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
-#if defined(_WIN32)
-#include "helper/platform/windows/servicecontrol.h"
-#endif
 
 namespace {
 
@@ -73,11 +71,11 @@ struct ServiceMode {
 struct Exit {
     int code = 0; // --help / --version printed (0), or a usage error already reported (2)
 };
-// Windows: register or remove the service.
-struct ServiceSetup {
-    bool install = true;
+// A command of the OS's own (Windows: register or remove the service).
+struct PlatformCommand {
+    std::function<int()> run;
 };
-using Mode = std::variant<InterfaceMode, ServiceMode, ServiceSetup, Exit>;
+using Mode = std::variant<InterfaceMode, ServiceMode, PlatformCommand, Exit>;
 
 Mode usageError(const QString& message) {
     std::fprintf(stderr, "calnetd: %s\nTry 'calnetd --help' for more.\n", qPrintable(message));
@@ -129,27 +127,10 @@ Mode parseCommandLine(const QStringList& arguments) {
         QStringLiteral("Service: the tunnel interface's name (default calnet0)."),
         QStringLiteral("name"));
     parser.addOptions({help, version, service, foreground, socket, stateDir, interfaceName});
-#if defined(_WIN32)
-    // The SCM has its own way of naming who may act: the access policy needs no operator.
-    const QCommandLineOption installService(
-        QStringLiteral("install-service"),
-        QStringLiteral("Register the Calnet service (this calnetd.exe --service) and start it."));
-    const QCommandLineOption uninstallService(
-        QStringLiteral("uninstall-service"),
-        QStringLiteral("Stop the Calnet service (restoring routes and DNS) and delete it."));
-    parser.addOptions({installService, uninstallService});
-    const std::initializer_list<const QCommandLineOption*> serviceOnly = {&socket, &stateDir,
-                                                                          &interfaceName};
-#else
-    const QCommandLineOption operatorUid(
-        QStringLiteral("operator-uid"),
-        QStringLiteral("Service: a uid that may change the connection besides root and the "
-                       "calnet group."),
-        QStringLiteral("uid"));
-    parser.addOption(operatorUid);
-    const std::initializer_list<const QCommandLineOption*> serviceOnly = {
-        &socket, &stateDir, &interfaceName, &operatorUid};
-#endif
+    const calnet::helper::PlatformOptions platformOptions(parser);
+    std::vector<const QCommandLineOption*> serviceOnly = {&socket, &stateDir, &interfaceName};
+    for (const auto* o : platformOptions.serviceOnly())
+        serviceOnly.push_back(o);
     parser.addPositionalArgument(QStringLiteral("interface-name"),
                                  QStringLiteral("Interface mode: the interface to create."));
     if (!parser.parse(arguments))
@@ -164,16 +145,12 @@ Mode parseCommandLine(const QStringList& arguments) {
         return Exit{0};
     }
     const QStringList positional = parser.positionalArguments();
-#if defined(_WIN32)
-    if (parser.isSet(installService) || parser.isSet(uninstallService)) {
-        if (parser.isSet(installService) && parser.isSet(uninstallService))
-            return usageError(QStringLiteral("--install-service or --uninstall-service, not both"));
-        if (parser.isSet(service) || parser.isSet(foreground) || !positional.isEmpty())
-            return usageError(QStringLiteral("--install-service and --uninstall-service take no "
-                                             "other mode"));
-        return ServiceSetup{parser.isSet(installService)};
+    if (auto command = platformOptions.command(parser.isSet(service) || parser.isSet(foreground) ||
+                                               !positional.isEmpty())) {
+        if (!command->usageError.isEmpty())
+            return usageError(command->usageError);
+        return PlatformCommand{std::move(command->run)};
     }
-#endif
     if (parser.isSet(service)) {
         if (parser.isSet(foreground) || !positional.isEmpty())
             return usageError(QStringLiteral("--service takes no interface name and no "
@@ -197,23 +174,8 @@ Mode parseCommandLine(const QStringList& arguments) {
                                                  "name (1-15 bytes, no / : or spaces)")
                                       .arg(o.interfaceName));
         }
-#if !defined(_WIN32)
-        if (parser.isSet(operatorUid)) {
-            const QString text = parser.value(operatorUid);
-            bool ok = false;
-            const qulonglong uid = text.toULongLong(&ok, 10);
-            // Digits only (toULongLong takes a sign and spaces), and not (uid_t)-1, which means
-            // "no uid" to the kernel.
-            const bool digits =
-                !text.isEmpty() && std::all_of(text.begin(), text.end(),
-                                               [](QChar c) { return c >= u'0' && c <= u'9'; });
-            if (!ok || !digits || uid >= 0xffffffffULL)
-                return usageError(QStringLiteral("--operator-uid: %1 is not a uid (a number "
-                                                 "from 0 to 4294967294)")
-                                      .arg(text));
-            o.access = calnet::helper::AccessPolicy(uid_t(uid));
-        }
-#endif
+        if (const QString why = platformOptions.applyTo(o); !why.isEmpty())
+            return usageError(why);
         return mode;
     }
     for (const auto* o : serviceOnly)
@@ -293,19 +255,8 @@ int main(int argc, char** argv) {
         return done->code;
     if (auto* service = std::get_if<ServiceMode>(&mode))
         return runService(std::move(service->options), argv[0]);
-#if defined(_WIN32)
-    if (const auto* setup = std::get_if<ServiceSetup>(&mode)) {
-        namespace control = calnet::helper::service_control;
-        std::string why;
-        if (!(setup->install ? control::install(why) : control::uninstall(why))) {
-            std::fprintf(stderr, "calnetd: %s\n", why.c_str());
-            return 1;
-        }
-        std::fprintf(stderr, "calnetd: service %s\n",
-                     setup->install ? "registered and started" : "stopped and removed");
-        return 0;
-    }
-#endif
+    if (const auto* command = std::get_if<PlatformCommand>(&mode))
+        return command->run();
     const auto& iface = std::get<InterfaceMode>(mode);
     const std::string ifname = iface.ifname;
     bool foreground = iface.foreground;

@@ -20,17 +20,15 @@
 #include <span>
 #include <variant>
 
+#include "helper/platform/ipcendpoint.h"
+
 namespace calnet::ipc {
 
 constexpr int kProtocolVersion = 1;
 
 // Where calnetd --service listens unless told otherwise (docs/ipc.md): a Unix socket, and on
-// Windows a named pipe (QLocalSocket speaks both).
-#if defined(_WIN32)
-inline constexpr QLatin1StringView kDefaultSocketPath{"\\\\.\\pipe\\calnetd"};
-#else
-inline constexpr QLatin1StringView kDefaultSocketPath{"/run/calnet/calnetd.sock"};
-#endif
+// Windows a named pipe (helper/platform/ipcendpoint.h).
+inline constexpr QLatin1StringView kDefaultSocketPath = kDefaultEndpoint;
 
 // Largest id a client may use: every integer up to 2^53 survives a trip through a JSON double.
 constexpr qint64 kMaxRequestId = qint64(1) << 53;

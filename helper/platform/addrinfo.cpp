@@ -3,19 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(_WIN32)
-// winsock2.h before ws2tcpip.h. The caller has started Winsock (WSAStartup).
-#include <winsock2.h>
-#include <ws2tcpip.h>
-// The narrow text (a UNICODE build's gai_strerror is the wide one).
-#define CALNET_GAI_STRERROR gai_strerrorA
-#else
-#include <netdb.h>
-#include <sys/socket.h>
-#define CALNET_GAI_STRERROR gai_strerror
-#endif
-
 #include "helper/platform/sockaddr.h"
+#include "helper/platform/sockets.h"
 
 namespace calnet::helper {
 
@@ -27,7 +16,7 @@ std::optional<net::SocketAddress> resolveWithAddrinfo(const std::string& host, s
     addrinfo* result = nullptr;
     const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &result);
     if (rc != 0 || !result) {
-        error = "cannot resolve " + host + ": " + CALNET_GAI_STRERROR(rc);
+        error = "cannot resolve " + host + ": " + gaiErrorText(rc);
         return std::nullopt;
     }
     sockaddr_storage ss{};

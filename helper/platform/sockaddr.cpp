@@ -3,11 +3,6 @@
 #include <cstdint>
 #include <cstring>
 
-#if !defined(_WIN32)
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#endif
-
 namespace calnet::helper {
 
 namespace {

@@ -6,14 +6,8 @@
 
 #include <cstddef>
 
-#if defined(_WIN32)
-#include <winsock2.h>
-#include <ws2ipdef.h>
-#else
-#include <sys/socket.h>
-#endif
-
 #include "core/net/ipaddress.h"
+#include "helper/platform/sockets.h"
 
 namespace calnet::helper {
 

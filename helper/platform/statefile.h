@@ -23,12 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include <sys/types.h>
-
 namespace calnet::helper::statefile {
 
 inline constexpr char kTempMarker[] = ".tmp-";
-inline constexpr mode_t kFileMode = 0600;
 
 // A std::string that wipes its bytes when it dies: file contents and writeWgQuick() output hold
 // private and preshared keys.

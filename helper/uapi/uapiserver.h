@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -14,7 +15,7 @@ namespace calnet::helper {
 
 class UapiServer {
 public:
-    explicit UapiServer(DeviceHost& host) : handler_(host) {}
+    explicit UapiServer(DeviceHost& host);
     ~UapiServer();
     UapiServer(const UapiServer&) = delete;
     UapiServer& operator=(const UapiServer&) = delete;
@@ -28,22 +29,16 @@ public:
     void stop();
 
 private:
+    // The listening socket or pipe, and what stops the thread: each OS's own
+    // (platform/posix/uapiserver_posix.cpp: a Unix socket and an eventfd;
+    // platform/windows/uapiserver_windows.cpp: a named pipe served with overlapped I/O).
+    struct Endpoint;
+
     void run();
 
     UapiHandler handler_;
     std::string path_;
-#if defined(_WIN32)
-    // platform/windows/uapiserver_windows.cpp: a named pipe, served with overlapped I/O.
-    void serve(void* pipe);
-    void* pipe_ = nullptr; // the one instance, made in listen()
-    void* stopEvent_ = nullptr;
-    bool listening_ = false;
-#else
-    // platform/posix/uapiserver_posix.cpp: a Unix socket and an eventfd that stops the thread.
-    void serve(int client);
-    int fd_ = -1;
-    int stopFd_ = -1;
-#endif
+    std::unique_ptr<Endpoint> endpoint_;
     std::atomic<bool> running_{false};
     std::thread thread_;
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every OS-specific source sits under a platform/<os>/ folder (docs/platforms.md): no file of
-# core/, helper/, app/ or server/ outside a platform/ folder includes an OS header, core/ has no
-# Qt at all, and no CMakeLists.txt globs its sources.
+# core/, helper/, app/ or server/ outside a platform/<os>/ folder includes an OS header, no file
+# outside a platform/ folder asks which OS it is compiled for (the per-OS header selectors in
+# platform/ itself may), core/ has no Qt at all, and no CMakeLists.txt globs its sources.
 # Usage: test_layout.sh SOURCE-DIR
 set -euo pipefail
 src=${1:?source directory}
@@ -10,14 +11,26 @@ failed=0
 
 # POSIX, Linux and Windows system headers, and QtDBus (Linux only).
 os_headers='^[[:space:]]*#[[:space:]]*include[[:space:]]*<(sys/|linux/|netinet/|arpa/|net/|unistd\.h|poll\.h|netdb\.h|ifaddrs\.h|pwd\.h|grp\.h|fcntl\.h|dirent\.h|malloc\.h|signal\.h|csignal|pthread\.h|windows\.h|winsock2\.h|ws2tcpip\.h|iphlpapi\.h|QDBus)'
+os_dirs='/platform/(linux|posix|windows|macos|fake)/'
 offenders=$(grep -rlE "$os_headers" core helper app server --include='*.cpp' --include='*.h' |
-  grep -v '/platform/' || true)
+  grep -vE "$os_dirs" || true)
 if [[ -n $offenders ]]; then
-  echo "FAIL: OS headers outside a platform/ folder:"
-  grep -nE "$os_headers" $offenders
+  echo "FAIL: OS headers outside a platform/<os>/ folder:"
+  grep -nHE "$os_headers" $offenders
   failed=1
 else
-  echo "ok - no OS header outside platform/ folders"
+  echo "ok - no OS header outside platform/<os>/ folders"
+fi
+
+os_tests='^[[:space:]]*#[[:space:]]*(if|ifdef|ifndef|elif).*(_WIN32|_WIN64|__linux__|__APPLE__|__unix__|Q_OS_)'
+offenders=$(grep -rlE "$os_tests" core helper app server --include='*.cpp' --include='*.h' |
+  grep -v '/platform/' || true)
+if [[ -n $offenders ]]; then
+  echo "FAIL: OS conditionals outside a platform/ folder:"
+  grep -nHE "$os_tests" $offenders
+  failed=1
+else
+  echo "ok - no OS conditional outside platform/ folders"
 fi
 
 qt_in_core=$(grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<Q' core || true)

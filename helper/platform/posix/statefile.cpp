@@ -34,6 +34,7 @@ QString sysError(const char* call, const QString& path, int error) {
 }
 
 namespace {
+constexpr mode_t kFileMode = 0600;
 
 bool writeAll(int fd, std::string_view data) {
     while (!data.empty()) {

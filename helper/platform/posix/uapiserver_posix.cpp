@@ -29,7 +29,45 @@ bool fillAddress(const std::string& path, sockaddr_un& addr) {
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     return true;
 }
+
+// Answers one client's requests until it closes, errs or times out.
+void serveClient(UapiHandler& handler, int client) {
+    // A connection may carry several requests; each ends with an empty line.
+    std::string buffer;
+    char chunk[4096];
+    for (;;) {
+        std::size_t end;
+        while ((end = buffer.find("\n\n")) == std::string::npos) {
+            // A get request is the single line "get=1" followed by the blank line.
+            const ssize_t n = ::recv(client, chunk, sizeof chunk, 0);
+            if (n <= 0 || buffer.size() + std::size_t(n) > kMaxRequest)
+                return;
+            buffer.append(chunk, std::size_t(n));
+        }
+        const std::string response = handler.handle(std::string_view(buffer).substr(0, end + 2));
+        if (!handler.lastError().empty())
+            std::fprintf(stderr, "calnetd: UAPI: %s\n", handler.lastError().c_str());
+        buffer.erase(0, end + 2);
+        std::size_t off = 0;
+        while (off < response.size()) {
+            const ssize_t n =
+                ::send(client, response.data() + off, response.size() - off, MSG_NOSIGNAL);
+            if (n <= 0)
+                return;
+            off += std::size_t(n);
+        }
+    }
+}
+
 } // namespace
+
+struct UapiServer::Endpoint {
+    int fd = -1;
+    int stopFd = -1; // an eventfd: written by stop(), wakes run()'s poll
+};
+
+UapiServer::UapiServer(DeviceHost& host)
+    : handler_(host), endpoint_(std::make_unique<Endpoint>()) {}
 
 std::string UapiServer::socketPathFor(const std::string& interfaceName) {
     return std::string(kSocketDirectory) + "/" + interfaceName + ".sock";
@@ -78,9 +116,9 @@ bool UapiServer::listen(const std::string& path, std::string& error) {
         ::close(fd);
         return false;
     }
-    fd_ = fd;
+    endpoint_->fd = fd;
     path_ = path;
-    stopFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    endpoint_->stopFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     return true;
 }
 
@@ -90,60 +128,32 @@ void UapiServer::start() {
 }
 
 void UapiServer::stop() {
-    if (fd_ < 0)
+    if (endpoint_->fd < 0)
         return;
     running_ = false;
     const std::uint64_t one = 1;
-    [[maybe_unused]] auto w = ::write(stopFd_, &one, sizeof one);
+    [[maybe_unused]] auto w = ::write(endpoint_->stopFd, &one, sizeof one);
     if (thread_.joinable())
         thread_.join();
-    ::close(fd_);
-    ::close(stopFd_);
-    fd_ = stopFd_ = -1;
+    ::close(endpoint_->fd);
+    ::close(endpoint_->stopFd);
+    endpoint_->fd = endpoint_->stopFd = -1;
     ::unlink(path_.c_str());
 }
 
 void UapiServer::run() {
     while (running_) {
-        pollfd fds[2] = {{fd_, POLLIN, 0}, {stopFd_, POLLIN, 0}};
+        pollfd fds[2] = {{endpoint_->fd, POLLIN, 0}, {endpoint_->stopFd, POLLIN, 0}};
         if (::poll(fds, 2, 1000) <= 0 || (fds[1].revents & POLLIN))
             continue;
-        const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int client = ::accept4(endpoint_->fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (client < 0)
             continue;
         timeval tv{kClientTimeoutSeconds, 0};
         ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        serve(client);
+        serveClient(handler_, client);
         ::close(client);
-    }
-}
-
-void UapiServer::serve(int client) {
-    // A connection may carry several requests; each ends with an empty line.
-    std::string buffer;
-    char chunk[4096];
-    for (;;) {
-        std::size_t end;
-        while ((end = buffer.find("\n\n")) == std::string::npos) {
-            // A get request is the single line "get=1" followed by the blank line.
-            const ssize_t n = ::recv(client, chunk, sizeof chunk, 0);
-            if (n <= 0 || buffer.size() + std::size_t(n) > kMaxRequest)
-                return;
-            buffer.append(chunk, std::size_t(n));
-        }
-        const std::string response = handler_.handle(std::string_view(buffer).substr(0, end + 2));
-        if (!handler_.lastError().empty())
-            std::fprintf(stderr, "calnetd: UAPI: %s\n", handler_.lastError().c_str());
-        buffer.erase(0, end + 2);
-        std::size_t off = 0;
-        while (off < response.size()) {
-            const ssize_t n =
-                ::send(client, response.data() + off, response.size() - off, MSG_NOSIGNAL);
-            if (n <= 0)
-                return;
-            off += std::size_t(n);
-        }
     }
 }
 

@@ -57,7 +57,52 @@ long long finish(HANDLE pipe, OVERLAPPED& overlapped, BOOL started, HANDLE stop,
     return n;
 }
 
+// Answers one client's requests until it disconnects, errs, times out or `stop` is signalled.
+void serveClient(UapiHandler& handler, HANDLE pipe, HANDLE stop) {
+    const Event event(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
+    auto io = [&](bool write, char* data, DWORD length) -> long long {
+        OVERLAPPED overlapped{};
+        overlapped.hEvent = event.get();
+        ::ResetEvent(event.get());
+        const BOOL started = write ? ::WriteFile(pipe, data, length, nullptr, &overlapped)
+                                   : ::ReadFile(pipe, data, length, nullptr, &overlapped);
+        return finish(pipe, overlapped, started, stop, kClientTimeout);
+    };
+    // A connection may carry several requests; each ends with an empty line.
+    std::string buffer;
+    char chunk[4096];
+    for (;;) {
+        std::size_t end;
+        while ((end = buffer.find("\n\n")) == std::string::npos) {
+            const long long n = io(false, chunk, sizeof chunk);
+            if (n <= 0 || buffer.size() + std::size_t(n) > kMaxRequest)
+                return;
+            buffer.append(chunk, std::size_t(n));
+        }
+        std::string response = handler.handle(std::string_view(buffer).substr(0, end + 2));
+        if (!handler.lastError().empty())
+            std::fprintf(stderr, "calnetd: UAPI: %s\n", handler.lastError().c_str());
+        buffer.erase(0, end + 2);
+        std::size_t off = 0;
+        while (off < response.size()) {
+            const long long n = io(true, response.data() + off, DWORD(response.size() - off));
+            if (n <= 0)
+                return;
+            off += std::size_t(n);
+        }
+    }
+}
+
 } // namespace
+
+struct UapiServer::Endpoint {
+    HANDLE pipe = nullptr; // the one instance, made in listen()
+    HANDLE stopEvent = nullptr;
+    bool listening = false;
+};
+
+UapiServer::UapiServer(DeviceHost& host)
+    : handler_(host), endpoint_(std::make_unique<Endpoint>()) {}
 
 std::string UapiServer::socketPathFor(const std::string& interfaceName) {
     return kPipePrefix + interfaceName;
@@ -93,15 +138,15 @@ bool UapiServer::listen(const std::string& path, std::string& error) {
                           calnet::platform::windows::systemErrorText(code).toStdString();
         return false;
     }
-    stopEvent_ = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
-    if (!stopEvent_) {
+    endpoint_->stopEvent = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    if (!endpoint_->stopEvent) {
         error = errorText("CreateEvent");
         ::CloseHandle(pipe);
         return false;
     }
-    pipe_ = pipe;
+    endpoint_->pipe = pipe;
     path_ = path;
-    listening_ = true;
+    endpoint_->listening = true;
     return true;
 }
 
@@ -111,71 +156,35 @@ void UapiServer::start() {
 }
 
 void UapiServer::stop() {
-    if (!listening_)
+    if (!endpoint_->listening)
         return;
     running_ = false;
-    ::SetEvent(stopEvent_);
+    ::SetEvent(endpoint_->stopEvent);
     if (thread_.joinable())
         thread_.join();
-    ::CloseHandle(pipe_);
-    ::CloseHandle(stopEvent_);
-    pipe_ = stopEvent_ = nullptr;
-    listening_ = false;
+    ::CloseHandle(endpoint_->pipe);
+    ::CloseHandle(endpoint_->stopEvent);
+    endpoint_->pipe = endpoint_->stopEvent = nullptr;
+    endpoint_->listening = false;
 }
 
 void UapiServer::run() {
-    const HANDLE pipe = pipe_;
+    const HANDLE pipe = endpoint_->pipe;
     const Event event(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
     while (running_) {
         OVERLAPPED overlapped{};
         overlapped.hEvent = event.get();
         const BOOL started = ::ConnectNamedPipe(pipe, &overlapped);
-        if (finish(pipe, overlapped, started, stopEvent_, INFINITE) < 0) {
+        if (finish(pipe, overlapped, started, endpoint_->stopEvent, INFINITE) < 0) {
             if (running_)
                 ::Sleep(100); // a client that gave up half way: take the next one
             ::DisconnectNamedPipe(pipe);
             continue;
         }
-        serve(pipe);
+        serveClient(handler_, pipe, endpoint_->stopEvent);
         // Not FlushFileBuffers: it waits for the client to read everything, and a client that
         // stopped reading would hold this thread.
         ::DisconnectNamedPipe(pipe);
-    }
-}
-
-void UapiServer::serve(void* pipeHandle) {
-    const HANDLE pipe = pipeHandle;
-    const Event event(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
-    auto io = [&](bool write, char* data, DWORD length) -> long long {
-        OVERLAPPED overlapped{};
-        overlapped.hEvent = event.get();
-        ::ResetEvent(event.get());
-        const BOOL started = write ? ::WriteFile(pipe, data, length, nullptr, &overlapped)
-                                   : ::ReadFile(pipe, data, length, nullptr, &overlapped);
-        return finish(pipe, overlapped, started, stopEvent_, kClientTimeout);
-    };
-    // A connection may carry several requests; each ends with an empty line.
-    std::string buffer;
-    char chunk[4096];
-    for (;;) {
-        std::size_t end;
-        while ((end = buffer.find("\n\n")) == std::string::npos) {
-            const long long n = io(false, chunk, sizeof chunk);
-            if (n <= 0 || buffer.size() + std::size_t(n) > kMaxRequest)
-                return;
-            buffer.append(chunk, std::size_t(n));
-        }
-        std::string response = handler_.handle(std::string_view(buffer).substr(0, end + 2));
-        if (!handler_.lastError().empty())
-            std::fprintf(stderr, "calnetd: UAPI: %s\n", handler_.lastError().c_str());
-        buffer.erase(0, end + 2);
-        std::size_t off = 0;
-        while (off < response.size()) {
-            const long long n = io(true, response.data() + off, DWORD(response.size() - off));
-            if (n <= 0)
-                return;
-            off += std::size_t(n);
-        }
     }
 }
 

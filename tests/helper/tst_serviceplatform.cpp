@@ -9,14 +9,13 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include <unistd.h>
-
 #include "core/config/keyencoding.h"
 #include "core/crypto/x25519.h"
 #include "helper/datapath/tunnel.h"
 #include "helper/fakepeer.h"
 #include "helper/ipc/client.h"
 #include "helper/platform/fake/fakeplatform.h"
+#include "helper/selfadmin.h"
 #include "helper/service/service.h"
 
 using namespace calnet;
@@ -54,8 +53,7 @@ class TestServicePlatform : public QObject {
         o.socketPath = socketPath();
         o.stateDir = dir_.filePath("state");
         o.interfaceName = kIfname;
-        o.access =
-            helper::AccessPolicy(::getuid()); // the test process may change things without root
+        o.access = selfAdminPolicy(); // the test process may change things without root
         o.platform = platform_.get();
         service_ = std::make_unique<Service>(o);
         QString error;

@@ -28,6 +28,8 @@
 
 LH_CALNETD=$(readlink -f "${CALNETD:-$(dirname "${BASH_SOURCE[0]}")/../../build/release/helper/calnetd}")
 LH_CALNETCTL=$(readlink -f "${CALNETCTL:-$(dirname "${BASH_SOURCE[0]}")/../../build/release/app/calnetctl}")
+# shellcheck source=../netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../netns.sh"
 LH_TAG=$$
 LH_NS_A="cn-app-a-$LH_TAG"
 LH_NS_B="cn-app-b-$LH_TAG"
@@ -135,16 +137,7 @@ lh_setup() {
   LH_LOG=$LH_TMP/service.log
   : >"$LH_LOG"
 
-  ip netns add "$LH_NS_A"
-  ip netns add "$LH_NS_B"
-  ip link add "lva$LH_TAG" netns "$LH_NS_A" type veth peer name "lvb$LH_TAG" netns "$LH_NS_B"
-  ip -n "$LH_NS_A" link set "lva$LH_TAG" addrgenmode none
-  ip -n "$LH_NS_B" link set "lvb$LH_TAG" addrgenmode none
-  ip -n "$LH_NS_A" addr add 192.168.244.1/24 dev "lva$LH_TAG"
-  ip -n "$LH_NS_B" addr add 192.168.244.2/24 dev "lvb$LH_TAG"
-  for ns in "$LH_NS_A" "$LH_NS_B"; do ip -n "$ns" link set lo up; done
-  ip -n "$LH_NS_A" link set "lva$LH_TAG" up
-  ip -n "$LH_NS_B" link set "lvb$LH_TAG" up
+  netns_pair "$LH_NS_A" "lva$LH_TAG" 192.168.244.1/24 "$LH_NS_B" "lvb$LH_TAG" 192.168.244.2/24
 
   key_a=$(wg genkey)
   pub_a=$(wg pubkey <<<"$key_a")

@@ -38,6 +38,8 @@ trap cleanup EXIT
 
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+# shellcheck source=../netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../netns.sh"
 
 ctl() { ip netns exec "$ns_a" "$CALNETCTL" --socket "$sock" "$@"; }
 # The same, as user nobody with no groups: a reader.
@@ -72,16 +74,7 @@ for f in "$CALNETD" "$CALNETCTL"; do [[ -x $f ]] || { echo "test_service: missin
 command -v wireguard-go >/dev/null || { echo "test_service: wireguard-go missing" >&2; exit 1; }
 
 # ---- topology: a (service) <-> b (wireguard-go, "remote" addresses behind it) -------------------
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add "vsa$tag" netns "$ns_a" type veth peer name "vsb$tag" netns "$ns_b"
-ip -n "$ns_a" link set "vsa$tag" addrgenmode none
-ip -n "$ns_b" link set "vsb$tag" addrgenmode none
-ip -n "$ns_a" addr add 192.168.243.1/24 dev "vsa$tag"
-ip -n "$ns_b" addr add 192.168.243.2/24 dev "vsb$tag"
-for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_a" link set "vsa$tag" up
-ip -n "$ns_b" link set "vsb$tag" up
+netns_pair "$ns_a" "vsa$tag" 192.168.243.1/24 "$ns_b" "vsb$tag" 192.168.243.2/24
 ip -n "$ns_b" addr add 203.0.113.80/32 dev lo
 # An address of b's reached through a's default route, as a VPS on the internet would be: the
 # full tunnel's endpoint. (Reverse-path checks treat it unlike the on-link 192.168.243.2.)

@@ -31,6 +31,10 @@ set -euo pipefail
 
 # shellcheck source=debroot.sh
 source "$(dirname "${BASH_SOURCE[0]}")/debroot.sh"
+# shellcheck source=../netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../netns.sh"
+# shellcheck source=../integration/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/checks.sh"
 debroot_begin pkgboot systemd-nspawn nsenter ip wireguard-go wg nft curl
 rpm=${CALNET_RPM:-$(pick_one "$repo/build/packages/calnet-[0-9]*.x86_64.rpm")}
 server_rpm=${CALNET_SERVER_RPM:-$(pick_one "$repo/build/packages/calnet-server-[0-9]*.x86_64.rpm")}
@@ -72,16 +76,7 @@ mkdir -p "$root/var/tmp/calnet-test"
 # The network: the booted system (ns_c) <-> the peer (ns_p), as tests/integration/test_service.sh.
 
 debroot_on_exit 'ip netns del "$ns_c" 2>/dev/null; ip netns del "$ns_p" 2>/dev/null'
-ip netns add "$ns_c"
-ip netns add "$ns_p"
-ip link add "vpc$tag" netns "$ns_c" type veth peer name "vpp$tag" netns "$ns_p"
-ip -n "$ns_c" link set "vpc$tag" addrgenmode none
-ip -n "$ns_p" link set "vpp$tag" addrgenmode none
-ip -n "$ns_c" addr add 192.168.244.1/24 dev "vpc$tag"
-ip -n "$ns_p" addr add 192.168.244.2/24 dev "vpp$tag"
-for ns in "$ns_c" "$ns_p"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_c" link set "vpc$tag" up
-ip -n "$ns_p" link set "vpp$tag" up
+netns_pair "$ns_c" "vpc$tag" 192.168.244.1/24 "$ns_p" "vpp$tag" 192.168.244.2/24
 ip -n "$ns_p" addr add 203.0.113.80/32 dev lo
 # The full tunnel's endpoint, reached through the default route as a VPS would be.
 ip -n "$ns_p" addr add 198.51.100.2/32 dev lo
@@ -217,27 +212,6 @@ snapshot() {
 before=$(snapshot)
 
 unit_active() { [[ $(in_box systemctl is-active "$1" 2>/dev/null) == active ]]; }
-wait_until() { # wait_until SECONDS COMMAND...: polled every 0.2 s
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
-# output_has PATTERN COMMAND...: the command succeeds and a line of its output matches.
-output_has() {
-    local pattern=$1 out
-    shift
-    out=$("$@" 2>&1) || {
-        echo "$out" >&2
-        return 1
-    }
-    grep -q -- "$pattern" <<<"$out" || {
-        echo "$out" >&2
-        return 1
-    }
-}
 # expect_unit UNIT DESCRIPTION COMMAND...: as expect, with the unit's journal when it fails.
 expect_unit() {
     local unit=$1 what=$2
@@ -258,12 +232,12 @@ T=300 in_box dpkg -i "/var/tmp/$(basename "$server_deb")" >"$work/dpkg-server.lo
     die "dpkg -i $(basename "$server_deb") in the booted system"
 }
 expect_unit calnet-server "dpkg -i calnet-server starts calnet-server.service" \
-    wait_until 15 unit_active calnet-server
+    wait_for 15 unit_active calnet-server
 info_answers() {
     ip netns exec "$ns_c" curl -fsS --max-time 5 http://127.0.0.1:8080/api/v1/info | grep -q '"auth"'
 }
 expect_unit calnet-server "calnet-server answers GET /api/v1/info on 127.0.0.1:8080 (the packaged options)" \
-    wait_until 15 info_answers
+    wait_for 15 info_answers
 
 # The admin API, turned on as /etc/default/calnet-server's comments say.
 enable_admin() {
@@ -278,7 +252,7 @@ enable_admin() {
 expect "the admin token added to /etc/default/calnet-server, the server restarted" enable_admin
 authkey=""
 make_key() {
-    wait_until 15 info_answers || return 1
+    wait_for 15 info_answers || return 1
     authkey=$(in_box calnet-server authkey create --admin-token-file \
         /var/lib/calnet-server/admin-token 2>&1 | grep -o 'calnet-auth-[A-Za-z0-9_-]*' | head -1)
     [[ -n $authkey ]]
@@ -292,10 +266,10 @@ T=300 in_box dpkg -i "/var/tmp/$(basename "$deb")" >"$work/dpkg-calnet.log" 2>&1
     cat "$work/dpkg-calnet.log" >&2
     die "dpkg -i $(basename "$deb") in the booted system"
 }
-expect_unit calnetd "dpkg -i calnet starts calnetd.service" wait_until 15 unit_active calnetd
+expect_unit calnetd "dpkg -i calnet starts calnetd.service" wait_for 15 unit_active calnetd
 expect "calnetd.service is enabled" quiet in_box systemctl is-enabled calnetd
 expect "the control socket /run/calnet/calnetd.sock exists" \
-    wait_until 10 in_box test -S /run/calnet/calnetd.sock
+    wait_for 10 in_box test -S /run/calnet/calnetd.sock
 
 in_box useradd --create-home --groups calnet alice
 in_box useradd --create-home mallory
@@ -377,7 +351,7 @@ upgraded() {
     pid_after=$(main_pid)
     expect "$how restarts calnetd (main PID $pid_before, now $pid_after)" \
         [ "$pid_after" != "$pid_before" -a "$pid_after" != 0 ]
-    expect "$how: the full tunnel is back within 15 s" wait_until 15 tunnel_back
+    expect "$how: the full tunnel is back within 15 s" wait_for 15 tunnel_back
 }
 full_tunnel deb
 upgraded "dpkg -i over the installed calnet (an upgrade)" \
@@ -397,7 +371,7 @@ no_dns() { ! in_box resolvectl status 2>/dev/null | grep -q "10.244.0.53"; }
 removed() {
     local how=$1
     expect "$how stops calnetd.service" inactive calnetd
-    if wait_until 10 settled; then
+    if wait_for 10 settled; then
         ok "after $how: links, routes, rules, nftables and src_valid_mark as before"
     else
         fail "after $how: links, routes, rules, nftables and src_valid_mark as before"
@@ -439,11 +413,11 @@ rpm_i() {
     }
 }
 rpm_i "$server_rpm"
-server_up() { quiet in_box getent passwd calnet-server && wait_until 15 info_answers; }
+server_up() { quiet in_box getent passwd calnet-server && wait_for 15 info_answers; }
 expect_unit calnet-server "rpm -i calnet-server: the account exists and the unit runs and answers" \
     server_up
 rpm_i "$rpm"
-expect_unit calnetd "rpm -i calnet starts calnetd.service" wait_until 15 unit_active calnetd
+expect_unit calnetd "rpm -i calnet starts calnetd.service" wait_for 15 unit_active calnetd
 expect "rpm -i calnet enables calnetd.service" quiet in_box systemctl is-enabled calnetd
 expect "rpm -i calnet creates the calnet group" quiet in_box getent group calnet
 in_box usermod --append --groups calnet alice

@@ -11,27 +11,26 @@ failed=0
 
 # POSIX, Linux and Windows system headers, and QtDBus (Linux only).
 os_headers='^[[:space:]]*#[[:space:]]*include[[:space:]]*<(sys/|linux/|netinet/|arpa/|net/|unistd\.h|poll\.h|netdb\.h|ifaddrs\.h|pwd\.h|grp\.h|fcntl\.h|dirent\.h|malloc\.h|signal\.h|csignal|pthread\.h|windows\.h|winsock2\.h|ws2tcpip\.h|iphlpapi\.h|QDBus)'
-os_dirs='/platform/(linux|posix|windows|macos|fake)/'
-offenders=$(grep -rlE "$os_headers" core helper app server --include='*.cpp' --include='*.h' |
-  grep -vE "$os_dirs" || true)
-if [[ -n $offenders ]]; then
-  echo "FAIL: OS headers outside a platform/<os>/ folder:"
-  grep -nHE "$os_headers" $offenders
-  failed=1
-else
-  echo "ok - no OS header outside platform/<os>/ folders"
-fi
-
 os_tests='^[[:space:]]*#[[:space:]]*(if|ifdef|ifndef|elif).*(_WIN32|_WIN64|__linux__|__APPLE__|__unix__|Q_OS_)'
-offenders=$(grep -rlE "$os_tests" core helper app server --include='*.cpp' --include='*.h' |
-  grep -v '/platform/' || true)
-if [[ -n $offenders ]]; then
-  echo "FAIL: OS conditionals outside a platform/ folder:"
-  grep -nHE "$os_tests" $offenders
-  failed=1
-else
-  echo "ok - no OS conditional outside platform/ folders"
-fi
+
+# forbid WHAT PATTERN ALLOWED: no source of core/, helper/, app/ or server/ whose path does not
+# match ALLOWED (an extended regex) has a line matching PATTERN.
+forbid() {
+  local offenders
+  offenders=$(grep -rlE "$2" core helper app server --include='*.cpp' --include='*.h' |
+    grep -vE "$3" || true)
+  if [[ -n $offenders ]]; then
+    echo "FAIL: $1:"
+    # shellcheck disable=SC2086 # one file name per word
+    grep -nHE "$2" $offenders
+    failed=1
+  else
+    echo "ok - none: $1"
+  fi
+}
+forbid "OS headers outside a platform/<os>/ folder" "$os_headers" \
+  '/platform/(linux|posix|windows|macos|fake)/'
+forbid "OS conditionals outside a platform/ folder" "$os_tests" '/platform/'
 
 qt_in_core=$(grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<Q' core || true)
 if [[ -n $qt_in_core ]]; then

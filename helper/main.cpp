@@ -8,6 +8,9 @@
 //                                        interface, serves the UAPI on
 //                                        /var/run/wireguard/IFNAME.sock, and daemonises unless
 //                                        in the foreground (or WG_PROCESS_FOREGROUND=1).
+//   calnetd --rollback [--socket PATH] [--state-dir DIR]
+//                                        undoes what a service no longer running left behind
+//                                        (its journal); refused while a service answers.
 //   calnetd --install-service            Windows: registers and starts the Calnet service (the
 //   calnetd --uninstall-service          installers run these); stops and deletes it.
 //
@@ -30,6 +33,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QLocalSocket>
 
 #include <optional>
 #include <variant>
@@ -37,8 +41,10 @@
 #include "core/wireguard/timing.h"
 #include "helper/crypto/aeadselect.h"
 #include "helper/datapath/tunnel.h"
+#include "helper/platform/platform.h"
 #include "helper/platform/platformoptions.h"
 #include "helper/platform/process.h"
+#include "helper/platform/statefile.h"
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
@@ -75,7 +81,12 @@ struct Exit {
 struct PlatformCommand {
     std::function<int()> run;
 };
-using Mode = std::variant<InterfaceMode, ServiceMode, PlatformCommand, Exit>;
+// Undo what a service that is no longer running left behind (its journal), then exit.
+struct RollbackMode {
+    QString socketPath = QString(calnet::ipc::kDefaultSocketPath);
+    QString stateDir = calnet::helper::statefile::defaultStateDirectory();
+};
+using Mode = std::variant<InterfaceMode, ServiceMode, RollbackMode, PlatformCommand, Exit>;
 
 Mode usageError(const QString& message) {
     std::fprintf(stderr, "calnetd: %s\nTry 'calnetd --help' for more.\n", qPrintable(message));
@@ -126,7 +137,14 @@ Mode parseCommandLine(const QStringList& arguments) {
         QStringLiteral("interface"),
         QStringLiteral("Service: the tunnel interface's name (default calnet0)."),
         QStringLiteral("name"));
-    parser.addOptions({help, version, service, foreground, socket, stateDir, interfaceName});
+    const QCommandLineOption rollback(
+        QStringLiteral("rollback"),
+        QStringLiteral("Undo the routes, rules, nftables tables and DNS settings that a service no "
+                       "longer running left behind (its journal in --state-dir), then exit; "
+                       "refused while a service answers on --socket. calnetd.service runs it "
+                       "after every stop, a crash included."));
+    parser.addOptions(
+        {help, version, service, foreground, socket, stateDir, interfaceName, rollback});
     const calnet::helper::PlatformOptions platformOptions(parser);
     std::vector<const QCommandLineOption*> serviceOnly = {&socket, &stateDir, &interfaceName};
     for (const auto* o : platformOptions.serviceOnly())
@@ -150,6 +168,19 @@ Mode parseCommandLine(const QStringList& arguments) {
         if (!command->usageError.isEmpty())
             return usageError(command->usageError);
         return PlatformCommand{std::move(command->run)};
+    }
+    if (parser.isSet(rollback)) {
+        if (parser.isSet(service) || parser.isSet(foreground) || parser.isSet(interfaceName) ||
+            !positional.isEmpty())
+            return usageError(QStringLiteral("--rollback takes only --socket and --state-dir"));
+        RollbackMode mode;
+        if (parser.isSet(socket))
+            mode.socketPath = parser.value(socket);
+        if (parser.isSet(stateDir))
+            mode.stateDir = parser.value(stateDir);
+        if (mode.socketPath.isEmpty() || mode.stateDir.isEmpty())
+            return usageError(QStringLiteral("--rollback: empty --socket or --state-dir"));
+        return mode;
     }
     if (parser.isSet(service)) {
         if (parser.isSet(foreground) || !positional.isEmpty())
@@ -240,6 +271,30 @@ int runService(calnet::helper::Service::Options options, char* argv0) {
 
 } // namespace
 
+// --rollback: what the service's journal still lists is undone, unless a service is running
+// (it undoes its own changes when it stops, and its journal is in use).
+int runRollback(const RollbackMode& mode, char* argv0) {
+    int qtArgc = 1;
+    char* qtArgv[] = {argv0, nullptr};
+    QCoreApplication app(qtArgc, qtArgv);
+    QLocalSocket probe;
+    probe.connectToServer(mode.socketPath);
+    if (probe.waitForConnected(500)) {
+        std::fprintf(stderr,
+                     "calnetd: a service answers on %s; it undoes its own changes when it "
+                     "stops: nothing done\n",
+                     qPrintable(mode.socketPath));
+        return 1;
+    }
+    const auto result =
+        calnet::helper::Platform::system().rollbackLeftovers(mode.stateDir.toStdString());
+    if (result.undone == 0 && result.ok())
+        return 0;
+    std::fprintf(stderr, "calnetd: rollback: %d change(s) undone%s%s\n", int(result.undone),
+                 result.ok() ? "" : "; ", result.ok() ? "" : result.summary.c_str());
+    return result.ok() ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     Mode mode;
     {
@@ -255,6 +310,8 @@ int main(int argc, char** argv) {
         return done->code;
     if (auto* service = std::get_if<ServiceMode>(&mode))
         return runService(std::move(service->options), argv[0]);
+    if (const auto* undo = std::get_if<RollbackMode>(&mode))
+        return runRollback(*undo, argv[0]);
     if (const auto* command = std::get_if<PlatformCommand>(&mode))
         return command->run();
     const auto& iface = std::get<InterfaceMode>(mode);

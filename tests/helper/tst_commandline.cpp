@@ -48,6 +48,12 @@ private slots:
             << QStringList{QStringLiteral("--service"), QStringLiteral("--interface"),
                            QStringLiteral("a b")}
             << QStringLiteral("--interface");
+        QTest::newRow("rollback with service")
+            << QStringList{QStringLiteral("--rollback"), QStringLiteral("--service")}
+            << QStringLiteral("--rollback takes only");
+        QTest::newRow("rollback with an interface name")
+            << QStringList{QStringLiteral("--rollback"), QStringLiteral("wg0")}
+            << QStringLiteral("--rollback takes only");
     }
     void usageErrors() {
         QFETCH(QStringList, args);

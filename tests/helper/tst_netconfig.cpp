@@ -674,6 +674,11 @@ void tst_NetConfig::programTimeout() {
     QVERIFY(slow.timedOut);
     const auto missing = runProgram("/nonexistent/program", {}, {}, 1000);
     QCOMPARE(missing.spawnError, ENOENT);
+    // A stop signal for calnetd's process group does not kill the program half-way.
+    const auto stopped = runProgram(
+        "sh", {"-c", "kill -TERM $$; kill -INT $$; kill -HUP $$; echo survived"}, {}, 5000);
+    QVERIFY2(stopped.ok(), stopped.describe().c_str());
+    QCOMPARE(stopped.output, std::string("survived\n"));
     const auto echo = runProgram("sh", {"-c", "cat; echo err >&2; exit 3"}, "in\n", 5000);
     QCOMPARE(echo.exitStatus, 3);
     QCOMPARE(QString::fromStdString(echo.output), QStringLiteral("in\nerr\n"));
@@ -977,8 +982,8 @@ void tst_NetConfig::crashRecoveryInterfaceGone() {
     // A journal write the kill interrupted left its temporary file (and one of the older
     // naming); the profiles' temporary files are not the rollback's to remove.
     const std::string dir = stateDir_.toStdString();
-    for (const char* name : {"/.netconfig-cn0.json.tmp-a1b2c3", "/netconfig-cn0.json.tmp",
-                             "/.office.conf.tmp-a1b2c3"})
+    for (const char* name :
+         {"/.netconfig-cn0.json.tmp-a1b2c3", "/netconfig-cn0.json.tmp", "/.office.conf.tmp-a1b2c3"})
         std::ofstream(dir + name) << "{";
 
     // The next start.

@@ -130,6 +130,12 @@ start_service
 
 # ---- profiles and roles -----------------------------------------------------------------------
 check "version answers" ctl version
+rollback_refused() {
+  local rc=0
+  ip netns exec "$ns_a" "$CALNETD" --rollback --socket "$sock" --state-dir "$state" 2>"$tmp/rb" || rc=$?
+  [[ $rc -eq 1 ]] && grep -q "a service answers on" "$tmp/rb" || { echo "rc=$rc: $(cat "$tmp/rb")"; return 1; }
+}
+check "calnetd --rollback is refused while the service answers" rollback_refused
 bad_import() {
   local rc=0
   ctl import "$tmp/bad.conf" 2>"$tmp/err" || rc=$?
@@ -469,7 +475,7 @@ unit_ok() {
     "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
     "DevicePolicy=closed" "DeviceAllow=/dev/net/tun rw" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" \
     "SystemCallFilter=@system-service" "MemoryDenyWriteExecute=yes" "StateDirectoryMode=0700" \
-    "KillMode=mixed"; do
+    "KillMode=mixed" "ExecStopPost=-/usr/sbin/calnetd --rollback "; do
     grep -Eq "^$d" "$unit" || { echo "missing: $d"; return 1; }
   done
 }

@@ -8,6 +8,8 @@
 #     import and connect, any other user only reads;
 #   - as a member: a mesh node registered through the packaged server, then a full tunnel to a
 #     wireguard-go peer, with traffic, a handshake and DNS through systemd-resolved;
+#   - kill -9: systemd restarts calnetd, which brings the tunnel back; kill -9 and a stop within
+#     the restart delay leave the network as before (ExecStopPost=calnetd --rollback);
 #   - an upgrade (`dpkg -i` over it) restarts calnetd, which brings the tunnel back;
 #   - `dpkg -r calnet` with the full tunnel up stops the unit, and the routes, rules, nftables
 #     ruleset, links and src_valid_mark are exactly as before the install;
@@ -333,6 +335,7 @@ dns_set() {
     }
 }
 changed() { [[ $(snapshot) != "$before" ]]; }
+settled() { [[ $(snapshot) == "$before" ]]; }
 # upgraded HOW COMMAND...: the upgrade (COMMAND) restarts calnetd, which brings the full tunnel
 # back by itself.
 main_pid() { in_box systemctl show --property=MainPID --value calnetd; }
@@ -354,6 +357,31 @@ upgraded() {
     expect "$how: the full tunnel is back within 15 s" wait_for 15 tunnel_back
 }
 full_tunnel deb
+
+# A crash (kill -9): systemd's ExecStopPost undoes the journal at once and Restart= brings
+# calnetd back, which reconnects. A stop inside the 2 s restart delay leaves nothing behind.
+restarted_after_crash() {
+    local pid_before=$1 pid
+    pid=$(main_pid)
+    [[ $pid != 0 && $pid != "$pid_before" ]]
+}
+crash_restarts() {
+    local pid
+    pid=$(main_pid)
+    in_box systemctl kill --kill-whom=main --signal=SIGKILL calnetd || return 1
+    wait_for 15 restarted_after_crash "$pid" && wait_for 15 tunnel_back
+}
+expect_unit calnetd "kill -9 of calnetd: systemd restarts it and the full tunnel comes back" \
+    crash_restarts
+crash_then_stop() {
+    in_box sh -c 'systemctl kill --kill-whom=main --signal=SIGKILL calnetd &&
+        systemctl stop calnetd' || return 1
+    wait_for 10 settled
+}
+expect_unit calnetd "kill -9, then systemctl stop within the restart delay: the network as before" \
+    crash_then_stop
+in_box systemctl start calnetd
+expect "systemctl start after that: the full tunnel comes back" wait_for 15 tunnel_back
 upgraded "dpkg -i over the installed calnet (an upgrade)" \
     in_box dpkg -i "/var/tmp/$(basename "$deb")"
 
@@ -365,7 +393,6 @@ T=300 in_box dpkg -r calnet >"$work/dpkg-r.log" 2>&1 || {
     die "dpkg -r calnet in the booted system"
 }
 inactive() { ! unit_active "$1"; }
-settled() { [[ $(snapshot) == "$before" ]]; }
 no_dns() { ! in_box resolvectl status 2>/dev/null | grep -q "10.244.0.53"; }
 # removed HOW: calnetd stopped, and the network as it was before the install.
 removed() {

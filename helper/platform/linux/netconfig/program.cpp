@@ -119,10 +119,15 @@ ProgramResult runProgram(const std::string& program, const std::vector<std::stri
     posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
+    // The stop signals stay blocked in the child: calnetd bounds it with its own time limit
+    // (SIGKILL), and a stop meant for calnetd must not kill the nft or resolvconf its undo runs
+    // (systemctl kill, a terminal's Ctrl+C to the process group).
+    sigset_t stopSignals, all;
+    sigemptyset(&stopSignals);
+    for (const int signal : {SIGTERM, SIGINT, SIGHUP, SIGQUIT})
+        sigaddset(&stopSignals, signal);
     sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigmask(&attr, &stopSignals);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 

@@ -74,24 +74,7 @@ for f in "$CALNETD" "$CALNETCTL"; do [[ -x $f ]] || { echo "test_service: missin
 command -v wireguard-go >/dev/null || { echo "test_service: wireguard-go missing" >&2; exit 1; }
 
 # ---- topology: a (service) <-> b (wireguard-go, "remote" addresses behind it) -------------------
-netns_pair "$ns_a" "vsa$tag" 192.168.243.1/24 "$ns_b" "vsb$tag" 192.168.243.2/24
-ip -n "$ns_b" addr add 203.0.113.80/32 dev lo
-# An address of b's reached through a's default route, as a VPS on the internet would be: the
-# full tunnel's endpoint. (Reverse-path checks treat it unlike the on-link 192.168.243.2.)
-ip -n "$ns_b" addr add 198.51.100.2/32 dev lo
-ip -n "$ns_a" route add default via 192.168.243.2 dev "vsa$tag"
-
-key_a=$(wg genkey)
-key_b=$(wg genkey)
-pub_a=$(wg pubkey <<<"$key_a")
-pub_b=$(wg pubkey <<<"$key_b")
-ip netns exec "$ns_b" env WG_PROCESS_FOREGROUND=1 wireguard-go "$if_b" 2>/dev/null &
-wg_pid=$!
-wait_for 10 test -S "/var/run/wireguard/$if_b.sock"
-ip netns exec "$ns_b" wg set "$if_b" private-key <(echo "$key_b") listen-port 51820 \
-  peer "$pub_a" allowed-ips 10.243.0.1/32
-ip -n "$ns_b" addr add 10.243.0.2/24 dev "$if_b"
-ip -n "$ns_b" link set "$if_b" up
+peer_lab "$ns_a" "vsa$tag" "$ns_b" "vsb$tag" "$if_b" 243
 
 # resolvconf stand-in: the files it keeps are the test's "resolv.conf" state.
 mkdir -p "$tmp/dns" "$tmp/bin"

@@ -52,6 +52,7 @@ if_p="cpp$tag"
 if_p=${if_p:0:15}
 machine="calnet-pkg-$tag"
 nspawn_pid=""
+# shellcheck disable=SC2034 # set by peer_lab, read by the exit step
 wg_pid=""
 leader=""
 
@@ -78,25 +79,8 @@ mkdir -p "$root/var/tmp/calnet-test"
 # The network: the booted system (ns_c) <-> the peer (ns_p), as tests/integration/test_service.sh.
 
 debroot_on_exit 'ip netns del "$ns_c" 2>/dev/null; ip netns del "$ns_p" 2>/dev/null'
-netns_pair "$ns_c" "vpc$tag" 192.168.244.1/24 "$ns_p" "vpp$tag" 192.168.244.2/24
-ip -n "$ns_p" addr add 203.0.113.80/32 dev lo
-# The full tunnel's endpoint, reached through the default route as a VPS would be.
-ip -n "$ns_p" addr add 198.51.100.2/32 dev lo
-ip -n "$ns_c" route add default via 192.168.244.2 dev "vpc$tag"
-
-key_c=$(wg genkey)
-key_p=$(wg genkey)
-pub_c=$(wg pubkey <<<"$key_c")
-pub_p=$(wg pubkey <<<"$key_p")
 debroot_on_exit 'stop_pid "$wg_pid"; rm -f "/var/run/wireguard/$if_p.sock"'
-ip netns exec "$ns_p" env WG_PROCESS_FOREGROUND=1 wireguard-go "$if_p" 2>/dev/null &
-# shellcheck disable=SC2034 # read by the exit step above
-wg_pid=$!
-for _ in $(seq 100); do [[ -S /var/run/wireguard/$if_p.sock ]] && break; sleep 0.1; done
-ip netns exec "$ns_p" wg set "$if_p" private-key <(echo "$key_p") listen-port 51820 \
-    peer "$pub_c" allowed-ips 10.244.0.1/32
-ip -n "$ns_p" addr add 10.244.0.2/24 dev "$if_p"
-ip -n "$ns_p" link set "$if_p" up
+peer_lab "$ns_c" "vpc$tag" "$ns_p" "vpp$tag" "$if_p" 244
 # The peer's addresses answer only through the tunnel: straight over the veth they are dropped,
 # so traffic to them proves the tunnel (the booted system's default route leads here too).
 ip netns exec "$ns_p" nft -f - <<EOF
@@ -110,12 +94,12 @@ EOF
 
 cat >"$root/var/tmp/calnet-test/full.conf" <<EOF
 [Interface]
-PrivateKey = $key_c
+PrivateKey = $key_a
 Address = 10.244.0.1/24
 DNS = 10.244.0.53, corp.example
 
 [Peer]
-PublicKey = $pub_p
+PublicKey = $pub_b
 Endpoint = 198.51.100.2:51820
 AllowedIPs = 0.0.0.0/0
 PersistentKeepalive = 25

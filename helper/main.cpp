@@ -33,7 +33,6 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QLocalSocket>
 
 #include <optional>
 #include <variant>
@@ -45,6 +44,7 @@
 #include "helper/platform/platformoptions.h"
 #include "helper/platform/process.h"
 #include "helper/platform/statefile.h"
+#include "helper/service/ipcserver.h"
 #include "helper/service/service.h"
 #include "helper/service/shutdownguard.h"
 #include "helper/uapi/uapiserver.h"
@@ -269,17 +269,13 @@ int runService(calnet::helper::Service::Options options, char* argv0) {
     return rc;
 }
 
-} // namespace
-
 // --rollback: what the service's journal still lists is undone, unless a service is running
 // (it undoes its own changes when it stops, and its journal is in use).
 int runRollback(const RollbackMode& mode, char* argv0) {
     int qtArgc = 1;
     char* qtArgv[] = {argv0, nullptr};
     QCoreApplication app(qtArgc, qtArgv);
-    QLocalSocket probe;
-    probe.connectToServer(mode.socketPath);
-    if (probe.waitForConnected(500)) {
+    if (calnet::helper::IpcServer::isServed(mode.socketPath)) {
         std::fprintf(stderr,
                      "calnetd: a service answers on %s; it undoes its own changes when it "
                      "stops: nothing done\n",
@@ -294,6 +290,8 @@ int runRollback(const RollbackMode& mode, char* argv0) {
                  result.ok() ? "" : "; ", result.ok() ? "" : result.summary.c_str());
     return result.ok() ? 0 : 1;
 }
+
+} // namespace
 
 int main(int argc, char** argv) {
     Mode mode;

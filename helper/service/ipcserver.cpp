@@ -21,6 +21,12 @@ IpcServer::~IpcServer() {
     close();
 }
 
+bool IpcServer::isServed(const QString& path) {
+    QLocalSocket probe;
+    probe.connectToServer(path);
+    return probe.waitForConnected(500);
+}
+
 bool IpcServer::listen(const QString& path, QString* error) {
     QDir().mkpath(QFileInfo(path).absolutePath());
     // The directory must let every user reach the socket (0755).
@@ -29,9 +35,7 @@ bool IpcServer::listen(const QString& path, QString* error) {
                                                               QFile::ExeGroup | QFile::ReadOther |
                                                               QFile::ExeOther);
     if (QFileInfo::exists(path)) {
-        QLocalSocket probe;
-        probe.connectToServer(path);
-        if (probe.waitForConnected(500)) {
+        if (isServed(path)) {
             if (error)
                 *error = QStringLiteral("another helper is already serving %1").arg(path);
             return false;

@@ -45,6 +45,8 @@ public:
     // Listens on path (mode 0666: the role check is per call). A stale socket file is replaced;
     // one that still answers means another helper is running, and listen() fails.
     bool listen(const QString& path, QString* error);
+    // Whether a server answers on `path` now (connects within 500 ms).
+    [[nodiscard]] static bool isServed(const QString& path);
     void close();
 
     // A reply the handler gives later (e.g. after a network round trip): inside the handler,
